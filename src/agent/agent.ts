@@ -1,0 +1,146 @@
+import { mkdirSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { HubBuffer } from "../buffer/buffer.js";
+import type { Config } from "../config/schema.js";
+import { type Clock, SystemClock } from "../core/clock.js";
+import type { Logger } from "../core/log.js";
+import type { AgentContext, Component } from "./context.js";
+import { createDevices } from "./devices.js";
+import { acquireLock } from "./lock.js";
+import { createRoutes, type RouteComponent } from "./routes.js";
+
+export interface AgentOptions {
+  config: Config;
+  configFile?: string;
+  logger: Logger;
+  /** Injected in tests; the agent otherwise runs a SystemClock with the configured mode. */
+  clock?: Clock;
+  fetch?: typeof fetch;
+  housekeepingMs?: number;
+}
+
+export function bufferFile(config: Config): string {
+  return isAbsolute(config.buffer.file) ? config.buffer.file : join(config.hub.dataDir, config.buffer.file);
+}
+
+export function openBuffer(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  onAlert?: ConstructorParameters<typeof HubBuffer>[0]["onAlert"],
+): HubBuffer {
+  const routes = new Map(config.patients.map((p) => [p.key, p.route] as const));
+  return new HubBuffer({
+    file: bufferFile(config),
+    clock,
+    logger,
+    routeOf: (patient) => routes.get(patient),
+    maxSizeBytes: config.buffer.maxSize,
+    retentionMs: config.buffer.retentionDays * 86_400_000,
+    maxAttempts: config.buffer.maxAttempts,
+    backoffBaseMs: config.buffer.backoffBaseMs,
+    backoffMaxMs: config.buffer.backoffMaxMs,
+    leaseMs: config.buffer.leaseSec * 1000,
+    groupCommitMs: config.buffer.groupCommitMs,
+    ...(onAlert ? { onAlert } : {}),
+  });
+}
+
+/** The running agent: devices → buffer → routes, plus housekeeping. */
+export class Agent {
+  readonly ctx: AgentContext;
+  private readonly parts: Component[] = [];
+  private routes: RouteComponent[] = [];
+  private housekeeping: NodeJS.Timeout | undefined;
+  private releaseLock: (() => void) | undefined;
+  private readonly systemClock: SystemClock | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: AgentOptions) {
+    const { config, logger } = options;
+    this.log = logger.child({ component: "agent" });
+    mkdirSync(config.hub.dataDir, { recursive: true, mode: 0o700 });
+    this.releaseLock = acquireLock(config.hub.dataDir);
+    let clock = options.clock;
+    if (!clock) {
+      this.systemClock = new SystemClock({
+        mode: config.clock.mode,
+        onSyncChange: (synced) => this.onClockSync(synced),
+      });
+      clock = this.systemClock;
+    }
+    try {
+      const buffer = openBuffer(config, clock, logger, (alert, active) =>
+        this.log[active ? "error" : "info"]({ alert: alert.code }, active ? "alert raised" : "alert cleared"),
+      );
+      this.ctx = {
+        config,
+        ...(options.configFile ? { configFile: options.configFile } : {}),
+        buffer,
+        clock,
+        logger,
+        dataDir: config.hub.dataDir,
+        fetch: options.fetch ?? fetch,
+        pokeRoutes: () => {
+          for (const r of this.routes) r.poke();
+        },
+      };
+    } catch (err) {
+      this.releaseLock();
+      throw err;
+    }
+  }
+
+  private onClockSync(synced: boolean): void {
+    this.log.info({ synced }, "clock synchronisation changed");
+    if (synced) this.releaseHeld();
+  }
+
+  private releaseHeld(): void {
+    const { released, unrecoverable } = this.ctx.buffer.releaseHeld();
+    if (released + unrecoverable > 0)
+      this.log.info({ released, unrecoverable }, "held readings re-timed after clock sync");
+    if (released > 0) this.ctx.pokeRoutes();
+  }
+
+  async start(): Promise<void> {
+    const reclaimed = this.ctx.buffer.outbox.reclaimAll();
+    if (reclaimed > 0) this.log.warn({ reclaimed }, "leases from a previous run reclaimed");
+    await this.systemClock?.start(this.options.config.clock.checkIntervalSec * 1000);
+    this.releaseHeld();
+    this.routes = createRoutes(this.ctx);
+    this.parts.push(...this.routes, ...createDevices(this.ctx));
+    for (const part of this.parts) await part.start();
+    const every = this.options.housekeepingMs ?? 60_000;
+    this.housekeeping = setInterval(() => {
+      try {
+        this.ctx.buffer.housekeeping();
+      } catch (err) {
+        this.log.error({ err }, "housekeeping failed");
+      }
+    }, every);
+    this.housekeeping.unref();
+    this.log.info(
+      { hub: this.options.config.hub.id, devices: this.options.config.devices.length },
+      "agent started",
+    );
+  }
+
+  /** Stops devices first (their last readings are committed), then routes, then closes the buffer. */
+  async stop(): Promise<void> {
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    for (const part of [...this.parts].reverse()) {
+      try {
+        await part.stop();
+      } catch (err) {
+        this.log.error({ err, part: part.name }, "stop failed");
+      }
+    }
+    this.parts.length = 0;
+    this.systemClock?.stop();
+    this.ctx.buffer.close();
+    this.releaseLock?.();
+    this.releaseLock = undefined;
+    this.log.info("agent stopped");
+  }
+}

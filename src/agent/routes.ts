@@ -1,0 +1,12 @@
+import type { AgentContext, Component } from "./context.js";
+
+/** A running route: delivers the outbox rows of one route name. */
+export interface RouteComponent extends Component {
+  readonly route: string;
+  poke(): void;
+}
+
+/** The forwarders for the routes the configuration uses. Each route adds its factory here. */
+export function createRoutes(_ctx: AgentContext): RouteComponent[] {
+  return [];
+}

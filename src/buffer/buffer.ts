@@ -1,0 +1,396 @@
+import type { Clock } from "../core/clock.js";
+import { HubError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { Reading } from "../core/reading.js";
+import { type Alert, type AlertListener, Alerts } from "./alerts.js";
+import { type Db, openDatabase, translateSqliteError } from "./db.js";
+import { Outbox, type StoredDocument } from "./outbox.js";
+import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
+import { type BufferStats, buildStats } from "./stats.js";
+
+export interface HubBufferOptions {
+  file: string;
+  clock: Clock;
+  logger: Logger;
+  /** The route a patient's readings go to; undefined = the patient is unknown (reading refused). */
+  routeOf: (patient: string) => string | undefined;
+  maxSizeBytes: number;
+  retentionMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  leaseMs: number;
+  /** Readings arriving within this window share one transaction (0 = same event-loop turn). */
+  groupCommitMs: number;
+  /** Flush at once when this many readings are waiting. */
+  maxBatch?: number;
+  onAlert?: AlertListener;
+  random?: () => number;
+}
+
+export interface IngestResult {
+  stored: number;
+  duplicates: number;
+  /** From ingest() call to commit on disk. */
+  durableMs: number;
+}
+
+interface Waiting {
+  readings: Reading[];
+  t0: number;
+  resolve: (r: IngestResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Refusing readings starts at the cap; pruning under pressure frees down to this share of it. */
+const LOW_WATER = 0.9;
+const LATENCY_SAMPLES = 1024;
+
+function validate(r: Reading): void {
+  const ok =
+    typeof r.key === "string" &&
+    r.key.length > 0 &&
+    typeof r.patient === "string" &&
+    r.patient.length > 0 &&
+    Array.isArray(r.components) &&
+    r.components.length > 0 &&
+    !Number.isNaN(Date.parse(r.measuredAt));
+  if (!ok)
+    throw new HubError("READING_INVALID", "reading lacks key, patient, components or a valid measuredAt");
+}
+
+/**
+ * The store-and-forward buffer: readings and their outbox rows are written in one transaction, and
+ * `ingest` resolves only after that commit is on disk (WAL, synchronous=FULL). Readings arriving
+ * close together share a transaction (group commit).
+ */
+export class HubBuffer {
+  readonly db: Db;
+  readonly outbox: Outbox;
+  readonly alerts: Alerts;
+  private readonly log: Logger;
+  private queue: Waiting[] = [];
+  private queuedReadings = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private closed = false;
+  private readonly latencies: number[] = [];
+  private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
+  private readonly stmts;
+
+  constructor(private readonly options: HubBufferOptions) {
+    this.log = options.logger.child({ component: "buffer" });
+    const opened = openDatabase(options.file, options.clock.nowMs());
+    this.db = opened.db;
+    this.alerts = new Alerts(this.db, options.onAlert);
+    if (opened.corruptMovedTo) {
+      const message = `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo}; a fresh buffer was started`;
+      this.log.error({ movedTo: opened.corruptMovedTo }, "buffer corrupt: moved aside");
+      this.alerts.raise("BUFFER_CORRUPT", message, options.clock.nowMs());
+    }
+    this.outbox = new Outbox(this.db, {
+      clock: options.clock,
+      backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
+      maxAttempts: options.maxAttempts,
+      leaseMs: options.leaseMs,
+      ...(options.random ? { random: options.random } : {}),
+    });
+    this.stmts = {
+      reading: this.db.prepare(
+        `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, boot_id, mono_ms, body, created_ms)
+         VALUES (@key, @patient, @deviceId, @kind, @measuredAt, @timeSource, @bootId, @monoMs, @body, @now)
+         ON CONFLICT(key) DO NOTHING`,
+      ),
+      outbox: this.db.prepare(
+        `INSERT INTO outbox (reading_id, document_id, route, patient, state, available_ms, created_ms)
+         VALUES (@readingId, @documentId, @route, @patient, @state, @now, @now)`,
+      ),
+      document: this.db.prepare(
+        `INSERT INTO documents (key, patient, kind, body, created_ms) VALUES (@key, @patient, @kind, @body, @now)
+         ON CONFLICT(key) DO NOTHING`,
+      ),
+      counter: this.db.prepare(
+        "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+      ),
+    };
+    this.insertBatch = this.db.transaction((batch: Waiting[]) => {
+      const now = this.options.clock.nowMs();
+      const mono = this.options.clock.monotonicMs();
+      let dupTotal = 0;
+      const results = batch.map((w) => {
+        let stored = 0;
+        let duplicates = 0;
+        for (const r of w.readings) {
+          if (this.insertReading(r, now, mono)) stored++;
+          else duplicates++;
+        }
+        dupTotal += duplicates;
+        return { stored, duplicates };
+      });
+      if (dupTotal > 0) this.stmts.counter.run("duplicates", dupTotal);
+      return results;
+    });
+  }
+
+  private insertReading(r: Reading, now: number, mono: number): boolean {
+    const route = this.options.routeOf(r.patient) as string;
+    const unsynced = r.timeSource === "hub-unsynced";
+    const info = this.stmts.reading.run({
+      key: r.key,
+      patient: r.patient,
+      deviceId: r.deviceId,
+      kind: r.kind,
+      measuredAt: r.measuredAt,
+      timeSource: r.timeSource,
+      bootId: unsynced ? this.options.clock.bootId : null,
+      monoMs: unsynced ? mono - Math.max(0, now - Date.parse(r.receivedAt)) : null,
+      body: JSON.stringify(r),
+      now,
+    });
+    if (info.changes === 0) return false;
+    this.stmts.outbox.run({
+      readingId: info.lastInsertRowid,
+      documentId: null,
+      route,
+      patient: r.patient,
+      // A reading stamped by an unsynchronised hub clock waits until its time can be corrected.
+      state: unsynced ? "held" : "pending",
+      now,
+    });
+    return true;
+  }
+
+  /** Stores readings durably (with their outbox rows); resolves after commit. Duplicates are counted, not stored. */
+  ingest(readings: Reading[]): Promise<IngestResult> {
+    if (this.closed) return Promise.reject(new HubError("BUFFER_CLOSED", "buffer is closed"));
+    try {
+      for (const r of readings) {
+        validate(r);
+        if (this.options.routeOf(r.patient) === undefined) {
+          throw new HubError("READING_INVALID", "reading is for a patient with no configured route");
+        }
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ readings, t0: performance.now(), resolve, reject });
+      this.queuedReadings += readings.length;
+      if (this.queuedReadings >= (this.options.maxBatch ?? 1000)) this.flush();
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.timer || this.immediate) return;
+    if (this.options.groupCommitMs > 0)
+      this.timer = setTimeout(() => this.flush(), this.options.groupCommitMs);
+    else this.immediate = setImmediate(() => this.flush());
+  }
+
+  /** Commits everything waiting now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedReadings = 0;
+    if (batch.length === 0) return;
+    let results: Array<{ stored: number; duplicates: number }>;
+    try {
+      this.ensureCapacity();
+      results = this.insertBatch(batch);
+    } catch (err) {
+      const e = translateSqliteError(err);
+      const refused = batch.reduce((n, w) => n + w.readings.length, 0);
+      this.onStoreFailure(e, refused);
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    this.alerts.clear("DISK_FULL");
+    this.alerts.clear("STORAGE_IO");
+    const t1 = performance.now();
+    batch.forEach((w, i) => {
+      const durableMs = t1 - w.t0;
+      this.recordLatency(durableMs);
+      const r = results[i] as { stored: number; duplicates: number };
+      w.resolve({ ...r, durableMs });
+    });
+  }
+
+  private onStoreFailure(e: HubError, refused: number): void {
+    const now = this.options.clock.nowMs();
+    if (e.code === "DISK_FULL" || e.code === "STORAGE_IO" || e.code === "BUFFER_FULL") {
+      this.alerts.raise(e.code, e.message, now);
+    }
+    try {
+      this.stmts.counter.run("refused", refused);
+    } catch {
+      // the disk may be full; the count is also in the log line below
+    }
+    this.log.error({ code: e.code, refused }, "readings not stored");
+  }
+
+  /** Enforces the size cap: prune delivered data first; refuse (never drop) when only unsent data is left. */
+  private ensureCapacity(): void {
+    const cap = this.options.maxSizeBytes;
+    if (usedBytes(this.db) < cap) {
+      this.alerts.clear("BUFFER_FULL");
+      return;
+    }
+    const target = cap * LOW_WATER;
+    while (usedBytes(this.db) >= target) {
+      if (pruneDelivered(this.db, Number.MAX_SAFE_INTEGER, 5000) > 0) continue;
+      if (pruneKeys(this.db, 5000) > 0) continue;
+      break;
+    }
+    if (usedBytes(this.db) >= cap) {
+      throw new HubError(
+        "BUFFER_FULL",
+        "buffer is at its size cap with only unsent data: new readings are refused",
+      );
+    }
+    this.alerts.clear("BUFFER_FULL");
+  }
+
+  /** Stores a document (e.g. an MDM^T02 PDF) for a route; idempotent by key. Resolves after commit. */
+  enqueueDocument(doc: StoredDocument, route: string): boolean {
+    try {
+      this.ensureCapacity();
+      return this.db.transaction(() => {
+        const now = this.options.clock.nowMs();
+        const info = this.stmts.document.run({
+          key: doc.key,
+          patient: doc.patient,
+          kind: doc.kind,
+          body: JSON.stringify(doc),
+          now,
+        });
+        if (info.changes === 0) return false;
+        this.stmts.outbox.run({
+          readingId: null,
+          documentId: info.lastInsertRowid,
+          route,
+          patient: doc.patient,
+          state: "pending",
+          now,
+        });
+        return true;
+      })();
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  /**
+   * The hub clock became synchronised: readings held with an unsynchronised hub time are re-timed
+   * from the monotonic clock (same boot only) and released. Those from an earlier boot cannot be
+   * re-timed and become dead letters with the reason, never sent with a wrong time.
+   */
+  releaseHeld(): { released: number; unrecoverable: number } {
+    const clock = this.options.clock;
+    if (!clock.isSynced()) return { released: 0, unrecoverable: 0 };
+    return this.db.transaction(() => {
+      const now = clock.nowMs();
+      const mono = clock.monotonicMs();
+      const rows = this.db
+        .prepare(
+          `SELECT o.id AS outboxId, r.id AS readingId, r.boot_id AS bootId, r.mono_ms AS monoMs, r.body AS body
+           FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE o.state = 'held'`,
+        )
+        .all() as Array<{
+        outboxId: number;
+        readingId: number;
+        bootId: string | null;
+        monoMs: number | null;
+        body: string;
+      }>;
+      let released = 0;
+      let unrecoverable = 0;
+      for (const row of rows) {
+        if (row.bootId !== clock.bootId || row.monoMs === null) {
+          this.db
+            .prepare(
+              `UPDATE outbox SET state = 'dead', done_ms = ?, dead_reason = 'measurement time unknown: hub clock was not synchronised and the hub restarted before it was' WHERE id = ?`,
+            )
+            .run(now, row.outboxId);
+          unrecoverable++;
+          continue;
+        }
+        const reading = JSON.parse(row.body) as Reading;
+        const offsetMs = Date.parse(reading.measuredAt) - Date.parse(reading.receivedAt);
+        const receivedMs = now - (mono - row.monoMs);
+        reading.receivedAt = new Date(receivedMs).toISOString();
+        reading.measuredAt = new Date(receivedMs + offsetMs).toISOString();
+        reading.timeSource = "hub";
+        reading.flags = [...reading.flags, "time-corrected-after-sync"];
+        this.db
+          .prepare("UPDATE readings SET measured_at = ?, time_source = 'hub', body = ? WHERE id = ?")
+          .run(reading.measuredAt, JSON.stringify(reading), row.readingId);
+        this.db
+          .prepare("UPDATE outbox SET state = 'pending', available_ms = ? WHERE id = ?")
+          .run(now, row.outboxId);
+        released++;
+      }
+      return { released, unrecoverable };
+    })();
+  }
+
+  /** Periodic housekeeping: prune delivered rows past retention and reclaim expired leases. */
+  housekeeping(): { pruned: number; reclaimed: number } {
+    const now = this.options.clock.nowMs();
+    const pruned = pruneDelivered(this.db, now - this.options.retentionMs);
+    const reclaimed = this.outbox.reclaimExpired(now);
+    return { pruned, reclaimed };
+  }
+
+  private recordLatency(ms: number): void {
+    if (this.latencies.length >= LATENCY_SAMPLES) this.latencies.shift();
+    this.latencies.push(ms);
+  }
+
+  /** Recent durable-ingest latency percentile, ms. */
+  latencyPercentile(p: number): number {
+    if (this.latencies.length === 0) return 0;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+  }
+
+  stats(): BufferStats {
+    return buildStats(
+      this.db,
+      this.options.clock.nowMs(),
+      this.alerts.list(),
+      usedBytes(this.db),
+      this.options.maxSizeBytes,
+    );
+  }
+
+  kvGet(k: string): string | undefined {
+    return (
+      (this.db.prepare("SELECT v FROM kv WHERE k = ?").pluck().get(k) as string | undefined) ?? undefined
+    );
+  }
+
+  kvSet(k: string, v: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO kv (k, v, updated_ms) VALUES (?, ?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v, updated_ms = excluded.updated_ms",
+      )
+      .run(k, v, this.options.clock.nowMs());
+  }
+
+  /** Commits what is waiting, then closes. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  activeAlerts(): Alert[] {
+    return this.alerts.list();
+  }
+}

@@ -1,0 +1,118 @@
+import { chmodSync, existsSync, mkdirSync, renameSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { HubError, messageOf } from "../core/errors.js";
+import { MIGRATIONS } from "./migrations.js";
+
+export type Db = Database.Database;
+
+export interface OpenResult {
+  db: Db;
+  /** Set when the previous file failed its integrity check and was moved aside (kept, never deleted). */
+  corruptMovedTo?: string;
+}
+
+const SIDE_FILES = ["", "-wal", "-shm"] as const;
+
+/** SQLite error → our coded error. SQLITE_FULL is a full disk (or size limit); I/O errors are storage faults. */
+export function translateSqliteError(err: unknown): HubError {
+  if (err instanceof HubError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (code === "SQLITE_FULL")
+    return new HubError("DISK_FULL", "storage is full: reading not stored", { cause: err });
+  if (typeof code === "string" && code.startsWith("SQLITE_IOERR")) {
+    return new HubError("STORAGE_IO", `storage I/O error (${code})`, { cause: err });
+  }
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") {
+    return new HubError("BUFFER_CORRUPT", `buffer database is corrupt (${code})`, { cause: err });
+  }
+  return new HubError("INTERNAL", `buffer error: ${messageOf(err)}`, { cause: err });
+}
+
+function configure(db: Db): void {
+  db.pragma("journal_mode = WAL");
+  // FULL: a commit is on the SD card before ingest resolves. NORMAL could lose acknowledged readings on power loss.
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  db.pragma("temp_store = MEMORY");
+}
+
+export function migrate(db: Db): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new HubError(
+      "BUFFER_CORRUPT",
+      `buffer schema version ${current} is newer than this agent (${MIGRATIONS.length})`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    const sql = MIGRATIONS[v] as string;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}
+
+function checkIntegrity(db: Db): string | undefined {
+  const rows = db.pragma("quick_check") as Array<{ quick_check: string }>;
+  const first = rows[0]?.quick_check;
+  return first === "ok" ? undefined : (first ?? "no result");
+}
+
+function moveAside(file: string, stamp: number): string {
+  const target = `${file}.corrupt-${stamp}`;
+  for (const suffix of SIDE_FILES) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
+  }
+  return target;
+}
+
+function tryOpen(file: string): { db?: Db; problem?: string } {
+  let db: Db | undefined;
+  try {
+    db = new Database(file);
+    configure(db);
+    const problem = checkIntegrity(db);
+    if (problem) {
+      db.close();
+      return { problem };
+    }
+    return { db };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    db?.close();
+    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return { problem: String(code) };
+    throw translateSqliteError(err);
+  }
+}
+
+/**
+ * Opens (creating with 0700/0600) the buffer, runs `PRAGMA quick_check`, and moves a corrupt file
+ * aside so the agent keeps working on a fresh buffer; the caller raises the alert.
+ */
+export function openDatabase(file: string, nowMs: number = Date.now()): OpenResult {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const first = tryOpen(file);
+  let db = first.db;
+  let corruptMovedTo: string | undefined;
+  if (!db) {
+    corruptMovedTo = moveAside(file, nowMs);
+    const fresh = tryOpen(file);
+    if (!fresh.db) throw new HubError("BUFFER_CORRUPT", `fresh buffer failed its check: ${fresh.problem}`);
+    db = fresh.db;
+  }
+  for (const suffix of SIDE_FILES) {
+    if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
+  }
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw translateSqliteError(err);
+  }
+  return corruptMovedTo === undefined ? { db } : { db, corruptMovedTo };
+}

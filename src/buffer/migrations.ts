@@ -1,0 +1,70 @@
+/**
+ * Versioned schema. Append only: never edit a released step; add a new one. `PRAGMA user_version`
+ * records how far a database has come.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: readings, documents, the outbox, counters, alerts, small route state
+  `
+  CREATE TABLE readings (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    patient TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    measured_at TEXT NOT NULL,
+    time_source TEXT NOT NULL,
+    boot_id TEXT,
+    mono_ms INTEGER,
+    body TEXT,               -- the Reading as JSON; NULL once delivered and pruned (the key stays for de-duplication)
+    created_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    patient TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT,
+    created_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    reading_id INTEGER REFERENCES readings(id),
+    document_id INTEGER REFERENCES documents(id),
+    route TEXT NOT NULL,
+    patient TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('held', 'pending', 'leased', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_ms INTEGER NOT NULL,
+    lease_token TEXT,
+    lease_expires_ms INTEGER,
+    last_error TEXT,
+    dead_reason TEXT,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    done_ms INTEGER,
+    CHECK ((reading_id IS NULL) <> (document_id IS NULL))
+  ) STRICT;
+
+  CREATE INDEX outbox_ready ON outbox (route, available_ms, id) WHERE state = 'pending';
+  CREATE INDEX outbox_leased ON outbox (lease_expires_ms) WHERE state = 'leased';
+  CREATE INDEX outbox_patient_open ON outbox (route, patient, id) WHERE state IN ('pending', 'leased');
+  CREATE INDEX outbox_unsent ON outbox (id) WHERE state IN ('held', 'pending', 'leased');
+  CREATE INDEX outbox_delivered ON outbox (done_ms) WHERE state = 'delivered';
+  CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
+  CREATE INDEX outbox_held ON outbox (reading_id) WHERE state = 'held';
+  CREATE INDEX outbox_reading ON outbox (reading_id);
+  CREATE INDEX readings_pruned ON readings (id) WHERE body IS NULL;
+
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+
+  CREATE TABLE alerts (
+    code TEXT PRIMARY KEY,
+    message TEXT NOT NULL,
+    raised_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL, updated_ms INTEGER NOT NULL) STRICT;
+  `,
+];

@@ -1,0 +1,61 @@
+import type { Db } from "./db.js";
+
+/** Bytes in use by live pages (freed pages are reused by SQLite, so they count as free space). */
+export function usedBytes(db: Db): number {
+  const pageSize = db.pragma("page_size", { simple: true }) as number;
+  const pages = db.pragma("page_count", { simple: true }) as number;
+  const free = db.pragma("freelist_count", { simple: true }) as number;
+  return (pages - free) * pageSize;
+}
+
+const CHUNK = 2000;
+
+/**
+ * Prunes delivered outbox rows finished before `beforeMs` (oldest first, in small transactions so
+ * ingest is never blocked for long). A reading whose rows are all gone keeps its key but loses its
+ * body: a device that re-sends an old record is still recognised as a duplicate.
+ * Nothing unsent is touched. Returns the number of outbox rows removed.
+ */
+export function pruneDelivered(db: Db, beforeMs: number, maxRows = Number.MAX_SAFE_INTEGER): number {
+  const pick = db.prepare(
+    "SELECT id, reading_id, document_id FROM outbox WHERE state = 'delivered' AND done_ms < ? ORDER BY done_ms LIMIT ?",
+  );
+  const del = db.prepare("DELETE FROM outbox WHERE id = ? AND state = 'delivered'");
+  const stripReading = db.prepare(
+    "UPDATE readings SET body = NULL WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE reading_id = ?)",
+  );
+  const stripDocument = db.prepare(
+    "UPDATE documents SET body = NULL WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE document_id = ?)",
+  );
+  let removed = 0;
+  const step = db.transaction((limit: number) => {
+    const rows = pick.all(beforeMs, limit) as Array<{
+      id: number;
+      reading_id: number | null;
+      document_id: number | null;
+    }>;
+    for (const r of rows) {
+      del.run(r.id);
+      if (r.reading_id !== null) stripReading.run(r.reading_id, r.reading_id);
+      if (r.document_id !== null) stripDocument.run(r.document_id, r.document_id);
+    }
+    return rows.length;
+  });
+  while (removed < maxRows) {
+    const n = step(Math.min(CHUNK, maxRows - removed));
+    removed += n;
+    if (n === 0) break;
+  }
+  return removed;
+}
+
+/** Last resort under the size cap: forget the keys of long-delivered readings, oldest first. */
+export function pruneKeys(db: Db, maxRows: number): number {
+  return db
+    .prepare(
+      `DELETE FROM readings WHERE id IN (
+         SELECT id FROM readings WHERE body IS NULL AND NOT EXISTS (SELECT 1 FROM outbox WHERE reading_id = readings.id)
+         ORDER BY id LIMIT ?)`,
+    )
+    .run(maxRows).changes;
+}

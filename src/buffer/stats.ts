@@ -1,0 +1,65 @@
+import type { Alert } from "./alerts.js";
+import type { Db } from "./db.js";
+import type { DeadLetter } from "./outbox.js";
+
+export interface BufferStats {
+  byState: Record<string, number>;
+  byRoute: Record<string, Record<string, number>>;
+  /** held + pending + leased */
+  unsent: number;
+  oldestUnsentAgeSec: number | null;
+  deadLetters: number;
+  ambiguousDeliveries: number;
+  duplicates: number;
+  refused: number;
+  usedBytes: number;
+  maxBytes: number;
+  alerts: Alert[];
+}
+
+export function buildStats(
+  db: Db,
+  nowMs: number,
+  alerts: Alert[],
+  used: number,
+  maxBytes: number,
+): BufferStats {
+  const rows = db
+    .prepare("SELECT route, state, count(*) AS n FROM outbox GROUP BY route, state")
+    .all() as Array<{
+    route: string;
+    state: string;
+    n: number;
+  }>;
+  const byState: Record<string, number> = { held: 0, pending: 0, leased: 0, delivered: 0, dead: 0 };
+  const byRoute: Record<string, Record<string, number>> = {};
+  for (const r of rows) {
+    byState[r.state] = (byState[r.state] ?? 0) + r.n;
+    byRoute[r.route] = { ...(byRoute[r.route] ?? {}), [r.state]: r.n };
+  }
+  const oldest = db
+    .prepare("SELECT created_ms FROM outbox WHERE state IN ('held', 'pending', 'leased') ORDER BY id LIMIT 1")
+    .pluck()
+    .get() as number | undefined;
+  const counter = (name: string): number =>
+    (db.prepare("SELECT value FROM counters WHERE name = ?").pluck().get(name) as number | undefined) ?? 0;
+  const ambiguous = db
+    .prepare("SELECT count(*) FROM outbox WHERE state = 'delivered' AND ambiguous = 1")
+    .pluck()
+    .get() as number;
+  return {
+    byState,
+    byRoute,
+    unsent: (byState.held ?? 0) + (byState.pending ?? 0) + (byState.leased ?? 0),
+    oldestUnsentAgeSec: oldest === undefined ? null : Math.max(0, Math.round((nowMs - oldest) / 1000)),
+    deadLetters: byState.dead ?? 0,
+    ambiguousDeliveries: ambiguous,
+    duplicates: counter("duplicates"),
+    refused: counter("refused"),
+    usedBytes: used,
+    maxBytes,
+    alerts,
+  };
+}
+
+export type { DeadLetter };

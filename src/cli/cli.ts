@@ -1,0 +1,57 @@
+import { ConfigError } from "../config/load.js";
+import { HubError, messageOf } from "../core/errors.js";
+import { COMMANDS } from "./commands/index.js";
+import type { CliIo, Command } from "./io.js";
+
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return [
+    "pkb-hub — patient home hub agent for Patients Know Best",
+    "",
+    "usage:",
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    "",
+    "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.",
+  ].join("\n");
+}
+
+function find(args: string[]): { command: Command; rest: string[] } | undefined {
+  // Longest match first: "outbox list" before "outbox".
+  const sorted = [...COMMANDS].sort((a, b) => b.name.split(" ").length - a.name.split(" ").length);
+  for (const command of sorted) {
+    const words = command.name.split(" ");
+    if (words.every((w, i) => args[i] === w)) return { command, rest: args.slice(words.length) };
+  }
+  return undefined;
+}
+
+/** Runs one CLI invocation. Errors become one clear line and an exit code, never a stack trace. */
+export async function runCli(args: string[], io: CliIo): Promise<number> {
+  if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
+    io.out(helpText());
+    return args.length === 0 ? 2 : 0;
+  }
+  const found = find(args);
+  if (!found) {
+    io.err(`pkb-hub: unknown command '${args.join(" ")}'. Run 'pkb-hub --help'.`);
+    return 2;
+  }
+  if (found.rest.includes("--help") || found.rest.includes("-h")) {
+    io.out(`usage: ${found.command.usage}\n${found.command.summary}`);
+    return 0;
+  }
+  try {
+    return await found.command.run(found.rest, io);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`invalid configuration: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof HubError) {
+      io.err(`pkb-hub ${found.command.name}: ${err.code}: ${err.message}`);
+      return err.code === "USAGE" || err.code === "CONFIG_NOT_FOUND" ? 2 : 1;
+    }
+    io.err(`pkb-hub ${found.command.name}: unexpected error: ${messageOf(err)}`);
+    return 1;
+  }
+}

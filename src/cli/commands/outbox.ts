@@ -1,0 +1,92 @@
+import { openBuffer } from "../../agent/agent.js";
+import { loadConfig } from "../../config/load.js";
+import { SystemClock } from "../../core/clock.js";
+import { HubError } from "../../core/errors.js";
+import { silentLogger } from "../../core/log.js";
+import { type Command, parse, requireOption } from "../io.js";
+
+function withBuffer<T>(configFile: string, fn: (buffer: ReturnType<typeof openBuffer>) => T): T {
+  const config = loadConfig(configFile);
+  const buffer = openBuffer(config, new SystemClock({ mode: "assume-synced" }), silentLogger());
+  try {
+    return fn(buffer);
+  } finally {
+    buffer.close();
+  }
+}
+
+function age(sec: number | null): string {
+  if (sec === null) return "none";
+  if (sec < 120) return `${sec}s`;
+  if (sec < 7200) return `${Math.round(sec / 60)}m`;
+  return `${(sec / 3600).toFixed(1)}h`;
+}
+
+export const outboxList: Command = {
+  name: "outbox list",
+  usage: "pkb-hub outbox list --config FILE [--json]",
+  summary: "counts by state, oldest unsent age, alerts and dead letters with reasons",
+  async run(args, io) {
+    const { values } = parse(args, { config: { type: "string", short: "c" }, json: { type: "boolean" } });
+    const file = requireOption(values.config, "--config FILE");
+    const { stats, dead } = withBuffer(file, (b) => ({ stats: b.stats(), dead: b.outbox.deadLetters(100) }));
+    if (values.json) {
+      io.out(JSON.stringify({ ...stats, deadLetterRows: dead }, null, 2));
+      return 0;
+    }
+    const s = stats.byState;
+    io.out(`held=${s.held} pending=${s.pending} leased=${s.leased} delivered=${s.delivered} dead=${s.dead}`);
+    for (const [route, states] of Object.entries(stats.byRoute)) {
+      io.out(
+        `  route ${route}: ${Object.entries(states)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
+      );
+    }
+    io.out(`oldest unsent: ${age(stats.oldestUnsentAgeSec)}`);
+    io.out(
+      `duplicates ignored: ${stats.duplicates}  refused: ${stats.refused}  ambiguous deliveries: ${stats.ambiguousDeliveries}`,
+    );
+    io.out(
+      `buffer: ${(stats.usedBytes / 1048576).toFixed(1)} MiB of ${(stats.maxBytes / 1048576).toFixed(0)} MiB`,
+    );
+    for (const a of stats.alerts) io.out(`ALERT ${a.code}: ${a.message}`);
+    if (dead.length > 0) {
+      io.out(`dead letters (${stats.deadLetters}):`);
+      for (const d of dead) {
+        io.out(`  #${d.id} route=${d.route} patient=${d.patient} attempts=${d.attempts} reason: ${d.reason}`);
+      }
+    }
+    return 0;
+  },
+};
+
+export const outboxRetry: Command = {
+  name: "outbox retry",
+  usage: "pkb-hub outbox retry --config FILE (--id N | --route R | --all)",
+  summary: "re-queue dead letters after investigation",
+  async run(args, io) {
+    const { values } = parse(args, {
+      config: { type: "string", short: "c" },
+      id: { type: "string" },
+      route: { type: "string" },
+      all: { type: "boolean" },
+    });
+    const file = requireOption(values.config, "--config FILE");
+    const chosen = [values.id !== undefined, values.route !== undefined, values.all === true].filter(
+      Boolean,
+    ).length;
+    if (chosen !== 1) throw new HubError("USAGE", "choose exactly one of --id N, --route R or --all");
+    const id = values.id === undefined ? undefined : Number(values.id);
+    if (id !== undefined && (!Number.isInteger(id) || id <= 0))
+      throw new HubError("USAGE", "--id must be a positive integer");
+    const n = withBuffer(file, (b) =>
+      b.outbox.retryDead({
+        ...(id !== undefined ? { id } : {}),
+        ...(values.route ? { route: values.route } : {}),
+      }),
+    );
+    io.out(`re-queued ${n} dead letter(s)`);
+    return 0;
+  },
+};

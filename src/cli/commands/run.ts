@@ -1,0 +1,27 @@
+import { Agent } from "../../agent/agent.js";
+import { loadConfig } from "../../config/load.js";
+import { createLogger } from "../../core/log.js";
+import { type Command, parse, requireOption } from "../io.js";
+
+export const run: Command = {
+  name: "run",
+  usage: "pkb-hub run --config FILE",
+  summary: "run the agent: read devices, buffer readings, deliver them to PKB",
+  async run(args, io) {
+    const { values } = parse(args, { config: { type: "string", short: "c" } });
+    const file = requireOption(values.config, "--config FILE");
+    const config = loadConfig(file);
+    process.umask(0o077);
+    const logger = createLogger({ level: config.log.level });
+    const agent = new Agent({ config, configFile: file, logger });
+    await agent.start();
+    io.out(`pkb-hub ${config.hub.id} running (data in ${config.hub.dataDir}); Ctrl-C to stop`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    await agent.stop();
+    return 0;
+  },
+};

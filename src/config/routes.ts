@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+/**
+ * Route settings. Each route's section lives here so the forwarders own their own knobs; every
+ * base URL is configuration (sandbox and production differ).
+ */
+export const pkbRestRouteSchema = z
+  .strictObject({
+    baseUrl: z.url().describe("PKB base URL, e.g. https://sandbox.patientsknowbest.com"),
+    issuer: z.string().min(1).optional().describe("OAuth issuer identifier; defaults to baseUrl"),
+    authorizationPath: z.string().default("/apiAuthorize.action"),
+    tokenPath: z.string().default("/apiToken.action"),
+    revocationPath: z.string().optional(),
+    deviceAuthorizationPath: z.string().optional().describe("Only if the server supports the device grant"),
+    clientId: z.string().min(1),
+    clientSecretFile: z.string().min(1).describe("File (0600) holding the OAuth client secret"),
+    redirectUri: z.url().default("http://127.0.0.1:8765/callback"),
+    scope: z.string().default("PATIENT"),
+    requestTimeoutMs: z.number().int().positive().default(15000),
+    concurrency: z.number().int().min(1).max(32).default(2),
+    refreshAheadSec: z.number().int().min(0).default(120),
+    caFile: z.string().optional().describe("Extra CA certificate (PEM) to trust, e.g. a test server's"),
+  })
+  .describe("PKB REST route: measurements posted with the patient's own OAuth tokens");
+
+export const hl7RouteSchema = z
+  .strictObject({
+    url: z
+      .url()
+      .describe("PKB HL7 SOAP endpoint, e.g. https://sandbox.patientsknowbest.com:7443/services/hl7"),
+    username: z.string().min(1),
+    passwordFile: z.string().min(1).describe("File (0600) holding the partner password"),
+    identity: z
+      .enum(["customer-alias", "no-access-partner"])
+      .default("customer-alias")
+      .describe("Send on behalf of a PKB customer (alias in MSH-4) or as a 'no access' partner organisation"),
+    sendingApplication: z.string().min(1).default("PKBHUB"),
+    sendingFacility: z
+      .string()
+      .min(1)
+      .describe("MSH-4.1: the PKB-provided customer alias, or the partner's own id"),
+    processingId: z.enum(["P", "T", "D"]).default("P"),
+    maxObservationsPerMessage: z.number().int().min(1).max(500).default(50),
+    requestTimeoutMs: z.number().int().positive().default(30000),
+    caFile: z.string().optional(),
+    snomed: z
+      .record(z.string(), z.strictObject({ code: z.string().min(1), unit: z.string().min(1) }))
+      .default({})
+      .describe("Per component id: the SNOMED code and unit agreed with PKB (overrides the defaults)"),
+  })
+  .describe("PKB HL7 v2 partner route (SOAP over HTTPS)");
+
+export const mqttSchema = z
+  .strictObject({
+    url: z.string().min(1).describe("mqtt://, mqtts://, ws:// or wss:// broker URL"),
+    username: z.string().optional(),
+    passwordFile: z.string().optional(),
+    caFile: z.string().optional(),
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+    baseTopic: z.string().default("pkb-hub"),
+    healthIntervalSec: z.number().int().min(5).default(60),
+  })
+  .describe("Fleet monitoring over MQTT (no PHI is ever published)");

@@ -1,0 +1,162 @@
+import { z } from "zod";
+import { isValidNhsNumber } from "../core/nhs.js";
+import { isValidTimeZone } from "../core/time.js";
+import { hl7RouteSchema, mqttSchema, pkbRestRouteSchema } from "./routes.js";
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const id = (what: string) =>
+  z.string().regex(idPattern, `${what} must be 1-64 letters, digits, '_', '.' or '-'`);
+
+const sizeSchema = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|KB|MB|GB)$/i)])
+  .transform((v) => (typeof v === "number" ? v : parseSize(v)));
+
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$/.exec(text.trim());
+  const units: Record<string, number> = {
+    b: 1,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+  };
+  const factor = m?.[2] ? units[m[2].toLowerCase()] : undefined;
+  if (!m?.[1] || factor === undefined) throw new Error(`not a size: ${text}`);
+  return Math.floor(Number(m[1]) * factor);
+}
+
+export const patientSchema = z.strictObject({
+  key: id("patient key").describe("Local patient key; never a name or NHS number"),
+  route: z.enum(["pkb-rest", "hl7"]),
+  nhsNumber: z
+    .string()
+    .transform((v) => v.replace(/[\s-]/g, ""))
+    .refine(isValidNhsNumber, "NHS number must be 10 digits with a valid Modulus 11 check digit")
+    .optional(),
+  firstName: z.string().min(1).optional(),
+  lastName: z.string().min(1).optional(),
+  dob: z.iso.date().optional().describe("YYYY-MM-DD"),
+  sex: z.enum(["M", "F", "U"]).optional().describe("Sex at birth, HL7 table 0001"),
+});
+
+export const deviceSchema = z.strictObject({
+  id: id("device id"),
+  driver: z.string().min(1).describe("Driver id, e.g. ble-blood-pressure"),
+  patient: id("patient key").optional().describe("Patient the device is bound to"),
+  userSlots: z
+    .record(z.string().regex(/^\d+$/), id("patient key"))
+    .optional()
+    .describe("Device user slot → patient key (BP monitors and scales with several users)"),
+  serialPath: z.string().optional().describe("Stable serial path, e.g. /dev/serial/by-id/usb-..."),
+  bleAddress: z
+    .string()
+    .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i)
+    .optional(),
+  simulate: z
+    .boolean()
+    .default(false)
+    .describe("Use the built-in simulator instead of hardware (demo, tests)"),
+  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    hub: z.strictObject({
+      id: id("hub id"),
+      timeZone: z.string().default("Europe/London").refine(isValidTimeZone, "unknown IANA time zone"),
+      dataDir: z.string().min(1).default("/var/lib/pkb-hub"),
+    }),
+    clock: z
+      .strictObject({
+        mode: z.enum(["auto", "assume-synced"]).default("auto"),
+        checkIntervalSec: z.number().int().min(1).default(30),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      })
+      .prefault({}),
+    buffer: z
+      .strictObject({
+        file: z.string().default("buffer.db").describe("Relative to hub.dataDir"),
+        maxSize: sizeSchema.default(512 * 1024 * 1024).describe("Size cap, e.g. '512 MiB'"),
+        retentionDays: z.number().min(0).default(30).describe("Delivered rows kept this long"),
+        maxAttempts: z.number().int().min(1).default(50),
+        backoffBaseMs: z.number().int().min(1).default(2000),
+        backoffMaxMs: z.number().int().min(1).default(3_600_000),
+        leaseSec: z.number().int().min(1).default(120),
+        groupCommitMs: z.number().min(0).max(50).default(2),
+      })
+      .prefault({}),
+    patients: z.array(patientSchema).default([]),
+    devices: z.array(deviceSchema).default([]),
+    routes: z
+      .strictObject({ pkbRest: pkbRestRouteSchema.optional(), hl7: hl7RouteSchema.optional() })
+      .prefault({}),
+    monitor: z.strictObject({ mqtt: mqttSchema.optional() }).prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const patients = new Set<string>();
+    cfg.patients.forEach((p, i) => {
+      if (patients.has(p.key))
+        ctx.addIssue({ code: "custom", path: ["patients", i, "key"], message: "duplicate patient key" });
+      patients.add(p.key);
+      if (p.route === "hl7") {
+        for (const field of ["nhsNumber", "firstName", "lastName", "dob", "sex"] as const) {
+          if (p[field] === undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["patients", i, field],
+              message: "required for the hl7 route",
+            });
+          }
+        }
+        if (!cfg.routes.hl7)
+          ctx.addIssue({
+            code: "custom",
+            path: ["patients", i, "route"],
+            message: "routes.hl7 is not configured",
+          });
+      }
+      if (p.route === "pkb-rest" && !cfg.routes.pkbRest) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["patients", i, "route"],
+          message: "routes.pkbRest is not configured",
+        });
+      }
+    });
+    const devices = new Set<string>();
+    cfg.devices.forEach((d, i) => {
+      if (devices.has(d.id))
+        ctx.addIssue({ code: "custom", path: ["devices", i, "id"], message: "duplicate device id" });
+      devices.add(d.id);
+      const bound = [d.patient, ...Object.values(d.userSlots ?? {})].filter(
+        (k): k is string => k !== undefined,
+      );
+      if (bound.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["devices", i],
+          message: "device is bound to no patient (patient or userSlots)",
+        });
+      }
+      for (const k of bound) {
+        if (!patients.has(k))
+          ctx.addIssue({
+            code: "custom",
+            path: ["devices", i, "patient"],
+            message: `unknown patient '${k}'`,
+          });
+      }
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type PatientConfig = Config["patients"][number];
+export type DeviceConfig = Config["devices"][number];
+export type BufferConfig = Config["buffer"];

@@ -1,0 +1,87 @@
+/**
+ * One error class for the whole agent. Codes are stable strings: tests, logs, MQTT events and
+ * technicians rely on them, so never rename one. Messages must never carry PHI or secrets.
+ */
+export const ERROR_CODES = {
+  // configuration and CLI input
+  CONFIG_INVALID: false,
+  CONFIG_NOT_FOUND: false,
+  USAGE: false,
+  // device frames
+  FRAME_SHORT: false,
+  FRAME_MALFORMED: false,
+  FRAME_CHECKSUM: false,
+  FRAME_UNSUPPORTED: false,
+  DRIVER_UNKNOWN: false,
+  // transports
+  TRANSPORT_CANCELED: false,
+  TRANSPORT_CLOSED: true,
+  TRANSPORT_OPEN_FAILED: true,
+  SERIAL_PERMISSION: false,
+  SERIAL_LOCKED: true,
+  BLUETOOTH_UNAVAILABLE: false,
+  BLE_BONDING_REQUIRED: false,
+  // buffer
+  BUFFER_FULL: true,
+  DISK_FULL: true,
+  STORAGE_IO: true,
+  BUFFER_CORRUPT: false,
+  BUFFER_CLOSED: false,
+  LEASE_LOST: false,
+  // clock and readings
+  CLOCK_UNSYNCED: true,
+  READING_INVALID: false,
+  NHS_NUMBER_INVALID: false,
+  // forwarding
+  NETWORK: true,
+  TIMEOUT: true,
+  SERVER_ERROR: true,
+  RATE_LIMITED: true,
+  AUTH_FAILED: false,
+  RELINK_NEEDED: false,
+  REJECTED: false,
+  PROTOCOL: false,
+  MISATTRIBUTION: false,
+  LINK_DENIED: false,
+  LINK_TIMEOUT: false,
+  SECRET_UNREADABLE: false,
+  INTERNAL: false,
+} as const satisfies Record<string, boolean>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface HubErrorOptions {
+  cause?: unknown;
+  /** Overrides the code's default retryability (e.g. a 4xx that is known to be transient). */
+  retryable?: boolean;
+  /** Safe, PHI-free structured details for logs and MQTT events. */
+  details?: Record<string, string | number | boolean>;
+}
+
+export class HubError extends Error {
+  override readonly name = "HubError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, string | number | boolean>;
+
+  constructor(code: ErrorCode, message: string, options: HubErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? ERROR_CODES[code];
+    this.details = options.details ?? {};
+  }
+}
+
+export function isHubError(err: unknown, code?: ErrorCode): err is HubError {
+  return err instanceof HubError && (code === undefined || err.code === code);
+}
+
+/** True when trying the same thing later may succeed. Unknown errors are not retryable. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof HubError && err.retryable;
+}
+
+/** The message of any thrown value, for translating lower errors into ours. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

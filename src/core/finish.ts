@@ -1,0 +1,101 @@
+import type { Clock } from "./clock.js";
+import { EARLIEST_PLAUSIBLE_MS } from "./clock.js";
+import { CODES } from "./codes.js";
+import { HubError } from "./errors.js";
+import { idempotencyKey } from "./key.js";
+import type { Component, Flag, Reading, ReadingDraft, TimeSource } from "./reading.js";
+import { isoInZone, isValidLocal, localToString, zonedToInstant } from "./time.js";
+import { canConvert, convertRounded } from "./units.js";
+
+export interface FinishContext {
+  deviceId: string;
+  driver: string;
+  patient: string;
+  timeZone: string;
+  clock: Clock;
+  /** Hub wall time when the bytes arrived. */
+  receivedAtMs: number;
+  /** Device clock minus hub clock, if the transport measured it (Current Time, ASTM header). */
+  deviceClockSkewMs?: number;
+}
+
+/** Device clocks that were never set report 2000/2010 dates: such a time is not a measurement time. */
+const DEVICE_TIME_FLOOR_MS = Date.UTC(2015, 0, 1);
+const SKEW_FLAG_MS = 5 * 60_000;
+const FUTURE_TOLERANCE_MS = 10 * 60_000;
+
+function toComponents(draft: ReadingDraft, flags: Flag[]): Component[] {
+  return draft.components.map((c) => {
+    const row = CODES[c.id];
+    if (!Number.isFinite(c.value))
+      throw new HubError("READING_INVALID", `component ${c.id} is not a finite number`);
+    if (!canConvert(c.unit, row.unit)) {
+      throw new HubError("READING_INVALID", `component ${c.id} has unit ${c.unit}, expected ${row.unit}`);
+    }
+    const value = convertRounded(c.value, c.unit, row.unit);
+    if (value < row.range[0] || value > row.range[1]) flags.push(`out-of-range:${c.id}`);
+    return { id: c.id, code: row.loinc, snomed: row.snomed, mdc: row.mdc, value, unit: row.unit };
+  });
+}
+
+/**
+ * Turns a driver's draft into a durable Reading: canonical units, range flags, the measurement
+ * time and its source, and the idempotency key built from what the device sent.
+ */
+export function finishReading(draft: ReadingDraft, ctx: FinishContext): Reading {
+  if (draft.components.length === 0) throw new HubError("READING_INVALID", "reading has no components");
+  const flags: Flag[] = [...(draft.flags ?? [])];
+  const components = toComponents(draft, flags);
+  const synced = ctx.clock.isSynced() && ctx.receivedAtMs >= EARLIEST_PLAUSIBLE_MS;
+  const receivedAt = isoInZone(ctx.receivedAtMs, ctx.timeZone);
+
+  let measuredAt = receivedAt;
+  let timeSource: TimeSource = synced ? "hub" : "hub-unsynced";
+  let deviceTime: string | undefined;
+  if (draft.deviceTime) {
+    deviceTime = localToString(draft.deviceTime);
+    const valid = isValidLocal(draft.deviceTime);
+    const zoned = valid ? zonedToInstant(draft.deviceTime, ctx.timeZone) : undefined;
+    if (!zoned || zoned.epochMs < DEVICE_TIME_FLOOR_MS) {
+      flags.push("device-time-invalid");
+    } else if (synced && zoned.epochMs > ctx.receivedAtMs + FUTURE_TOLERANCE_MS) {
+      flags.push("device-time-future");
+    } else {
+      measuredAt = zoned.iso;
+      timeSource = "device";
+      if (zoned.ambiguous) flags.push("ambiguous-local-time");
+      if (zoned.nonexistent) flags.push("nonexistent-local-time");
+    }
+  }
+
+  const reading: Reading = {
+    key: idempotencyKey({
+      deviceId: ctx.deviceId,
+      kind: draft.kind,
+      time: deviceTime ?? measuredAt,
+      seq: draft.seq,
+      values: draft.components,
+    }),
+    deviceId: ctx.deviceId,
+    driver: ctx.driver,
+    patient: ctx.patient,
+    kind: draft.kind,
+    components,
+    measuredAt,
+    timeSource,
+    receivedAt,
+    flags,
+    meta: { ...(draft.meta ?? {}) },
+  };
+  if (synced && ctx.deviceClockSkewMs !== undefined) {
+    reading.deviceClockSkewSec = Math.round(ctx.deviceClockSkewMs / 1000);
+    if (Math.abs(ctx.deviceClockSkewMs) > SKEW_FLAG_MS) flags.push("device-clock-skew");
+  }
+  if (deviceTime !== undefined || draft.seq !== undefined) {
+    reading.source = {};
+    if (deviceTime !== undefined) reading.source.deviceTime = deviceTime;
+    if (draft.seq !== undefined) reading.source.seq = draft.seq;
+  }
+  if (draft.userSlot !== undefined) reading.meta.userSlot = draft.userSlot;
+  return reading;
+}

@@ -1,0 +1,129 @@
+/**
+ * Device clocks send local wall time with no zone. Converting it needs the hub's configured IANA
+ * time zone; in a DST gap the local time does not exist, in an overlap it exists twice. Both are
+ * reported, never guessed silently.
+ */
+export interface LocalDateTime {
+  year: number;
+  month: number; // 1-12
+  day: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+}
+
+export interface ZonedResult {
+  /** Epoch ms of the chosen instant (the earlier one when ambiguous; shifted forward in a gap). */
+  epochMs: number;
+  /** ISO 8601 with the zone's offset at that instant. */
+  iso: string;
+  ambiguous: boolean;
+  /** The local time does not exist (DST gap). */
+  nonexistent: boolean;
+}
+
+const fmtCache = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = fmtCache.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    fmtCache.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The zone's UTC offset in minutes at an instant (e.g. +60 for Europe/London in summer). */
+export function offsetMinutes(epochMs: number, timeZone: string): number {
+  const parts = formatter(timeZone).formatToParts(new Date(epochMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(
+    get("year"),
+    get("month") - 1,
+    get("day"),
+    get("hour"),
+    get("minute"),
+    get("second"),
+  );
+  const wholeSecondMs = epochMs - (((epochMs % 1000) + 1000) % 1000);
+  return Math.round((asUtc - wholeSecondMs) / 60000);
+}
+
+function pad(n: number, width = 2): string {
+  return String(Math.abs(n)).padStart(width, "0");
+}
+
+/** ISO 8601 with an explicit offset, e.g. 2026-03-29T01:30:00.000+01:00. */
+export function isoWithOffset(epochMs: number, offsetMin: number): string {
+  const local = new Date(epochMs + offsetMin * 60000);
+  const sign = offsetMin < 0 ? "-" : "+";
+  return (
+    `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}` +
+    `T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}` +
+    `.${pad(local.getUTCMilliseconds(), 3)}${sign}${pad(Math.trunc(Math.abs(offsetMin) / 60))}:${pad(Math.abs(offsetMin) % 60)}`
+  );
+}
+
+export function isoInZone(epochMs: number, timeZone: string): string {
+  return isoWithOffset(epochMs, offsetMinutes(epochMs, timeZone));
+}
+
+export function isValidLocal(t: LocalDateTime): boolean {
+  if (![t.year, t.month, t.day, t.hours, t.minutes, t.seconds].every(Number.isInteger)) return false;
+  if (t.month < 1 || t.month > 12 || t.day < 1 || t.hours > 23 || t.minutes > 59 || t.seconds > 59)
+    return false;
+  if (t.hours < 0 || t.minutes < 0 || t.seconds < 0) return false;
+  const d = new Date(Date.UTC(t.year, t.month - 1, t.day));
+  return d.getUTCDate() === t.day && d.getUTCMonth() === t.month - 1;
+}
+
+/** Resolve a device-local wall time in `timeZone` to an instant. Caller validates fields first. */
+export function zonedToInstant(t: LocalDateTime, timeZone: string): ZonedResult {
+  const wall = Date.UTC(t.year, t.month - 1, t.day, t.hours, t.minutes, t.seconds);
+  const offsets = new Set([
+    offsetMinutes(wall - 86400000, timeZone),
+    offsetMinutes(wall + 86400000, timeZone),
+  ]);
+  offsets.add(offsetMinutes(wall, timeZone));
+  const matches = [...offsets]
+    .map((off) => wall - off * 60000)
+    .filter((epoch) => epoch + offsetMinutes(epoch, timeZone) * 60000 === wall)
+    .sort((a, b) => a - b);
+  const first = matches[0];
+  if (first !== undefined) {
+    const distinct = new Set(matches);
+    return {
+      epochMs: first,
+      iso: isoInZone(first, timeZone),
+      ambiguous: distinct.size > 1,
+      nonexistent: false,
+    };
+  }
+  // DST gap: the clock jumped over this wall time; use the offset from before the jump.
+  const before = offsetMinutes(wall - 86400000, timeZone);
+  const epochMs = wall - before * 60000;
+  return { epochMs, iso: isoInZone(epochMs, timeZone), ambiguous: false, nonexistent: true };
+}
+
+/** The raw wall time as the device sent it, zone-free, for idempotency keys. */
+export function localToString(t: LocalDateTime): string {
+  return `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)}T${pad(t.hours)}:${pad(t.minutes)}:${pad(t.seconds)}`;
+}

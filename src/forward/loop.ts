@@ -1,0 +1,121 @@
+import type { Lease, Outbox, Outcome } from "../buffer/outbox.js";
+import { HubError, messageOf } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+
+/** What a route answers for one send: an outcome for some of the leased rows. */
+export interface Settled {
+  ids: number[];
+  outcome: Outcome;
+}
+
+export interface DeliveryLoopOptions {
+  route: string;
+  outbox: Outbox;
+  logger: Logger;
+  /** Claims the next work: `outbox.claim(route, n)` or `outbox.claimOrdered(...)` for per-patient order. */
+  claim: (outbox: Outbox) => Lease;
+  /** Sends the leased rows and classifies every answer. Rows it leaves unsettled are retried later. */
+  send: (lease: Lease, signal: AbortSignal) => Promise<Settled[]>;
+  /** How many leases may be in flight at once. */
+  concurrency: number;
+  /** Poll interval when idle. */
+  idleMs: number;
+  /** Called after every settled lease (health, metrics). */
+  onSettled?: (settled: Settled[]) => void;
+}
+
+/**
+ * The shared driver of every route: claim → send → complete with the lease token. A send that
+ * throws settles its rows as a retry (the error's code recorded), so nothing leased is forgotten;
+ * a crash leaves the lease to expire and be reclaimed.
+ */
+export class DeliveryLoop {
+  private running = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private wake: (() => void) | undefined;
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private loopDone: Promise<void> | undefined;
+
+  constructor(private readonly options: DeliveryLoopOptions) {
+    this.log = options.logger.child({ component: `forward-${options.route}` });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Ask for an immediate pass (new readings, flush command). */
+  poke(): void {
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      while (this.running && this.inFlight.size < this.options.concurrency) {
+        let lease: Lease;
+        try {
+          lease = this.options.claim(this.options.outbox);
+        } catch (err) {
+          this.log.error({ err }, "claim failed");
+          break;
+        }
+        if (lease.rows.length === 0) break;
+        claimed += lease.rows.length;
+        const p = this.run(lease).finally(() => {
+          this.inFlight.delete(p);
+          this.wake?.();
+        });
+        this.inFlight.add(p);
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(
+          resolve,
+          claimed > 0 && this.inFlight.size < this.options.concurrency ? 0 : this.options.idleMs,
+        );
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async run(lease: Lease): Promise<void> {
+    let settled: Settled[];
+    try {
+      settled = await this.options.send(lease, this.abort.signal);
+    } catch (err) {
+      const code = err instanceof HubError ? err.code : "INTERNAL";
+      this.log.warn({ code, rows: lease.rows.length }, "send failed; will retry");
+      // A route should settle rows itself; if it threw we cannot know whether the request left, so: ambiguous.
+      const outcome = { kind: "retry", error: `${code}: ${messageOf(err)}`, ambiguous: true } as const;
+      settled = [{ ids: lease.rows.map((r) => r.id), outcome }];
+    }
+    const settledIds = new Set(settled.flatMap((s) => s.ids));
+    const left = lease.rows.filter((r) => !settledIds.has(r.id)).map((r) => r.id);
+    if (left.length > 0)
+      settled.push({ ids: left, outcome: { kind: "retry", error: "not settled by the route" } });
+    try {
+      for (const s of settled) this.options.outbox.complete(lease.token, s.ids, s.outcome);
+    } catch (err) {
+      // Storage trouble: the lease will expire and the rows be reclaimed; nothing is lost.
+      this.log.error({ err }, "could not record delivery outcome");
+    }
+    this.options.onSettled?.(settled);
+  }
+
+  /** Stops claiming, aborts sends in flight (their rows are retried), and waits for them. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort(new HubError("TRANSPORT_CANCELED", "agent stopping"));
+    this.wake?.();
+    await this.loopDone;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
