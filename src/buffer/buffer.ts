@@ -75,6 +75,8 @@ export class HubBuffer {
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly latencies: number[] = [];
+  /** Transactions committed by ingest (group commit makes this far lower than ingest calls). */
+  commits = 0;
   private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
   private readonly stmts;
 
@@ -202,6 +204,7 @@ export class HubBuffer {
     try {
       this.ensureCapacity();
       results = this.insertBatch(batch);
+      this.commits++;
     } catch (err) {
       const e = translateSqliteError(err);
       const refused = batch.reduce((n, w) => n + w.readings.length, 0);

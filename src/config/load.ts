@@ -43,7 +43,7 @@ export function parseConfig(raw: unknown, file = "config"): Config {
 
 /** Parse YAML or JSON text (JSON is YAML), reporting every syntax error with its line. */
 export function parseConfigText(text: string, file = "config"): Config {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,

@@ -1,0 +1,161 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { HubBuffer } from "../../src/buffer/buffer.js";
+import type { FakeClock } from "../../src/core/clock.js";
+import { bpReading, makeBuffer } from "../support/buffer.js";
+import { tempDir } from "../support/tmp.js";
+
+let tmp: ReturnType<typeof tempDir>;
+let buffer: HubBuffer | undefined;
+let clock: FakeClock;
+
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => {
+  buffer?.close();
+  buffer = undefined;
+  tmp.cleanup();
+});
+
+function deliverAll(b: HubBuffer): number {
+  const lease = b.outbox.claim("pkb-rest", 100_000);
+  b.outbox.complete(
+    lease.token,
+    lease.rows.map((r) => r.id),
+    { kind: "delivered" },
+  );
+  return lease.rows.length;
+}
+
+describe("retention", () => {
+  it("prunes delivered rows after the retention window, never unsent ones, and remembers their keys", async () => {
+    ({ buffer, clock } = makeBuffer(tmp.dir, { retentionMs: 1000 }));
+    const delivered = bpReading(clock);
+    await buffer.ingest([delivered]);
+    deliverAll(buffer);
+    await buffer.ingest([bpReading(clock)]);
+    clock.advance(2000);
+    expect(buffer.housekeeping().pruned).toBe(1);
+    expect(buffer.stats().byState).toMatchObject({ delivered: 0, pending: 1 });
+    // The device re-sends the old record: still recognised as a duplicate.
+    expect(await buffer.ingest([delivered])).toMatchObject({ stored: 0, duplicates: 1 });
+  });
+});
+
+describe("size cap", () => {
+  it("prunes delivered data first, then refuses new readings loudly when only unsent data is left", async () => {
+    const alerts: string[] = [];
+    ({ buffer, clock } = makeBuffer(tmp.dir, {
+      maxSizeBytes: 400 * 1024,
+      onAlert: (a, active) => alerts.push(`${active ? "+" : "-"}${a.code}`),
+    }));
+    const stored: string[] = [];
+    let refused: unknown;
+    for (let i = 0; i < 5000 && !refused; i++) {
+      // Half the data is for a route that gets delivered (prunable), half for one that is down.
+      const patient = i % 2 === 0 ? "p1" : "hl7-down";
+      const batch = Array.from({ length: 20 }, () => bpReading(clock, undefined, patient));
+      try {
+        await buffer.ingest(batch);
+        stored.push(...batch.map((r) => r.key));
+        deliverAll(buffer);
+      } catch (err) {
+        refused = err;
+      }
+    }
+    expect(refused).toMatchObject({ code: "BUFFER_FULL" });
+    expect(alerts).toContain("+BUFFER_FULL");
+    const stats = buffer.stats();
+    expect(stats.byState.delivered).toBe(0); // delivered data was pruned before refusing
+    expect(stats.alerts.map((a) => a.code)).toContain("BUFFER_FULL");
+    // Every reading acknowledged as stored is still there and unsent.
+    const keys = new Set(
+      buffer.db.prepare("SELECT key FROM readings WHERE body IS NOT NULL").pluck().all() as string[],
+    );
+    const undeliveredStored = stats.unsent;
+    expect(undeliveredStored).toBe(keys.size);
+    // Delivering frees room: readings are accepted again and the alert clears.
+    const lease = buffer.outbox.claim("hl7", 100_000);
+    buffer.outbox.complete(
+      lease.token,
+      lease.rows.map((r) => r.id),
+      { kind: "delivered" },
+    );
+    await expect(buffer.ingest([bpReading(clock)])).resolves.toMatchObject({ stored: 1 });
+    expect(alerts).toContain("-BUFFER_FULL");
+    expect(stored.length).toBeGreaterThan(100);
+  });
+});
+
+describe("disk full", () => {
+  it("SQLITE_FULL refuses the readings with an alert, loses nothing, and recovers when space returns", async () => {
+    const alerts: string[] = [];
+    ({ buffer, clock } = makeBuffer(tmp.dir, {
+      onAlert: (a, active) => alerts.push(`${active ? "+" : "-"}${a.code}`),
+    }));
+    const before = Array.from({ length: 10 }, () => bpReading(clock));
+    await buffer.ingest(before);
+    // Make the "disk" full: SQLite itself reports SQLITE_FULL when the file may not grow.
+    const pages = buffer.db.pragma("page_count", { simple: true }) as number;
+    buffer.db.pragma(`max_page_count = ${pages}`);
+    let refused = 0;
+    for (let i = 0; i < 200; i++) {
+      try {
+        await buffer.ingest(Array.from({ length: 50 }, () => bpReading(clock)));
+      } catch (err) {
+        expect(err).toMatchObject({ code: "DISK_FULL" });
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(alerts).toContain("+DISK_FULL");
+    expect(buffer.activeAlerts().map((a) => a.code)).toContain("DISK_FULL");
+    // Space returns.
+    buffer.db.pragma("max_page_count = 1073741823");
+    const after = bpReading(clock);
+    await expect(buffer.ingest([after])).resolves.toMatchObject({ stored: 1 });
+    expect(alerts).toContain("-DISK_FULL");
+    const present = buffer.db
+      .prepare("SELECT count(*) FROM readings WHERE key IN (SELECT value FROM json_each(?))")
+      .pluck();
+    expect(present.get(JSON.stringify([...before, after].map((r) => r.key)))).toBe(11);
+    expect(buffer.db.pragma("integrity_check", { simple: true })).toBe("ok");
+  });
+});
+
+describe("corrupt database file", () => {
+  it("moves a file that is not a database aside (kept), raises an alert and starts fresh", async () => {
+    writeFileSync(join(tmp.dir, "buffer.db"), Buffer.alloc(8192, 0x5a));
+    ({ buffer, clock } = makeBuffer(tmp.dir));
+    const aside = readdirSync(tmp.dir).filter((f) => f.startsWith("buffer.db.corrupt-"));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(tmp.dir, aside[0] as string))[0]).toBe(0x5a);
+    expect(buffer.activeAlerts().map((a) => a.code)).toEqual(["BUFFER_CORRUPT"]);
+    await expect(buffer.ingest([bpReading(clock)])).resolves.toMatchObject({ stored: 1 });
+  });
+
+  it("detects damaged pages with quick_check and moves the file aside", async () => {
+    ({ buffer, clock } = makeBuffer(tmp.dir));
+    for (let i = 0; i < 20; i++) await buffer.ingest(Array.from({ length: 50 }, () => bpReading(clock)));
+    buffer.db.pragma("wal_checkpoint(TRUNCATE)");
+    buffer.close();
+    buffer = undefined;
+    // Scribble over index and table pages, leaving the header intact.
+    const file = join(tmp.dir, "buffer.db");
+    const bytes = readFileSync(file);
+    for (let off = 4096 * 3; off < bytes.length; off += 4096 * 2) bytes.fill(0xa5, off + 8, off + 2048);
+    writeFileSync(file, bytes);
+    const probe = new Database(file);
+    const check = probe.pragma("quick_check", { simple: true });
+    probe.close();
+    expect(check).not.toBe("ok");
+    ({ buffer, clock } = makeBuffer(tmp.dir));
+    expect(buffer.activeAlerts()[0]?.code).toBe("BUFFER_CORRUPT");
+    expect(readdirSync(tmp.dir).some((f) => f.startsWith("buffer.db.corrupt-"))).toBe(true);
+    expect(buffer.stats().unsent).toBe(0);
+    expect(existsSync(file)).toBe(true);
+  });
+});
