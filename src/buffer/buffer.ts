@@ -77,6 +77,7 @@ export class HubBuffer {
   private readonly latencies: number[] = [];
   /** Transactions committed by ingest (group commit makes this far lower than ingest calls). */
   commits = 0;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
   private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
   private readonly stmts;
 
@@ -200,6 +201,7 @@ export class HubBuffer {
     this.queue = [];
     this.queuedReadings = 0;
     if (batch.length === 0) return;
+    this.lastFlushAt = performance.now();
     let results: Array<{ stored: number; duplicates: number }>;
     try {
       this.ensureCapacity();

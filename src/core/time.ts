@@ -51,8 +51,25 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-/** The zone's UTC offset in minutes at an instant (e.g. +60 for Europe/London in summer). */
+const QUARTER_HOUR_MS = 900_000;
+const offsetCache = new Map<string, number>();
+
+/**
+ * The zone's UTC offset in minutes at an instant (e.g. +60 for Europe/London in summer). Zone
+ * transitions fall on UTC quarter hours, so the offset is constant within one and is cached per
+ * quarter hour: Intl formatting is the most expensive step of finishing a reading otherwise.
+ */
 export function offsetMinutes(epochMs: number, timeZone: string): number {
+  const cacheKey = `${timeZone}|${Math.floor(epochMs / QUARTER_HOUR_MS)}`;
+  const cached = offsetCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const offset = computeOffsetMinutes(Math.floor(epochMs / QUARTER_HOUR_MS) * QUARTER_HOUR_MS, timeZone);
+  if (offsetCache.size >= 10_000) offsetCache.clear();
+  offsetCache.set(cacheKey, offset);
+  return offset;
+}
+
+function computeOffsetMinutes(epochMs: number, timeZone: string): number {
   const parts = formatter(timeZone).formatToParts(new Date(epochMs));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(

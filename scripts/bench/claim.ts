@@ -1,0 +1,80 @@
+import { join } from "node:path";
+import { HubBuffer } from "../../src/buffer/buffer.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { silentLogger } from "../../src/core/log.js";
+import { tempDir } from "../../test/support/tmp.js";
+import { flags, intFlag, percentile, report, round } from "./common.js";
+
+function fill(buffer: HubBuffer, rows: number): void {
+  const insR = buffer.db.prepare(
+    `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, body, created_ms)
+     VALUES (?, 'p1', 'bench', 'spo2', '2026-11-24T12:00:00.000+00:00', 'device', ?, 0)`,
+  );
+  const insO = buffer.db.prepare(
+    "INSERT INTO outbox (reading_id, route, patient, state, available_ms, created_ms) VALUES (?, 'pkb-rest', 'p1', 'pending', 0, 0)",
+  );
+  const body = JSON.stringify({ kind: "spo2", components: [{ id: "spo2", value: 97, unit: "%" }] });
+  const txn = buffer.db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) insO.run(insR.run(`k-${i}`, body).lastInsertRowid);
+  });
+  for (let i = 0; i < rows; i += 50_000) txn(i, Math.min(rows, i + 50_000));
+}
+
+/** p50 of claim(1) + mark-delivered, in µs, over `ops` operations on a backlog of `rows`. */
+function measure(dir: string, rows: number, ops: number): { p50: number; p99: number } {
+  const clock = new FakeClock(Date.now());
+  const buffer = new HubBuffer({
+    file: join(dir, `claim-${rows}.db`),
+    clock,
+    logger: silentLogger(),
+    routeOf: () => "pkb-rest",
+    maxSizeBytes: 8 * 1024 ** 3,
+    retentionMs: 86_400_000,
+    maxAttempts: 10,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 60_000,
+    leaseMs: 60_000,
+    groupCommitMs: 0,
+  });
+  try {
+    fill(buffer, rows + ops);
+    buffer.db.pragma("wal_checkpoint(TRUNCATE)");
+    const times: number[] = [];
+    for (let i = 0; i < ops; i++) {
+      const t0 = performance.now();
+      const lease = buffer.outbox.claim("pkb-rest", 1);
+      buffer.outbox.complete(
+        lease.token,
+        lease.rows.map((r) => r.id),
+        { kind: "delivered" },
+      );
+      times.push((performance.now() - t0) * 1000);
+    }
+    return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  } finally {
+    buffer.close();
+  }
+}
+
+export async function benchClaim(args: string[]): Promise<void> {
+  const f = flags(args);
+  const ops = intFlag(f, "ops", 2000);
+  const big = intFlag(f, "rows", 1_000_000);
+  const tmp = tempDir("pkb-hub-bench-");
+  try {
+    const small = measure(tmp.dir, 1000, ops);
+    const large = measure(tmp.dir, big, ops);
+    report(
+      "BENCH",
+      "claim",
+      {
+        p50_1k_us: Math.round(small.p50),
+        p50_1m_us: Math.round(large.p50),
+        ratio: round(large.p50 / small.p50),
+      },
+      { ops, rows: big, small, large },
+    );
+  } finally {
+    tmp.cleanup();
+  }
+}

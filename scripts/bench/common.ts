@@ -1,0 +1,51 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Parses `--key value` pairs after the bench name. */
+export function flags(args: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    out.set(a.slice(2), args[i + 1] ?? "");
+    i++;
+  }
+  return out;
+}
+
+export function intFlag(f: Map<string, string>, name: string, fallback: number): number {
+  const v = f.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Writes the full result under bench-results/ and prints the contract's last line. */
+export function report(
+  kind: "BENCH" | "CHAOS",
+  name: string,
+  line: Record<string, string | number>,
+  full: unknown,
+): void {
+  const dir = join(process.cwd(), "bench-results");
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  writeFileSync(
+    join(dir, `${kind.toLowerCase()}-${name}-${stamp}.json`),
+    `${JSON.stringify({ name, ...line, full }, null, 2)}\n`,
+  );
+  process.stdout.write(
+    `${kind} ${name} ${Object.entries(line)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}\n`,
+  );
+}
+
+export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
