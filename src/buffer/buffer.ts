@@ -184,10 +184,15 @@ export class HubBuffer {
     });
   }
 
+  /**
+   * At most one commit per `groupCommitMs`: a reading arriving after a quiet spell is committed on
+   * the next turn of the event loop (no added latency); under load, arrivals within the window
+   * share the next transaction.
+   */
   private schedule(): void {
     if (this.timer || this.immediate) return;
-    if (this.options.groupCommitMs > 0)
-      this.timer = setTimeout(() => this.flush(), this.options.groupCommitMs);
+    const wait = this.lastFlushAt + this.options.groupCommitMs - performance.now();
+    if (wait > 0) this.timer = setTimeout(() => this.flush(), wait);
     else this.immediate = setImmediate(() => this.flush());
   }
 

@@ -1,9 +1,9 @@
 import type { Alert } from "./alerts.js";
 import type { Db } from "./db.js";
-import type { DeadLetter } from "./outbox.js";
+import type { DeadLetter, OutboxState } from "./outbox.js";
 
 export interface BufferStats {
-  byState: Record<string, number>;
+  byState: Record<OutboxState, number>;
   byRoute: Record<string, Record<string, number>>;
   /** held + pending + leased */
   unsent: number;
@@ -31,10 +31,10 @@ export function buildStats(
     state: string;
     n: number;
   }>;
-  const byState: Record<string, number> = { held: 0, pending: 0, leased: 0, delivered: 0, dead: 0 };
+  const byState: Record<OutboxState, number> = { held: 0, pending: 0, leased: 0, delivered: 0, dead: 0 };
   const byRoute: Record<string, Record<string, number>> = {};
   for (const r of rows) {
-    byState[r.state] = (byState[r.state] ?? 0) + r.n;
+    byState[r.state as OutboxState] += r.n;
     byRoute[r.route] = { ...(byRoute[r.route] ?? {}), [r.state]: r.n };
   }
   const oldest = db
@@ -50,9 +50,9 @@ export function buildStats(
   return {
     byState,
     byRoute,
-    unsent: (byState.held ?? 0) + (byState.pending ?? 0) + (byState.leased ?? 0),
+    unsent: byState.held + byState.pending + byState.leased,
     oldestUnsentAgeSec: oldest === undefined ? null : Math.max(0, Math.round((nowMs - oldest) / 1000)),
-    deadLetters: byState.dead ?? 0,
+    deadLetters: byState.dead,
     ambiguousDeliveries: ambiguous,
     duplicates: counter("duplicates"),
     refused: counter("refused"),

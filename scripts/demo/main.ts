@@ -1,0 +1,173 @@
+/**
+ * `npm run demo`: the whole path on one machine with nothing configured — a simulated device on a
+ * real serial transport, the agent with its SQLite buffer, and a local PKB stand-in — then shows
+ * what arrived in the stand-in's record and what the outbox holds. Last line:
+ * `DEMO route=R produced=N delivered=N dead_letter=N`.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { stringify } from "yaml";
+import { Agent } from "../../src/agent/agent.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { ConfigInput } from "../../src/config/schema.js";
+import { createLogger } from "../../src/core/log.js";
+import type { DemoRoute } from "./types.js";
+
+interface DemoArgs {
+  route: "rest" | "hl7";
+  readings: number;
+  dataDir: string;
+  captureDir?: string;
+  mqttUrl?: string;
+  timeoutSec: number;
+}
+
+function parse(argv: string[]): DemoArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      route: { type: "string", default: "rest" },
+      readings: { type: "string", default: "20" },
+      "data-dir": { type: "string" },
+      "capture-dir": { type: "string" },
+      "mqtt-url": { type: "string" },
+      "timeout-sec": { type: "string", default: "120" },
+    },
+    strict: true,
+  });
+  const route = values.route;
+  if (route !== "rest" && route !== "hl7") throw new Error("--route must be rest or hl7");
+  const readings = Number(values.readings);
+  if (!Number.isInteger(readings) || readings < 1 || readings > 100_000)
+    throw new Error("--readings must be 1..100000");
+  const timeoutSec = Number(values["timeout-sec"]);
+  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
+    throw new Error("--timeout-sec must be a positive number");
+  mkdirSync(resolve(".demo-data"), { recursive: true, mode: 0o700 });
+  const dataDir = values["data-dir"]
+    ? resolve(values["data-dir"])
+    : mkdtempSync(resolve(".demo-data", "run-"));
+  return {
+    route,
+    readings,
+    dataDir,
+    timeoutSec,
+    ...(values["capture-dir"] ? { captureDir: resolve(values["capture-dir"]) } : {}),
+    ...(values["mqtt-url"] ? { mqttUrl: values["mqtt-url"] } : {}),
+  };
+}
+
+async function loadRoute(name: "rest" | "hl7"): Promise<DemoRoute> {
+  const mod = (await import(name === "rest" ? "./rest.js" : "./hl7.js")) as {
+    createDemoRoute: () => DemoRoute;
+  };
+  return mod.createDemoRoute();
+}
+
+/** Files in the data directory readable or writable by group/others (there must be none). */
+function exposedFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if ((statSync(path).mode & 0o077) !== 0) out.push(path);
+  }
+  if ((statSync(dir).mode & 0o077) !== 0) out.push(dir);
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  process.umask(0o077);
+  mkdirSync(args.dataDir, { recursive: true, mode: 0o700 });
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`pkb-hub demo: route=${args.route} readings=${args.readings} data=${args.dataDir}`);
+
+  const route = await loadRoute(args.route);
+  const input: ConfigInput = {
+    hub: { id: "demo-hub", timeZone: "Europe/London", dataDir: args.dataDir },
+    // A container or laptop has no NTP status to read; a real hub keeps the default `auto`.
+    clock: { mode: "assume-synced" },
+    log: { level: "info" },
+    buffer: { backoffBaseMs: 200, backoffMaxMs: 5000 },
+    devices: [
+      {
+        id: "demo-glucose-meter",
+        driver: "contour-serial",
+        patient: "demo-patient",
+        simulate: true,
+        options: { records: args.readings, count: args.readings, intervalMs: 20 },
+      },
+    ],
+  };
+  let agent: Agent | undefined;
+  try {
+    await route.configure(input, args.dataDir, args.captureDir ? { captureDir: args.captureDir } : {});
+    const config = parseConfig(input, "demo config");
+    const configFile = join(args.dataDir, "config.yaml");
+    writeFileSync(configFile, stringify(input), { mode: 0o600 });
+    const logFile = join(args.dataDir, "agent.log");
+    const logger = createLogger({
+      level: "info",
+      destination: pino.destination({ dest: logFile, sync: true }),
+    });
+    if (args.mqttUrl)
+      say(
+        `monitoring: ${args.mqttUrl} requested (fleet health is published by the monitor once it is built)`,
+      );
+
+    agent = new Agent({ config, configFile, logger, housekeepingMs: 5_000 });
+    await agent.start();
+    say("agent started: simulated device → serial transport → driver → SQLite buffer → route");
+    await route.afterStart?.(agent);
+
+    const deadline = Date.now() + args.timeoutSec * 1000;
+    let received = 0;
+    for (;;) {
+      received = await route.received();
+      const stats = agent.ctx.buffer.stats();
+      const settled = stats.byState.delivered + stats.byState.dead;
+      if ((received >= args.readings && stats.unsent === 0) || Date.now() > deadline) break;
+      if (settled >= args.readings && stats.unsent === 0) break;
+      await sleep(250);
+    }
+    const stats = agent.ctx.buffer.stats();
+    say("");
+    say("outbox (what the hub buffered and delivered):");
+    say(
+      `  held=${stats.byState.held} pending=${stats.byState.pending} leased=${stats.byState.leased} ` +
+        `delivered=${stats.byState.delivered} dead=${stats.byState.dead} duplicates_ignored=${stats.duplicates}`,
+    );
+    for (const d of agent.ctx.buffer.outbox.deadLetters(5)) say(`  dead letter #${d.id}: ${d.reason}`);
+    say("what arrived in the PKB stand-in:");
+    for (const line of await route.describe()) say(`  ${line}`);
+    say(`config: ${configFile}   log: ${logFile}`);
+    say(`inspect: node dist/src/cli/main.js outbox list --config ${configFile}`);
+    await agent.stop();
+    agent = undefined;
+    const exposed = exposedFiles(args.dataDir);
+    say(
+      exposed.length === 0
+        ? "data directory: no file readable by other users"
+        : `WARNING: exposed files: ${exposed.join(", ")}`,
+    );
+    say(
+      `DEMO route=${args.route} produced=${args.readings} delivered=${received} dead_letter=${stats.deadLetters}`,
+    );
+    return received === args.readings && stats.deadLetters === 0 && exposed.length === 0 ? 0 : 1;
+  } finally {
+    await agent?.stop();
+    await route.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
