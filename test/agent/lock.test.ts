@@ -1,0 +1,41 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/agent/agent.js";
+import { parseConfig } from "../../src/config/load.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { silentLogger } from "../../src/core/log.js";
+import { tempDir } from "../support/tmp.js";
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+const make = () =>
+  new Agent({
+    config: parseConfig({ hub: { id: "h1", dataDir: join(tmp.dir, "data") } }),
+    logger: silentLogger(),
+    clock: new FakeClock(),
+  });
+
+describe("agent", () => {
+  it("one agent per data directory: a second one refuses to start, the lock goes with stop()", async () => {
+    const first = make();
+    await first.start();
+    expect(() => make()).toThrow(expect.objectContaining({ code: "USAGE" }));
+    await first.stop();
+    const second = make();
+    await second.start();
+    await second.stop();
+  });
+
+  it("takes over the stale lock of a crashed agent", async () => {
+    const first = make();
+    await first.stop();
+    writeFileSync(join(tmp.dir, "data", "agent.lock"), "999999999");
+    const next = make();
+    await next.stop();
+  });
+});
