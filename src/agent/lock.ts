@@ -1,6 +1,10 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { bootId } from "../core/clock.js";
 import { HubError } from "../core/errors.js";
+
+/** Locks this process holds (a second agent in one process is refused too). */
+const held = new Set<string>();
 
 function alive(pid: number): boolean {
   try {
@@ -11,22 +15,38 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The lock file holds "<pid> <boot id>". It is stale when written in an earlier boot (a Pi that
+ * lost power may give the new agent the very same pid) or when that process is gone.
+ */
+function stale(text: string): boolean {
+  const [pidText, boot] = text.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || boot !== bootId()) return true;
+  return pid !== process.pid && !alive(pid);
+}
+
 /** One agent per data directory: two would lease the same outbox rows and send readings twice. */
 export function acquireLock(dataDir: string): () => void {
-  const file = join(dataDir, "agent.lock");
+  const file = resolve(join(dataDir, "agent.lock"));
+  if (held.has(file)) throw new HubError("USAGE", `an agent in this process already runs on ${dataDir}`);
   for (let i = 0; i < 2; i++) {
     try {
       const fd = openSync(file, "wx", 0o600);
-      writeSync(fd, String(process.pid));
+      writeSync(fd, `${process.pid} ${bootId()}\n`);
       closeSync(fd);
-      return () => rmSync(file, { force: true });
+      held.add(file);
+      return () => {
+        held.delete(file);
+        rmSync(file, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const pid = Number(readFileSync(file, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new HubError("USAGE", `another agent (pid ${pid}) is running on ${dataDir}`);
+      const text = readFileSync(file, "utf8");
+      if (!stale(text)) {
+        throw new HubError("USAGE", `another agent (pid ${text.split(" ")[0]}) is running on ${dataDir}`);
       }
-      rmSync(file, { force: true }); // stale lock from a crashed agent
+      rmSync(file, { force: true });
     }
   }
   throw new HubError("USAGE", `cannot take the lock ${file}`);

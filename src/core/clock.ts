@@ -39,12 +39,18 @@ function execText(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-function readBootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    return `pid-${process.pid}-${Date.now()}`;
+let cachedBootId: string | undefined;
+
+/** Identifies this boot of the machine (Linux boot_id); falls back to one per process. */
+export function bootId(): string {
+  if (cachedBootId === undefined) {
+    try {
+      cachedBootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    } catch {
+      cachedBootId = `process-${process.pid}-${Date.now()}`;
+    }
   }
+  return cachedBootId;
 }
 
 export interface SystemClockOptions {
@@ -55,7 +61,7 @@ export interface SystemClockOptions {
 }
 
 export class SystemClock implements Clock {
-  readonly bootId = readBootId();
+  readonly bootId = bootId();
   private synced = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly probe: SyncProbe;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
-import { FakeClock } from "../../src/core/clock.js";
+import { bootId, FakeClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -34,8 +34,11 @@ describe("agent", () => {
   it("takes over the stale lock of a crashed agent", async () => {
     const first = make();
     await first.stop();
-    writeFileSync(join(tmp.dir, "data", "agent.lock"), "999999999");
+    writeFileSync(join(tmp.dir, "data", "agent.lock"), "999999999 some-earlier-boot\n");
     const next = make();
     await next.stop();
+    writeFileSync(join(tmp.dir, "data", "agent.lock"), `999999999 ${bootId()}\n`);
+    const afterCrash = make();
+    await afterCrash.stop();
   });
 });
