@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, configJsonSchema, loadConfig, parseConfigText } from "../../src/config/load.js";
@@ -94,6 +94,18 @@ describe("config", () => {
     });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("CONFIG_NOT_FOUND");
+  });
+
+  it("warns when a config holding demographics is readable by other users", () => {
+    const file = join(tmp.dir, "phi.yaml");
+    const example = readFileSync(join(import.meta.dirname, "../../config/example.yaml"), "utf8");
+    writeFileSync(file, example, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const r = spawnSync("node", [CLI, "config", "check", file], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("readable by other users");
+    chmodSync(file, 0o600);
+    expect(spawnSync("node", [CLI, "config", "check", file], { encoding: "utf8" }).stderr).toBe("");
   });
 
   it("the CLI rejects bad arguments clearly", () => {

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { configJsonSchema, loadConfig } from "../../config/load.js";
+import { configJsonSchema, configWarnings, loadConfig } from "../../config/load.js";
 import { type Command, parse } from "../io.js";
 
 export const configCheck: Command = {
@@ -14,6 +14,7 @@ export const configCheck: Command = {
       return 2;
     }
     const config = loadConfig(file);
+    for (const w of configWarnings(file, config)) io.err(`warning: ${w}`);
     io.out(
       `${file}: OK (hub ${config.hub.id}, ${config.patients.length} patient(s), ${config.devices.length} device(s))`,
     );

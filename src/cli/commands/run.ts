@@ -1,5 +1,5 @@
 import { Agent } from "../../agent/agent.js";
-import { loadConfig } from "../../config/load.js";
+import { configWarnings, loadConfig } from "../../config/load.js";
 import { createLogger } from "../../core/log.js";
 import { type Command, parse, requireOption } from "../io.js";
 
@@ -13,6 +13,7 @@ export const run: Command = {
     const config = loadConfig(file);
     process.umask(0o077);
     const logger = createLogger({ level: config.log.level });
+    for (const w of configWarnings(file, config)) logger.warn(w);
     const agent = new Agent({ config, configFile: file, logger });
     await agent.start();
     io.out(`pkb-hub ${config.hub.id} running (data in ${config.hub.dataDir}); Ctrl-C to stop`);
