@@ -1,0 +1,59 @@
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openBuffer } from "../../src/agent/agent.js";
+import { parseConfig } from "../../src/config/load.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { silentLogger } from "../../src/core/log.js";
+import { bpReading } from "../support/buffer.js";
+import { tempDir } from "../support/tmp.js";
+
+const CLI = join(import.meta.dirname, "../../dist/src/cli/main.js");
+const tmp = tempDir();
+const configFile = join(tmp.dir, "config.yaml");
+const cli = (...args: string[]) => spawnSync("node", [CLI, ...args], { encoding: "utf8" });
+
+beforeAll(async () => {
+  const raw = {
+    hub: { id: "h1", dataDir: join(tmp.dir, "data") },
+    patients: [{ key: "p1", route: "pkb-rest" }],
+    routes: { pkbRest: { baseUrl: "https://pkb.invalid", clientId: "c", clientSecretFile: "/nonexistent" } },
+  };
+  writeFileSync(configFile, JSON.stringify(raw), { mode: 0o600 });
+  const clock = new FakeClock(Date.now());
+  const buffer = openBuffer(parseConfig(raw), clock, silentLogger());
+  await buffer.ingest([bpReading(clock), bpReading(clock), bpReading(clock)]);
+  const lease = buffer.outbox.claim("pkb-rest", 2);
+  buffer.outbox.complete(lease.token, [lease.rows[0]?.id as number], { kind: "delivered" });
+  buffer.outbox.complete(lease.token, [lease.rows[1]?.id as number], {
+    kind: "rejected",
+    reason: "HTTP 400: unknown measurement type",
+  });
+  buffer.close();
+});
+afterAll(() => tmp.cleanup());
+
+describe("pkb-hub outbox", () => {
+  it("list shows counts by state, oldest unsent age and dead letters with reasons", () => {
+    const r = cli("outbox", "list", "--config", configFile);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("held=0 pending=1 leased=0 delivered=1 dead=1");
+    expect(r.stdout).toMatch(/oldest unsent: \d+s/);
+    expect(r.stdout).toMatch(
+      /#2 route=pkb-rest patient=p1 attempts=1 reason: HTTP 400: unknown measurement type/,
+    );
+    const json = JSON.parse(cli("outbox", "list", "--config", configFile, "--json").stdout);
+    expect(json.byState).toEqual({ held: 0, pending: 1, leased: 0, delivered: 1, dead: 1 });
+  });
+
+  it("retry re-queues a dead letter and validates its arguments", () => {
+    expect(cli("outbox", "retry", "--config", configFile).status).toBe(2);
+    expect(cli("outbox", "retry", "--config", configFile, "--id", "abc").stderr).toContain(
+      "--id must be a positive integer",
+    );
+    const r = cli("outbox", "retry", "--config", configFile, "--id", "2");
+    expect(r.stdout).toContain("re-queued 1 dead letter(s)");
+    expect(cli("outbox", "list", "--config", configFile).stdout).toContain("pending=2");
+  });
+});
