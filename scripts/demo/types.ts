@@ -3,7 +3,7 @@ import type { ConfigInput } from "../../src/config/schema.js";
 
 /** What the demo needs from one route: a stand-in to deliver to, config for it, and a view of what arrived. */
 export interface DemoRoute {
-  readonly name: "rest" | "hl7";
+  readonly name: "rest" | "hl7" | "buffer";
   /** Start the route's PKB stand-in and fill in `config.patients` (one demo patient, key "demo-patient") and `config.routes`. */
   configure(config: ConfigInput, dataDir: string, options: { captureDir?: string }): Promise<void>;
   /** After the agent started (e.g. link the demo patient through OAuth). */
