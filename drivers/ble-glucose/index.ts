@@ -1,0 +1,63 @@
+import { addMinutes, DraftBuilder } from "../draft.js";
+import { bit, knownTime, Reader } from "../ieee11073.js";
+import type { DriverDefinition } from "../types.js";
+
+const SAMPLE_TYPES = ["", "capillary-whole-blood", "capillary-plasma", "venous-whole-blood", "venous-plasma"];
+const LOCATIONS: Record<number, string> = {
+  1: "finger",
+  2: "alternate-site",
+  3: "earlobe",
+  4: "control-solution",
+};
+const CONTROL_SOLUTION_TYPE = 10;
+
+/** The record's sequence number (bytes 1-2), for RACP bookkeeping even when the record is no reading. */
+export function glucoseSequence(frame: Uint8Array): number {
+  const r = new Reader(frame, "glucose measurement");
+  r.u8();
+  return r.u16();
+}
+
+/**
+ * Glucose Measurement (0x2A18): flags, seq, base time, [time offset], [concentration + type/location],
+ * [sensor status]. Control-solution records are not patient readings and yield nothing.
+ */
+export function decodeGlucose(frame: Uint8Array) {
+  const r = new Reader(frame, "glucose measurement");
+  const flags = r.u8();
+  const seq = r.u16();
+  const base = r.dateTime();
+  const offset = bit(flags, 0) ? r.s16() : 0;
+  const b = new DraftBuilder("glucose").seq(seq);
+  const known = knownTime(base);
+  b.time(known ? addMinutes(known, offset) : undefined);
+  if (!bit(flags, 1)) return []; // no concentration in this record
+  const concentration = r.sfloat();
+  const typeLocation = r.u8();
+  const type = typeLocation & 0x0f;
+  const location = typeLocation >> 4;
+  if (type === CONTROL_SOLUTION_TYPE || location === 4) return [];
+  const molar = bit(flags, 2);
+  const value = concentration.ok
+    ? { ok: true as const, value: molar ? concentration.value * 1000 : concentration.value * 100000 }
+    : concentration;
+  b.add("glucose", value, molar ? "mmol/L" : "mg/dL");
+  b.meta("sampleType", SAMPLE_TYPES[type] || `type-${type}`);
+  if (LOCATIONS[location]) b.meta("sampleLocation", LOCATIONS[location] as string);
+  if (bit(flags, 3)) {
+    const status = r.u16();
+    if (status !== 0) b.flag("sensor-status-annunciation");
+  }
+  if (bit(flags, 4)) b.meta("contextFollows", true);
+  return b.build();
+}
+
+export const GLUCOSE_MEASUREMENT = "2a18";
+export const RACP = "2a52";
+
+export const driver: DriverDefinition = {
+  id: "ble-glucose",
+  description: "Bluetooth Glucose profile (service 0x1808) with Record Access Control Point download",
+  matcher: { transport: "ble", services: ["1808"], characteristics: [GLUCOSE_MEASUREMENT], racp: RACP },
+  decode: (frame) => decodeGlucose(frame),
+};

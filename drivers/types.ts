@@ -1,0 +1,60 @@
+import type { HubError } from "../src/core/errors.js";
+import type { ReadingDraft } from "../src/core/reading.js";
+import type { LocalDateTime } from "../src/core/time.js";
+
+/** Serial line settings a driver needs. */
+export interface SerialSettings {
+  baudRate: number;
+  dataBits: 8 | 7;
+  parity: "none" | "even" | "odd";
+  stopBits: 1 | 2;
+}
+
+/** What a transport needs to find a device and what it subscribes to. */
+export type Matcher =
+  | { transport: "serial"; usb: Array<{ vendorId: string; productId?: string }> }
+  | {
+      transport: "ble";
+      /** 16-bit service UUIDs, lower-case hex without 0x, e.g. "1810". */
+      services: string[];
+      namePrefixes?: string[];
+      /** Characteristics to subscribe to (indications or notifications). */
+      characteristics: string[];
+      /** Record Access Control Point for stored-record download (glucose). */
+      racp?: string;
+    };
+
+/** One step of a serial conversation: readings to store, then (only after they are durable) a reply. */
+export interface SessionEvent {
+  drafts: ReadingDraft[];
+  /** Bytes to answer once the drafts are committed (e.g. ASTM ACK), or a NAK for a bad frame. */
+  reply?: Uint8Array;
+  /** A frame was refused (checksum, malformed): counted and logged by code, never fatal. */
+  error?: HubError;
+  /** The meter reported its own clock (local wall time), for the clock skew. */
+  deviceClock?: LocalDateTime;
+  /** The meter reported its serial number. */
+  deviceSerial?: string;
+}
+
+/**
+ * A serial session cuts a byte stream into frames and decodes them (stateful but pure: no I/O).
+ * `push` returns what happened; answering is the transport's job.
+ */
+export interface SerialSession {
+  push(bytes: Uint8Array): { events: SessionEvent[]; discarded: number };
+}
+
+/** A device family: data plus a pure decoder. Quirks are data. */
+export interface DriverDefinition {
+  id: string;
+  description: string;
+  matcher: Matcher;
+  serial?: SerialSettings;
+  /** Decodes one frame (BLE: one characteristic value) into reading drafts. Throws HubError FRAME_*. */
+  decode(frame: Uint8Array, characteristic?: string): ReadingDraft[];
+  /** For serial drivers: a fresh session for a new connection. */
+  createSession?: () => SerialSession;
+  /** Continuous streams are condensed before they become readings. */
+  continuous?: boolean;
+}
