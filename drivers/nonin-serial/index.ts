@@ -95,7 +95,7 @@ export function createNoninSession(): SerialSession {
         packet.push(frame.slice());
         if (packet.length === FRAMES_PER_PACKET) {
           const whole = new Uint8Array(PACKET_BYTES);
-          packet.forEach((f, i) => whole.set(f, i * FRAME_BYTES));
+          for (const [i, f] of packet.entries()) whole.set(f, i * FRAME_BYTES);
           packet = [];
           events.push({ drafts: decodePacket(whole) });
         }
