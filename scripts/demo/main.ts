@@ -145,7 +145,9 @@ async function main(): Promise<number> {
 
     agent = new Agent({ config, configFile, logger, housekeepingMs: 5_000 });
     await agent.start();
-    say("agent started: simulated device → driver → SQLite buffer (outbox) → route");
+    say(
+      "agent started: simulated glucose meter → socat pty → serial transport → contour-serial driver → SQLite buffer → route",
+    );
     await route.afterStart?.(agent);
 
     const deadline = Date.now() + args.timeoutSec * 1000;

@@ -1,64 +1,72 @@
-import { HubError } from "../core/errors.js";
-import { finishReading } from "../core/finish.js";
-import type { ReadingDraft } from "../core/reading.js";
+import { join } from "node:path";
+import { driverById } from "../../drivers/index.js";
+import type { DeviceConfig } from "../config/schema.js";
+import { HubError, messageOf } from "../core/errors.js";
+import { SerialTransport } from "../transport/serial.js";
 import type { AgentContext, Component } from "./context.js";
+import { SerialDevice } from "./device-serial.js";
+
+/** A device the hub cannot drive yet: it says so at start, once, and stays out of the way. */
+function unsupported(ctx: AgentContext, device: DeviceConfig, why: string): Component {
+  return {
+    name: `device:${device.id}`,
+    start: async () => ctx.logger.error({ device: device.id, driver: device.driver }, why),
+    stop: async () => {},
+  };
+}
 
 /**
- * Device sessions. Interim: simulated devices generate blood pressure drafts on a timer and go
- * through the same finish → ingest path real devices use. Real transports and drivers replace this.
+ * `simulate: true`: a real pseudo-terminal pair (socat) in the data directory, the driver's simulator
+ * on one end and the real serial transport on the other — the same path a USB device takes.
  */
+function simulated(ctx: AgentContext, device: DeviceConfig): Component {
+  const driver = driverById(device.driver);
+  if (driver.id !== "contour-serial" || !driver.serial) {
+    return unsupported(ctx, device, `no simulator for driver ${driver.id}`);
+  }
+  const deviceEnd = join(ctx.dataDir, `sim-${device.id}-device`);
+  const hubEnd = join(ctx.dataDir, `sim-${device.id}-hub`);
+  const transport = new SerialTransport({ path: hubEnd, settings: driver.serial });
+  const inner = new SerialDevice(ctx, device, driver, transport, { baseMs: 100, maxMs: 2000 });
+  let pty: { stop(): Promise<void> } | undefined;
+  let meter: Promise<unknown> | undefined;
+  return {
+    name: inner.name,
+    async start() {
+      const { startPtyPair } = await import("../../scripts/simulators/socat.js");
+      const { runContourMeter } = await import("../../scripts/simulators/contour.js");
+      pty = await startPtyPair(deviceEnd, hubEnd);
+      await inner.start();
+      meter = runContourMeter({ path: deviceEnd, records: Number(device.options.records ?? 10) }).catch(
+        (err: unknown) =>
+          ctx.logger.warn({ device: device.id, message: messageOf(err) }, "simulated meter stopped"),
+      );
+    },
+    async stop() {
+      await inner.stop();
+      await pty?.stop();
+      await meter;
+    },
+  };
+}
+
+/** Device sessions for every configured device. */
 export function createDevices(ctx: AgentContext): Component[] {
   return ctx.config.devices.map((device) => {
-    if (!device.simulate) {
-      return {
-        name: `device:${device.id}`,
-        start: async () => {
-          ctx.logger.warn({ device: device.id, driver: device.driver }, "no transport for this driver yet");
-        },
-        stop: async () => {},
-      };
+    let driver: ReturnType<typeof driverById>;
+    try {
+      driver = driverById(device.driver);
+    } catch (err) {
+      return unsupported(ctx, device, messageOf(err));
     }
-    let timer: NodeJS.Timeout | undefined;
-    let n = 0;
-    const limit = Number(device.options.count ?? Number.POSITIVE_INFINITY);
-    const everyMs = Number(device.options.intervalMs ?? 1000);
-    const patient = device.patient;
-    if (!patient) throw new HubError("CONFIG_INVALID", `simulated device ${device.id} needs a patient`);
-    const tick = async () => {
-      if (n >= limit) return;
-      n++;
-      const draft: ReadingDraft = {
-        kind: "blood-pressure",
-        components: [
-          { id: "bp-systolic", value: 110 + (n % 30), unit: "mm[Hg]" },
-          { id: "bp-diastolic", value: 70 + (n % 15), unit: "mm[Hg]" },
-          { id: "pulse-rate", value: 60 + (n % 20), unit: "/min" },
-        ],
-        seq: n,
-      };
-      const reading = finishReading(draft, {
-        deviceId: `sim:${device.id}`,
-        driver: device.driver,
-        patient,
-        timeZone: ctx.config.hub.timeZone,
-        clock: ctx.clock,
-        receivedAtMs: ctx.clock.nowMs(),
-      });
-      try {
-        await ctx.buffer.ingest([reading]);
-        ctx.pokeRoutes();
-      } catch (err) {
-        ctx.logger.error({ err, device: device.id }, "reading not stored");
-      }
-    };
-    return {
-      name: `device:${device.id}`,
-      start: async () => {
-        timer = setInterval(() => void tick(), everyMs);
-      },
-      stop: async () => {
-        if (timer) clearInterval(timer);
-      },
-    };
+    if (device.simulate) return simulated(ctx, device);
+    if (driver.matcher.transport === "ble") {
+      return unsupported(ctx, device, "the Bluetooth transport is not part of this build yet");
+    }
+    if (!device.serialPath || !driver.serial) {
+      throw new HubError("CONFIG_INVALID", `device ${device.id}: a serial driver needs serialPath`);
+    }
+    const transport = new SerialTransport({ path: device.serialPath, settings: driver.serial });
+    return new SerialDevice(ctx, device, driver, transport);
   });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DRIVER_IDS } from "../../drivers/index.js";
 import { isValidNhsNumber } from "../core/nhs.js";
 import { isValidTimeZone } from "../core/time.js";
 import { hl7RouteSchema, mqttSchema, pkbRestRouteSchema } from "./routes.js";
@@ -134,6 +135,13 @@ export const configSchema = z
       if (devices.has(d.id))
         ctx.addIssue({ code: "custom", path: ["devices", i, "id"], message: "duplicate device id" });
       devices.add(d.id);
+      if (!DRIVER_IDS.includes(d.driver)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["devices", i, "driver"],
+          message: `unknown driver; known: ${DRIVER_IDS.join(", ")}`,
+        });
+      }
       const bound = [d.patient, ...Object.values(d.userSlots ?? {})].filter(
         (k): k is string => k !== undefined,
       );

@@ -1,0 +1,102 @@
+import { SerialPort } from "serialport";
+import { ACK, buildFrame, ENQ, EOT, NAK } from "../../drivers/contour-serial/astm.js";
+
+export interface ContourSimOptions {
+  /** The device end of a pty pair. */
+  path: string;
+  records: number;
+  serial?: string;
+  /** Wall time of the first record; one record per 5 minutes after it. */
+  firstRecordMs?: number;
+  /** Meter clock offset from real time (meters are often wrong), ms. */
+  clockOffsetMs?: number;
+  ackTimeoutMs?: number;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+/** Local wall time as the meter writes it (the simulator's own zone: the process TZ). */
+function astmTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}${pad(d.getHours())}${pad(d.getMinutes())}`;
+}
+
+export function contourRecords(
+  o: Required<Pick<ContourSimOptions, "records" | "serial" | "firstRecordMs" | "clockOffsetMs">>,
+): string[] {
+  const now = Date.now() + o.clockOffsetMs;
+  const header = `H|\\^&||qvqOi8|Bayer7390^01.24\\01.04\\04.02.19^${o.serial}^7403-|A=1^C=21^G=en,en\\de\\fr^I=0200^R=0^S=01^U=311^V=20600^X=070070070070180130150250070130^Y=120054252099^Z=1|${o.records}||||||P|1|${astmTime(now)}`;
+  const lines = [header, "P|1"];
+  for (let i = 0; i < o.records; i++) {
+    const value = 90 + ((i * 37) % 120);
+    const marker = i % 3 === 0 ? "B" : i % 3 === 1 ? "A" : "";
+    lines.push(
+      `R|${i + 1}|^^^Glucose|${value}|mg/dL^P||${marker}||${astmTime(o.firstRecordMs + i * 300_000)}`,
+    );
+  }
+  lines.push("L|1||N");
+  return lines;
+}
+
+/**
+ * Plays a Contour-family meter's record download over a serial port: ENQ, then one frame per
+ * record, each re-sent on NAK or when no ACK comes, then EOT. Resolves with the records acknowledged.
+ */
+export async function runContourMeter(
+  options: ContourSimOptions,
+): Promise<{ acked: number; resent: number }> {
+  const port = new SerialPort({ path: options.path, baudRate: 9600, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+  const replies: number[] = [];
+  let wake: (() => void) | undefined;
+  port.on("data", (chunk: Buffer) => {
+    replies.push(...chunk);
+    wake?.();
+  });
+  const waitReply = async (timeoutMs: number): Promise<number | undefined> => {
+    if (replies.length === 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+    return replies.shift();
+  };
+  const send = (bytes: Uint8Array) =>
+    new Promise<void>((resolve) => port.write(Buffer.from(bytes), () => port.drain(() => resolve())));
+  const lines = contourRecords({
+    records: options.records,
+    serial: options.serial ?? "7390-1234567",
+    firstRecordMs: options.firstRecordMs ?? Date.now() - options.records * 300_000,
+    clockOffsetMs: options.clockOffsetMs ?? 0,
+  });
+  const timeout = options.ackTimeoutMs ?? 3000;
+  let acked = 0;
+  let resent = 0;
+  try {
+    for (let tries = 0; ; tries++) {
+      await send(Uint8Array.of(ENQ));
+      if ((await waitReply(timeout)) === ACK) break;
+      if (tries > 20) throw new Error("the hub never answered ENQ");
+    }
+    for (const [i, line] of lines.entries()) {
+      const frame = buildFrame((i + 1) % 8, `${line}\r`);
+      for (let tries = 0; ; tries++) {
+        await send(frame);
+        const reply = await waitReply(timeout);
+        if (reply === ACK) break;
+        if (reply !== NAK && reply !== undefined) continue;
+        resent++;
+        if (tries > 20) throw new Error("the hub keeps refusing a frame");
+      }
+      if (line.startsWith("R|")) acked++;
+    }
+    await send(Uint8Array.of(EOT));
+  } finally {
+    await new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
+  }
+  return { acked, resent };
+}

@@ -1,0 +1,206 @@
+import { Condenser } from "../../drivers/condense.js";
+import { hex } from "../../drivers/ieee11073.js";
+import type { DriverDefinition, SessionEvent } from "../../drivers/types.js";
+import type { DeviceConfig } from "../config/schema.js";
+import { isHubError, messageOf } from "../core/errors.js";
+import { finishReading } from "../core/finish.js";
+import type { Logger } from "../core/log.js";
+import type { Reading, ReadingDraft } from "../core/reading.js";
+import { zonedToInstant } from "../core/time.js";
+import type { Transport } from "../transport/types.js";
+import type { AgentContext, Component } from "./context.js";
+
+export interface DeviceCounters {
+  readings: number;
+  duplicates: number;
+  malformedFrames: number;
+  discardedBytes: number;
+  unmappedUser: number;
+  notStored: number;
+  reconnects: number;
+  lastSeenMs: number | null;
+}
+
+/** Which patient a draft belongs to: the device's user slot mapping first, else the bound patient. */
+export function patientFor(device: DeviceConfig, draft: ReadingDraft): string | undefined {
+  if (draft.userSlot !== undefined && device.userSlots) return device.userSlots[String(draft.userSlot)];
+  return device.patient;
+}
+
+/**
+ * One serial device: open the transport, feed bytes to the driver's session, store its readings,
+ * and answer the device only after they are durable. Reconnects with backoff when unplugged.
+ */
+export class SerialDevice implements Component {
+  readonly name: string;
+  readonly counters: DeviceCounters = {
+    readings: 0,
+    duplicates: 0,
+    malformedFrames: 0,
+    discardedBytes: 0,
+    unmappedUser: 0,
+    notStored: 0,
+    reconnects: 0,
+    lastSeenMs: null,
+  };
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private readonly log: Logger;
+  private serial: string | undefined;
+  private skewMs: number | undefined;
+  private readonly condenser: Condenser;
+  private wakeBackoff: (() => void) | undefined;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly device: DeviceConfig,
+    private readonly driver: DriverDefinition,
+    private readonly transport: Transport,
+    private readonly reconnect = { baseMs: 500, maxMs: 30_000 },
+  ) {
+    this.name = `device:${device.id}`;
+    this.log = ctx.logger.child({ component: "device", device: device.id, driver: driver.id });
+    this.condenser = new Condenser({
+      windowMs: Number(device.options.condenseWindowSec ?? 60) * 1000,
+      minSamples: Number(device.options.condenseMinSamples ?? 10),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        await this.transport.open();
+        if (failures > 0) this.counters.reconnects++;
+        failures = 0;
+        this.log.info({ transport: this.transport.name }, "device connected");
+        await this.session();
+      } catch (err) {
+        if (!this.running) break;
+        failures++;
+        const code = isHubError(err) ? err.code : "INTERNAL";
+        const level = failures === 1 ? "warn" : "debug";
+        this.log[level]({ code, err }, "device not available; retrying");
+      }
+      await this.transport.close().catch(() => {});
+      await this.flushCondenser();
+      if (!this.running) break;
+      const delay = Math.min(this.reconnect.maxMs, this.reconnect.baseMs * 2 ** Math.min(failures, 10));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wakeBackoff = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeBackoff = undefined;
+    }
+  }
+
+  private async session(): Promise<void> {
+    const session = this.driver.createSession?.();
+    if (!session) throw new Error(`driver ${this.driver.id} has no serial session`);
+    for (;;) {
+      const bytes = await this.transport.read();
+      this.counters.lastSeenMs = this.ctx.clock.nowMs();
+      let result: ReturnType<typeof session.push>;
+      try {
+        result = session.push(bytes);
+      } catch (err) {
+        this.counters.malformedFrames++;
+        this.log.warn({ code: isHubError(err) ? err.code : "INTERNAL" }, "malformed frame");
+        this.log.debug({ hex: hex(bytes) }, "malformed frame bytes");
+        continue;
+      }
+      this.counters.discardedBytes += result.discarded;
+      for (const event of result.events) await this.handle(event);
+    }
+  }
+
+  private async handle(event: SessionEvent): Promise<void> {
+    if (event.error) {
+      this.counters.malformedFrames++;
+      this.log.warn({ code: event.error.code }, "frame refused");
+    }
+    if (event.deviceSerial) this.serial = event.deviceSerial;
+    if (event.deviceClock && this.ctx.clock.isSynced()) {
+      const deviceNow = zonedToInstant(event.deviceClock, this.ctx.config.hub.timeZone).epochMs;
+      this.skewMs = deviceNow - this.ctx.clock.nowMs();
+    }
+    const now = this.ctx.clock.nowMs();
+    const drafts: Array<{ draft: ReadingDraft; atMs: number }> = [];
+    for (const draft of event.drafts) {
+      if (this.driver.continuous) {
+        const condensed = this.condenser.push(draft, now);
+        if (condensed) drafts.push(condensed);
+      } else drafts.push({ draft, atMs: now });
+    }
+    const stored = await this.store(drafts);
+    // The device is answered only once its data is durable; otherwise it will send it again.
+    if (event.reply && stored) await this.transport.write(event.reply);
+  }
+
+  private async flushCondenser(): Promise<void> {
+    const last = this.condenser.flush(this.ctx.clock.nowMs());
+    if (last) await this.store([last]);
+  }
+
+  /** Finishes and ingests drafts. Returns false when they could not be stored (the device is not acknowledged). */
+  private async store(drafts: Array<{ draft: ReadingDraft; atMs: number }>): Promise<boolean> {
+    const readings: Reading[] = [];
+    for (const { draft, atMs } of drafts) {
+      const patient = patientFor(this.device, draft);
+      if (!patient) {
+        this.counters.unmappedUser++;
+        this.log.warn(
+          { userSlot: draft.userSlot ?? null },
+          "reading for a user slot bound to no patient: not stored",
+        );
+        continue;
+      }
+      try {
+        readings.push(
+          finishReading(draft, {
+            deviceId: this.serial ? `${this.driver.id}:${this.serial}` : `device:${this.device.id}`,
+            driver: this.driver.id,
+            patient,
+            timeZone: this.ctx.config.hub.timeZone,
+            clock: this.ctx.clock,
+            receivedAtMs: atMs,
+            ...(this.skewMs !== undefined ? { deviceClockSkewMs: this.skewMs } : {}),
+          }),
+        );
+      } catch (err) {
+        this.counters.malformedFrames++;
+        this.log.warn({ code: isHubError(err) ? err.code : "INTERNAL" }, "reading refused");
+      }
+    }
+    if (readings.length === 0) return true;
+    try {
+      const result = await this.ctx.buffer.ingest(readings);
+      this.counters.readings += result.stored;
+      this.counters.duplicates += result.duplicates;
+      if (result.stored > 0) this.ctx.pokeRoutes();
+      return true;
+    } catch (err) {
+      this.counters.notStored += readings.length;
+      this.log.error(
+        { code: isHubError(err) ? err.code : "INTERNAL", message: messageOf(err) },
+        "readings not stored",
+      );
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeBackoff?.();
+    await this.transport.close().catch(() => {});
+    await this.loopDone;
+  }
+}
