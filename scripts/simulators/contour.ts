@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { SerialPort } from "serialport";
 import { ACK, buildFrame, ENQ, EOT, NAK } from "../../drivers/contour-serial/astm.js";
 
@@ -11,6 +12,8 @@ export interface ContourSimOptions {
   /** Meter clock offset from real time (meters are often wrong), ms. */
   clockOffsetMs?: number;
   ackTimeoutMs?: number;
+  /** Pause before each frame, like a slow meter. */
+  frameDelayMs?: number;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
@@ -48,11 +51,19 @@ export async function runContourMeter(
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
   const replies: number[] = [];
   let wake: (() => void) | undefined;
+  let unplugged = false;
+  const pull = () => {
+    unplugged = true;
+    wake?.();
+  };
+  port.on("close", pull);
+  port.on("error", pull);
   port.on("data", (chunk: Buffer) => {
     replies.push(...chunk);
     wake?.();
   });
   const waitReply = async (timeoutMs: number): Promise<number | undefined> => {
+    if (unplugged) throw new Error("meter unplugged");
     if (replies.length === 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, timeoutMs);
@@ -63,6 +74,8 @@ export async function runContourMeter(
       });
       wake = undefined;
     }
+    if (!existsSync(options.path)) unplugged = true;
+    if (unplugged) throw new Error("meter unplugged");
     return replies.shift();
   };
   const send = (bytes: Uint8Array) =>
@@ -85,6 +98,7 @@ export async function runContourMeter(
     for (const [i, line] of lines.entries()) {
       const frame = buildFrame((i + 1) % 8, `${line}\r`);
       for (let tries = 0; ; tries++) {
+        if (options.frameDelayMs) await new Promise((r) => setTimeout(r, options.frameDelayMs));
         await send(frame);
         const reply = await waitReply(timeout);
         if (reply === ACK) break;
@@ -96,7 +110,14 @@ export async function runContourMeter(
     }
     await send(Uint8Array.of(EOT));
   } finally {
-    await new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => {
+      if (!port.isOpen) return resolve();
+      const t = setTimeout(resolve, 1000); // closing a dead pty may never call back
+      port.close(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
   return { acked, resent };
 }

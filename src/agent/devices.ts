@@ -45,7 +45,8 @@ function simulated(ctx: AgentContext, device: DeviceConfig): Component {
     async stop() {
       await inner.stop();
       await pty?.stop();
-      await meter;
+      // A simulated meter cut off mid-download may never notice (a dead pty): do not wait for it long.
+      await Promise.race([meter, new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }
