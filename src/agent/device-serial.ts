@@ -2,30 +2,13 @@ import { Condenser } from "../../drivers/condense.js";
 import { hex } from "../../drivers/ieee11073.js";
 import type { DriverDefinition, SessionEvent } from "../../drivers/types.js";
 import type { DeviceConfig } from "../config/schema.js";
-import { isHubError, messageOf } from "../core/errors.js";
-import { finishReading } from "../core/finish.js";
+import { isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import type { Reading, ReadingDraft } from "../core/reading.js";
+import type { ReadingDraft } from "../core/reading.js";
 import { zonedToInstant } from "../core/time.js";
 import type { Transport } from "../transport/types.js";
 import type { AgentContext, Component } from "./context.js";
-
-export interface DeviceCounters {
-  readings: number;
-  duplicates: number;
-  malformedFrames: number;
-  discardedBytes: number;
-  unmappedUser: number;
-  notStored: number;
-  reconnects: number;
-  lastSeenMs: number | null;
-}
-
-/** Which patient a draft belongs to: the device's user slot mapping first, else the bound patient. */
-export function patientFor(device: DeviceConfig, draft: ReadingDraft): string | undefined {
-  if (draft.userSlot !== undefined && device.userSlots) return device.userSlots[String(draft.userSlot)];
-  return device.patient;
-}
+import { type DeviceCounters, newCounters, ReadingSink } from "./device-sink.js";
 
 /**
  * One serial device: open the transport, feed bytes to the driver's session, store its readings,
@@ -33,16 +16,8 @@ export function patientFor(device: DeviceConfig, draft: ReadingDraft): string | 
  */
 export class SerialDevice implements Component {
   readonly name: string;
-  readonly counters: DeviceCounters = {
-    readings: 0,
-    duplicates: 0,
-    malformedFrames: 0,
-    discardedBytes: 0,
-    unmappedUser: 0,
-    notStored: 0,
-    reconnects: 0,
-    lastSeenMs: null,
-  };
+  readonly counters: DeviceCounters = newCounters();
+  private readonly sink: ReadingSink;
   private running = false;
   private loopDone: Promise<void> | undefined;
   private readonly log: Logger;
@@ -60,6 +35,7 @@ export class SerialDevice implements Component {
   ) {
     this.name = `device:${device.id}`;
     this.log = ctx.logger.child({ component: "device", device: device.id, driver: driver.id });
+    this.sink = new ReadingSink(ctx, device, driver, this.log, this.counters);
     this.condenser = new Condenser({
       windowMs: Number(device.options.condenseWindowSec ?? 60) * 1000,
       minSamples: Number(device.options.condenseMinSamples ?? 10),
@@ -150,51 +126,9 @@ export class SerialDevice implements Component {
     if (last) await this.store([last]);
   }
 
-  /** Finishes and ingests drafts. Returns false when they could not be stored (the device is not acknowledged). */
-  private async store(drafts: Array<{ draft: ReadingDraft; atMs: number }>): Promise<boolean> {
-    const readings: Reading[] = [];
-    for (const { draft, atMs } of drafts) {
-      const patient = patientFor(this.device, draft);
-      if (!patient) {
-        this.counters.unmappedUser++;
-        this.log.warn(
-          { userSlot: draft.userSlot ?? null },
-          "reading for a user slot bound to no patient: not stored",
-        );
-        continue;
-      }
-      try {
-        readings.push(
-          finishReading(draft, {
-            deviceId: this.serial ? `${this.driver.id}:${this.serial}` : `device:${this.device.id}`,
-            driver: this.driver.id,
-            patient,
-            timeZone: this.ctx.config.hub.timeZone,
-            clock: this.ctx.clock,
-            receivedAtMs: atMs,
-            ...(this.skewMs !== undefined ? { deviceClockSkewMs: this.skewMs } : {}),
-          }),
-        );
-      } catch (err) {
-        this.counters.malformedFrames++;
-        this.log.warn({ code: isHubError(err) ? err.code : "INTERNAL" }, "reading refused");
-      }
-    }
-    if (readings.length === 0) return true;
-    try {
-      const result = await this.ctx.buffer.ingest(readings);
-      this.counters.readings += result.stored;
-      this.counters.duplicates += result.duplicates;
-      if (result.stored > 0) this.ctx.pokeRoutes();
-      return true;
-    } catch (err) {
-      this.counters.notStored += readings.length;
-      this.log.error(
-        { code: isHubError(err) ? err.code : "INTERNAL", message: messageOf(err) },
-        "readings not stored",
-      );
-      return false;
-    }
+  private store(drafts: Array<{ draft: ReadingDraft; atMs: number }>): Promise<boolean> {
+    const deviceId = this.serial ? `${this.driver.id}:${this.serial}` : `device:${this.device.id}`;
+    return this.sink.store(drafts, deviceId, this.skewMs);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,98 @@
+import type { DriverDefinition } from "../../drivers/types.js";
+import type { DeviceConfig } from "../config/schema.js";
+import { isHubError } from "../core/errors.js";
+import { finishReading } from "../core/finish.js";
+import type { Logger } from "../core/log.js";
+import type { Reading, ReadingDraft } from "../core/reading.js";
+import type { AgentContext } from "./context.js";
+
+export interface DeviceCounters {
+  readings: number;
+  duplicates: number;
+  malformedFrames: number;
+  discardedBytes: number;
+  unmappedUser: number;
+  notStored: number;
+  reconnects: number;
+  lastSeenMs: number | null;
+}
+
+export function newCounters(): DeviceCounters {
+  return {
+    readings: 0,
+    duplicates: 0,
+    malformedFrames: 0,
+    discardedBytes: 0,
+    unmappedUser: 0,
+    notStored: 0,
+    reconnects: 0,
+    lastSeenMs: null,
+  };
+}
+
+/** Which patient a draft belongs to: the device's user slot mapping first, else the bound patient. */
+export function patientFor(device: DeviceConfig, draft: ReadingDraft): string | undefined {
+  if (draft.userSlot !== undefined && device.userSlots) return device.userSlots[String(draft.userSlot)];
+  return device.patient;
+}
+
+/**
+ * Where every device's drafts go: bound to a patient, finished into readings and ingested durably.
+ * Returns false when they could not be stored, so the transport does not acknowledge the device.
+ */
+export class ReadingSink {
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly device: DeviceConfig,
+    private readonly driver: DriverDefinition,
+    private readonly log: Logger,
+    readonly counters: DeviceCounters,
+  ) {}
+
+  async store(
+    drafts: Array<{ draft: ReadingDraft; atMs: number }>,
+    deviceId: string,
+    deviceClockSkewMs?: number,
+  ): Promise<boolean> {
+    const readings: Reading[] = [];
+    for (const { draft, atMs } of drafts) {
+      const patient = patientFor(this.device, draft);
+      if (!patient) {
+        this.counters.unmappedUser++;
+        this.log.warn(
+          { userSlot: draft.userSlot ?? null },
+          "reading for a user slot bound to no patient: not stored",
+        );
+        continue;
+      }
+      try {
+        readings.push(
+          finishReading(draft, {
+            deviceId,
+            driver: this.driver.id,
+            patient,
+            timeZone: this.ctx.config.hub.timeZone,
+            clock: this.ctx.clock,
+            receivedAtMs: atMs,
+            ...(deviceClockSkewMs !== undefined ? { deviceClockSkewMs } : {}),
+          }),
+        );
+      } catch (err) {
+        this.counters.malformedFrames++;
+        this.log.warn({ code: isHubError(err) ? err.code : "INTERNAL" }, "reading refused");
+      }
+    }
+    if (readings.length === 0) return true;
+    try {
+      const result = await this.ctx.buffer.ingest(readings);
+      this.counters.readings += result.stored;
+      this.counters.duplicates += result.duplicates;
+      if (result.stored > 0) this.ctx.pokeRoutes();
+      return true;
+    } catch (err) {
+      this.counters.notStored += readings.length;
+      this.log.error({ code: isHubError(err) ? err.code : "INTERNAL" }, "readings not stored");
+      return false;
+    }
+  }
+}
