@@ -2,8 +2,11 @@ import { join } from "node:path";
 import { driverById } from "../../drivers/index.js";
 import type { DeviceConfig } from "../config/schema.js";
 import { HubError, messageOf } from "../core/errors.js";
+import { AdapterLock, loadNoble } from "../transport/ble.js";
+import type { NobleLike } from "../transport/ble-types.js";
 import { SerialTransport } from "../transport/serial.js";
 import type { AgentContext, Component } from "./context.js";
+import { BleDevice } from "./device-ble.js";
 import { SerialDevice } from "./device-serial.js";
 
 /** A device the hub cannot drive yet: it says so at start, once, and stays out of the way. */
@@ -53,6 +56,13 @@ function simulated(ctx: AgentContext, device: DeviceConfig): Component {
 
 /** Device sessions for every configured device. */
 export function createDevices(ctx: AgentContext): Component[] {
+  const lock = new AdapterLock();
+  let noble: Promise<NobleLike> | undefined;
+  // Loaded once, on first use, and only when a BLE device is configured.
+  const sharedNoble = () => {
+    noble ??= loadNoble();
+    return noble;
+  };
   return ctx.config.devices.map((device) => {
     let driver: ReturnType<typeof driverById>;
     try {
@@ -61,9 +71,8 @@ export function createDevices(ctx: AgentContext): Component[] {
       return unsupported(ctx, device, messageOf(err));
     }
     if (device.simulate) return simulated(ctx, device);
-    if (driver.matcher.transport === "ble") {
-      return unsupported(ctx, device, "the Bluetooth transport is not part of this build yet");
-    }
+    if (driver.matcher.transport === "ble")
+      return new BleDevice(ctx, device, driver, { noble: sharedNoble, lock });
     if (!device.serialPath || !driver.serial) {
       throw new HubError("CONFIG_INVALID", `device ${device.id}: a serial driver needs serialPath`);
     }

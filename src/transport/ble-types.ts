@@ -30,7 +30,8 @@ export interface NobleLike {
   state: string;
   on(event: "discover", listener: (p: NoblePeripheral) => void): unknown;
   on(event: "stateChange", listener: (state: string) => void): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: "discover", listener: (p: NoblePeripheral) => void): unknown;
+  removeListener(event: "stateChange", listener: (state: string) => void): unknown;
   startScanningAsync(serviceUuids: string[], allowDuplicates: boolean): Promise<void>;
   stopScanningAsync(): Promise<void>;
 }

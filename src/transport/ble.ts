@@ -83,7 +83,10 @@ export async function findPeripheral(
     const onDiscover = (p: NoblePeripheral) => {
       if (wanted === undefined || p.address.toLowerCase() === wanted) done(undefined, p);
     };
-    const t = setTimeout(() => done(new HubError("TRANSPORT_OPEN_FAILED", "device not found while scanning")), timeoutMs);
+    const t = setTimeout(
+      () => done(new HubError("TRANSPORT_OPEN_FAILED", "device not found while scanning")),
+      timeoutMs,
+    );
     noble.on("discover", onDiscover);
     noble.startScanningAsync(services, false).catch((err: unknown) => {
       done(new HubError("BLUETOOTH_UNAVAILABLE", `cannot scan: ${messageOf(err)}`, { cause: err }));
@@ -133,9 +136,13 @@ export class BleLink {
       } catch (err) {
         await link.close();
         throw /authentication|encryption|insufficient/i.test(messageOf(err))
-          ? new HubError("BLE_BONDING_REQUIRED", "the device needs to be bonded (paired) before it sends readings", {
-              cause: err,
-            })
+          ? new HubError(
+              "BLE_BONDING_REQUIRED",
+              "the device needs to be bonded (paired) before it sends readings",
+              {
+                cause: err,
+              },
+            )
           : new HubError("TRANSPORT_OPEN_FAILED", `subscribe failed: ${messageOf(err)}`, { cause: err });
       }
     }
