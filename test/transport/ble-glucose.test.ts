@@ -139,3 +139,14 @@ describe("BLE transport", () => {
     expect(maxConcurrent).toBe(1);
   });
 });
+
+describe("loading noble", () => {
+  it("turns a machine without Bluetooth into BLUETOOTH_UNAVAILABLE, never a crash", async () => {
+    const { loadNoble } = await import("../../src/transport/ble.js");
+    const outcome = await loadNoble().then(
+      () => "loaded",
+      (err: { code?: string }) => err.code,
+    );
+    expect(["loaded", "BLUETOOTH_UNAVAILABLE"]).toContain(outcome);
+  });
+});

@@ -1,8 +1,18 @@
 import type { Command } from "../io.js";
 import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
+import { devicesPair, devicesScan } from "./devices.js";
 import { outboxList, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
 
 /** Every command of `pkb-hub`. Add new commands here. */
-export const COMMANDS: Command[] = [run, configCheck, configSchemaCmd, outboxList, outboxRetry, decode];
+export const COMMANDS: Command[] = [
+  run,
+  configCheck,
+  configSchemaCmd,
+  outboxList,
+  outboxRetry,
+  decode,
+  devicesScan,
+  devicesPair,
+];
