@@ -4,6 +4,7 @@ import type { DeviceConfig } from "../config/schema.js";
 import { HubError, messageOf } from "../core/errors.js";
 import { AdapterLock, loadNoble } from "../transport/ble.js";
 import type { NobleLike } from "../transport/ble-types.js";
+import { findSerialPort } from "../transport/discover.js";
 import { SerialTransport } from "../transport/serial.js";
 import type { AgentContext, Component } from "./context.js";
 import { BleDevice } from "./device-ble.js";
@@ -24,7 +25,7 @@ function unsupported(ctx: AgentContext, device: DeviceConfig, why: string): Comp
  */
 function simulated(ctx: AgentContext, device: DeviceConfig): Component {
   const driver = driverById(device.driver);
-  if (driver.id !== "contour-serial" || !driver.serial) {
+  if (!driver.serial || (driver.id !== "contour-serial" && driver.id !== "nonin-serial")) {
     return unsupported(ctx, device, `no simulator for driver ${driver.id}`);
   }
   const deviceEnd = join(ctx.dataDir, `sim-${device.id}-device`);
@@ -37,12 +38,22 @@ function simulated(ctx: AgentContext, device: DeviceConfig): Component {
     name: inner.name,
     async start() {
       const { startPtyPair } = await import("../../scripts/simulators/socat.js");
-      const { runContourMeter } = await import("../../scripts/simulators/contour.js");
       pty = await startPtyPair(deviceEnd, hubEnd);
       await inner.start();
-      meter = runContourMeter({ path: deviceEnd, records: Number(device.options.records ?? 10) }).catch(
-        (err: unknown) =>
-          ctx.logger.warn({ device: device.id, message: messageOf(err) }, "simulated meter stopped"),
+      const run =
+        driver.id === "contour-serial"
+          ? import("../../scripts/simulators/contour.js").then((m) =>
+              m.runContourMeter({ path: deviceEnd, records: Number(device.options.records ?? 10) }),
+            )
+          : import("../../scripts/simulators/nonin.js").then((m) =>
+              m.runNoninOximeter({
+                path: deviceEnd,
+                packets: Number(device.options.packets ?? 600),
+                packetsPerSec: Number(device.options.packetsPerSec ?? 3),
+              }),
+            );
+      meter = run.catch((err: unknown) =>
+        ctx.logger.warn({ device: device.id, message: messageOf(err) }, "simulated device stopped"),
       );
     },
     async stop() {
@@ -73,10 +84,9 @@ export function createDevices(ctx: AgentContext): Component[] {
     if (device.simulate) return simulated(ctx, device);
     if (driver.matcher.transport === "ble")
       return new BleDevice(ctx, device, driver, { noble: sharedNoble, lock });
-    if (!device.serialPath || !driver.serial) {
-      throw new HubError("CONFIG_INVALID", `device ${device.id}: a serial driver needs serialPath`);
-    }
-    const transport = new SerialTransport({ path: device.serialPath, settings: driver.serial });
+    if (!driver.serial) throw new HubError("INTERNAL", `driver ${driver.id} has no serial settings`);
+    const path = device.serialPath ?? (() => findSerialPort(driver));
+    const transport = new SerialTransport({ path, settings: driver.serial });
     return new SerialDevice(ctx, device, driver, transport);
   });
 }

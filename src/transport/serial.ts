@@ -5,8 +5,11 @@ import { ByteQueue } from "./queue.js";
 import type { Transport } from "./types.js";
 
 export interface SerialTransportOptions {
-  /** A stable path: /dev/serial/by-id/… (ttyUSB numbers change when a device is re-plugged). */
-  path: string;
+  /**
+   * A stable path: /dev/serial/by-id/… (ttyUSB numbers change when a device is re-plugged), or a
+   * function that finds the device at each (re)connect (hot-plug discovery by USB ids).
+   */
+  path: string | (() => Promise<string>);
   settings: SerialSettings;
 }
 
@@ -31,15 +34,18 @@ export class SerialTransport implements Transport {
   private port: SerialPort | undefined;
   private readonly queue = new ByteQueue();
   private closing = false;
+  private path = "";
 
   constructor(private readonly options: SerialTransportOptions) {
-    this.name = `serial:${options.path}`;
+    this.name = typeof options.path === "string" ? `serial:${options.path}` : "serial:(discovered by USB id)";
   }
 
   async open(): Promise<void> {
     this.closing = false;
     this.queue.reset();
-    const { path, settings } = this.options;
+    const { settings } = this.options;
+    const path = typeof this.options.path === "string" ? this.options.path : await this.options.path();
+    this.path = path;
     const port = new SerialPort({ path, ...settings, lock: true, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((err) => (err ? reject(translateOpenError(path, err)) : resolve())),
@@ -60,12 +66,10 @@ export class SerialTransport implements Transport {
 
   write(bytes: Uint8Array): Promise<void> {
     const port = this.port;
-    if (!port?.isOpen)
-      return Promise.reject(new HubError("TRANSPORT_CLOSED", `${this.options.path} is not open`));
+    if (!port?.isOpen) return Promise.reject(new HubError("TRANSPORT_CLOSED", `${this.path} is not open`));
     return new Promise((resolve, reject) => {
       port.write(Buffer.from(bytes), (err) => {
-        if (err)
-          reject(new HubError("TRANSPORT_CLOSED", `write to ${this.options.path} failed`, { cause: err }));
+        if (err) reject(new HubError("TRANSPORT_CLOSED", `write to ${this.path} failed`, { cause: err }));
         else port.drain(() => resolve());
       });
     });
