@@ -1,25 +1,30 @@
+import { decodeBloodPressure } from "../../drivers/ble-blood-pressure/index.js";
 import type { ReadingDraft } from "../../src/core/reading.js";
 
-/** A blood pressure measurement as a device would send it: decoded per reading in the bench. */
+/** A Blood Pressure Measurement frame (0x2A35) as a monitor sends it: mmHg, time stamp, pulse. */
+export function bpFrame(i: number): Uint8Array {
+  const minute = Math.floor(i / 60) % 60;
+  return Uint8Array.of(
+    0x06, // flags: mmHg, time stamp, pulse rate
+    100 + (i % 60),
+    0,
+    60 + (i % 30),
+    0,
+    80 + (i % 20),
+    0,
+    0xea,
+    0x07,
+    11,
+    24,
+    12 + (Math.floor(i / 3600) % 12),
+    minute,
+    i % 60,
+    50 + (i % 40),
+    0,
+  );
+}
+
+/** The bench's decode step: the real driver decoder on a real frame. */
 export function decodeForBench(i: number): ReadingDraft[] {
-  return [
-    {
-      kind: "blood-pressure",
-      components: [
-        { id: "bp-systolic", value: 100 + (i % 60), unit: "mm[Hg]" },
-        { id: "bp-diastolic", value: 60 + (i % 30), unit: "mm[Hg]" },
-        { id: "bp-mean", value: 80 + (i % 20), unit: "mm[Hg]" },
-        { id: "pulse-rate", value: 50 + (i % 40), unit: "/min" },
-      ],
-      deviceTime: {
-        year: 2026,
-        month: 11,
-        day: 24,
-        hours: 12,
-        minutes: Math.floor(i / 60) % 60,
-        seconds: i % 60,
-      },
-      seq: i,
-    },
-  ];
+  return decodeBloodPressure(bpFrame(i)).map((d) => ({ ...d, seq: i }));
 }

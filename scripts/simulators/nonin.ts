@@ -29,8 +29,16 @@ export async function runNoninOximeter(o: NoninSimOptions): Promise<number> {
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
   const pause = 1000 / (o.packetsPerSec ?? 3);
   let sent = 0;
+  let unplugged = false;
+  // The other end vanishing (cable pulled, socat stopped) surfaces as an error event: stop streaming.
+  port.on("error", () => {
+    unplugged = true;
+  });
+  port.on("close", () => {
+    unplugged = true;
+  });
   try {
-    for (; sent < o.packets; sent++) {
+    for (; sent < o.packets && !unplugged; sent++) {
       const spo2 = (o.spo2 ?? 97) + (sent % 3) - 1;
       const hr = (o.heartRate ?? 72) + (sent % 5) - 2;
       await new Promise<void>((resolve) =>
