@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import { HubBuffer } from "../../src/buffer/buffer.js";
+import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { FakeClock } from "../../src/core/clock.js";
-import { silentLogger } from "../../src/core/log.js";
 import { tempDir } from "../../test/support/tmp.js";
-import { flags, intFlag, percentile, report, round } from "./common.js";
+import { benchBuffer, flags, intFlag, percentile, report, round } from "./common.js";
 
 function fill(buffer: HubBuffer, rows: number): void {
   const insR = buffer.db.prepare(
@@ -23,19 +22,7 @@ function fill(buffer: HubBuffer, rows: number): void {
 /** p50 of claim(1) + mark-delivered, in µs, over `ops` operations on a backlog of `rows`. */
 function measure(dir: string, rows: number, ops: number): { p50: number; p99: number } {
   const clock = new FakeClock(Date.now());
-  const buffer = new HubBuffer({
-    file: join(dir, `claim-${rows}.db`),
-    clock,
-    logger: silentLogger(),
-    routeOf: () => "pkb-rest",
-    maxSizeBytes: 8 * 1024 ** 3,
-    retentionMs: 86_400_000,
-    maxAttempts: 10,
-    backoffBaseMs: 1000,
-    backoffMaxMs: 60_000,
-    leaseMs: 60_000,
-    groupCommitMs: 0,
-  });
+  const buffer = benchBuffer(join(dir, `claim-${rows}.db`), clock, 0);
   try {
     fill(buffer, rows + ops);
     buffer.db.pragma("wal_checkpoint(TRUNCATE)");

@@ -1,5 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { HubBuffer } from "../../src/buffer/buffer.js";
+import type { Clock } from "../../src/core/clock.js";
+import { silentLogger } from "../../src/core/log.js";
 
 /** Parses `--key value` pairs after the bench name. */
 export function flags(args: string[]): Map<string, string> {
@@ -49,3 +52,20 @@ export function report(
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** A buffer with the agent's settings for benchmarks: one route, no size pressure. */
+export function benchBuffer(file: string, clock: Clock, groupCommitMs: number): HubBuffer {
+  return new HubBuffer({
+    file,
+    clock,
+    logger: silentLogger(),
+    routeOf: () => "pkb-rest",
+    maxSizeBytes: 8 * 1024 ** 3,
+    retentionMs: 86_400_000,
+    maxAttempts: 10,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 60_000,
+    leaseMs: 60_000,
+    groupCommitMs,
+  });
+}

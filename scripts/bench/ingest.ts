@@ -1,13 +1,11 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { HubBuffer } from "../../src/buffer/buffer.js";
 import { migrate } from "../../src/buffer/db.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
-import { silentLogger } from "../../src/core/log.js";
 import type { Reading } from "../../src/core/reading.js";
 import { tempDir } from "../../test/support/tmp.js";
-import { flags, intFlag, percentile, report, round } from "./common.js";
+import { benchBuffer, flags, intFlag, percentile, report, round } from "./common.js";
 import { decodeForBench } from "./frames.js";
 
 const TIME_ZONE = "Europe/London";
@@ -26,19 +24,7 @@ export async function benchIngest(args: string[]): Promise<void> {
   const rounds = intFlag(f, "rounds", 10);
   const tmp = tempDir("pkb-hub-bench-");
   const clock = new FakeClock(Date.now());
-  const buffer = new HubBuffer({
-    file: join(tmp.dir, "agent", "buffer.db"),
-    clock,
-    logger: silentLogger(),
-    routeOf: () => "pkb-rest",
-    maxSizeBytes: 8 * 1024 ** 3,
-    retentionMs: 86_400_000,
-    maxAttempts: 10,
-    backoffBaseMs: 1000,
-    backoffMaxMs: 60_000,
-    leaseMs: 60_000,
-    groupCommitMs: 2,
-  });
+  const buffer = benchBuffer(join(tmp.dir, "agent", "buffer.db"), clock, 2);
   const raw = new Database(join(tmp.dir, "raw.db"));
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = FULL");

@@ -4,6 +4,7 @@ import type { DeviceConfig } from "../config/schema.js";
 import { HubError, isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { ReadingDraft } from "../core/reading.js";
+import { Sleeper } from "../core/sleeper.js";
 import { type AdapterLock, BleLink, findPeripheral } from "../transport/ble.js";
 import type { NobleLike } from "../transport/ble-types.js";
 import type { AgentContext, Component } from "./context.js";
@@ -72,7 +73,7 @@ export class BleDevice implements Component {
   private running = false;
   private loopDone: Promise<void> | undefined;
   private link: BleLink | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
 
   constructor(
     private readonly ctx: AgentContext,
@@ -117,14 +118,7 @@ export class BleDevice implements Component {
         }
       }
       if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.sleeper.sleep(delay);
     }
   }
 
@@ -206,7 +200,7 @@ export class BleDevice implements Component {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.sleeper.wake();
     await this.link?.close();
     await this.loopDone;
   }

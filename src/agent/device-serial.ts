@@ -5,6 +5,7 @@ import type { DeviceConfig } from "../config/schema.js";
 import { isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { ReadingDraft } from "../core/reading.js";
+import { Sleeper } from "../core/sleeper.js";
 import { zonedToInstant } from "../core/time.js";
 import type { Transport } from "../transport/types.js";
 import type { AgentContext, Component } from "./context.js";
@@ -24,7 +25,7 @@ export class SerialDevice implements Component {
   private serial: string | undefined;
   private skewMs: number | undefined;
   private readonly condenser: Condenser;
-  private wakeBackoff: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
 
   constructor(
     private readonly ctx: AgentContext,
@@ -67,14 +68,7 @@ export class SerialDevice implements Component {
       await this.flushCondenser();
       if (!this.running) break;
       const delay = Math.min(this.reconnect.maxMs, this.reconnect.baseMs * 2 ** Math.min(failures, 10));
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wakeBackoff = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeBackoff = undefined;
+      await this.sleeper.sleep(delay);
     }
   }
 
@@ -133,7 +127,7 @@ export class SerialDevice implements Component {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeBackoff?.();
+    this.sleeper.wake();
     await this.transport.close().catch(() => {});
     await this.loopDone;
   }

@@ -1,6 +1,7 @@
 import type { Lease, Outbox, Outcome } from "../buffer/outbox.js";
 import { HubError, messageOf } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import { Sleeper } from "../core/sleeper.js";
 
 /** What a route answers for one send: an outcome for some of the leased rows. */
 export interface Settled {
@@ -32,7 +33,7 @@ export interface DeliveryLoopOptions {
 export class DeliveryLoop {
   private running = false;
   private readonly inFlight = new Set<Promise<void>>();
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private readonly abort = new AbortController();
   private readonly log: Logger;
   private loopDone: Promise<void> | undefined;
@@ -49,7 +50,7 @@ export class DeliveryLoop {
 
   /** Ask for an immediate pass (new readings, flush command). */
   poke(): void {
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   private async loop(): Promise<void> {
@@ -67,22 +68,14 @@ export class DeliveryLoop {
         claimed += lease.rows.length;
         const p = this.run(lease).finally(() => {
           this.inFlight.delete(p);
-          this.wake?.();
+          this.sleeper.wake();
         });
         this.inFlight.add(p);
       }
       if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(
-          resolve,
-          claimed > 0 && this.inFlight.size < this.options.concurrency ? 0 : this.options.idleMs,
-        );
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.sleeper.sleep(
+        claimed > 0 && this.inFlight.size < this.options.concurrency ? 0 : this.options.idleMs,
+      );
     }
   }
 
@@ -114,7 +107,7 @@ export class DeliveryLoop {
   async stop(): Promise<void> {
     this.running = false;
     this.abort.abort(new HubError("TRANSPORT_CANCELED", "agent stopping"));
-    this.wake?.();
+    this.sleeper.wake();
     await this.loopDone;
     await Promise.allSettled([...this.inFlight]);
   }

@@ -5,40 +5,24 @@ import { driverById } from "../../drivers/index.js";
 import type { AgentContext } from "../../src/agent/context.js";
 import { SerialDevice } from "../../src/agent/device-serial.js";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
-import { parseConfig } from "../../src/config/load.js";
 import { FakeClock } from "../../src/core/clock.js";
-import { silentLogger } from "../../src/core/log.js";
 import { findSerialPort } from "../../src/transport/discover.js";
 import { FakeTransport } from "../../src/transport/fake.js";
 import { makeBuffer } from "../support/buffer.js";
+import { testContext } from "../support/context.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
 let device: SerialDevice | undefined;
 let transport: FakeTransport;
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-
 beforeEach(async () => {
   tmp = tempDir();
   const clock = new FakeClock(Date.UTC(2026, 10, 24, 12));
   ({ buffer } = makeBuffer(join(tmp.dir, "data"), { clock }));
-  const ctx: AgentContext = {
-    config: parseConfig({ hub: { id: "h", timeZone: "UTC", dataDir: tmp.dir } }),
-    buffer,
-    clock,
-    logger: silentLogger(),
-    dataDir: tmp.dir,
-    fetch,
-    pokeRoutes: () => {},
-  };
+  const ctx: AgentContext = testContext(buffer, clock, tmp.dir);
   transport = new FakeTransport();
   const driver = driverById("contour-serial");
   device = new SerialDevice(

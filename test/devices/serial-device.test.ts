@@ -13,6 +13,7 @@ import { silentLogger } from "../../src/core/log.js";
 import { SerialTransport } from "../../src/transport/serial.js";
 import { makeBuffer } from "../support/buffer.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
 
 const METER_CLI = join(import.meta.dirname, "../../dist/scripts/simulators/contour-cli.js");
 let tmp: ReturnType<typeof tempDir>;
@@ -30,14 +31,6 @@ afterEach(async () => {
   buffer.close();
   tmp.cleanup();
 });
-
-const until = async (cond: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe("serial glucose meter through a real pseudo-terminal", () => {
   it("downloads every record once, across an unplug mid-download and a replug", async () => {

@@ -7,6 +7,7 @@ import { silentLogger } from "../../src/core/log.js";
 import { DeliveryLoop, type Settled } from "../../src/forward/loop.js";
 import { bpReading, makeBuffer } from "../support/buffer.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
@@ -23,14 +24,6 @@ afterEach(async () => {
   buffer.close();
   tmp.cleanup();
 });
-
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 function start(send: (lease: Lease, signal: AbortSignal) => Promise<Settled[]>, concurrency = 2) {
   loop = new DeliveryLoop({

@@ -4,14 +4,14 @@ import { driverById } from "../../drivers/index.js";
 import type { AgentContext } from "../../src/agent/context.js";
 import { BleDevice, currentTimeValue, racpRequest } from "../../src/agent/device-ble.js";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
-import { parseConfig } from "../../src/config/load.js";
 import { FakeClock } from "../../src/core/clock.js";
-import { silentLogger } from "../../src/core/log.js";
 import { AdapterLock } from "../../src/transport/ble.js";
 import { FakeCharacteristic, FakeNoble, FakePeripheral } from "../support/ble-fake-noble.js";
 import { glucoseMeter } from "../support/ble-glucose-meter.js";
 import { makeBuffer } from "../support/buffer.js";
+import { testContext } from "../support/context.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
@@ -22,29 +22,13 @@ beforeEach(() => {
   tmp = tempDir();
   const clock = new FakeClock(Date.UTC(2026, 10, 24, 12));
   ({ buffer } = makeBuffer(join(tmp.dir, "data"), { clock }));
-  ctx = {
-    config: parseConfig({ hub: { id: "h", timeZone: "UTC", dataDir: tmp.dir } }),
-    buffer,
-    clock,
-    logger: silentLogger(),
-    dataDir: tmp.dir,
-    fetch,
-    pokeRoutes: () => {},
-  };
+  ctx = testContext(buffer, clock, tmp.dir);
 });
 afterEach(async () => {
   for (const d of devices.splice(0)) await d.stop();
   buffer.close();
   tmp.cleanup();
 });
-
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 function start(noble: FakeNoble, id: string, driver: string, address: string, lock = new AdapterLock()) {
   const device = new BleDevice(
