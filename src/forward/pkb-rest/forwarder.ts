@@ -1,0 +1,146 @@
+import type { HubBuffer } from "../../buffer/buffer.js";
+import type { Claimed, Lease } from "../../buffer/outbox.js";
+import type { Clock } from "../../core/clock.js";
+import { HubError, isHubError, messageOf } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import { DeliveryLoop, type Settled } from "../loop.js";
+import { type Answer, classify } from "./classify.js";
+import { toPkbMeasurement } from "./measurement-map.js";
+
+/** Tokens per patient. The real one (OAuth link, encrypted store) and test doubles implement this. */
+export interface TokenProvider {
+  /** A valid access token; throws RELINK_NEEDED when the patient's link was revoked or expired. */
+  accessToken(patient: string): Promise<string>;
+  /** Called after a 401 with the token PKB refused: refresh (one refresh at a time) and return the new one. */
+  refresh(patient: string, refused: string): Promise<string>;
+}
+
+export interface PkbRestForwarderOptions {
+  buffer: HubBuffer;
+  clock: Clock;
+  logger: Logger;
+  baseUrl: string;
+  tokens: TokenProvider;
+  fetch: typeof fetch;
+  concurrency: number;
+  requestTimeoutMs: number;
+  idleMs?: number;
+}
+
+/** While a patient must re-link, their readings wait (no attempt spent) and are looked at again after this. */
+const RELINK_RECHECK_MS = 5 * 60_000;
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** The PKB REST route: one measurement per request, with the patient's own token. */
+export class PkbRestForwarder {
+  readonly route = "pkb-rest";
+  private readonly loop: DeliveryLoop;
+
+  constructor(private readonly o: PkbRestForwarderOptions) {
+    this.loop = new DeliveryLoop({
+      route: this.route,
+      outbox: o.buffer.outbox,
+      logger: o.logger,
+      claim: (outbox) => outbox.claim(this.route, 1),
+      send: (lease, signal) => this.send(lease, signal),
+      concurrency: o.concurrency,
+      idleMs: o.idleMs ?? 1000,
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+  poke(): void {
+    this.loop.poke();
+  }
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async send(lease: Lease, signal: AbortSignal): Promise<Settled[]> {
+    const settled: Settled[] = [];
+    for (const row of lease.rows) settled.push({ ids: [row.id], outcome: await this.sendOne(row, signal) });
+    return settled;
+  }
+
+  private async sendOne(row: Claimed, signal: AbortSignal): Promise<Settled["outcome"]> {
+    if (row.item.type !== "reading")
+      return { kind: "rejected", reason: "documents are not sent over the REST route" };
+    let body: string;
+    try {
+      body = JSON.stringify(toPkbMeasurement(row.item.reading));
+    } catch (err) {
+      return { kind: "rejected", reason: messageOf(err) };
+    }
+    let token: string;
+    try {
+      token = await this.o.tokens.accessToken(row.patient);
+    } catch (err) {
+      if (isHubError(err, "RELINK_NEEDED")) {
+        return {
+          kind: "retry",
+          error: "patient must re-link the hub to PKB",
+          retryAfterMs: RELINK_RECHECK_MS,
+        };
+      }
+      return { kind: "retry", error: `token: ${isHubError(err) ? err.code : messageOf(err)}` };
+    }
+    let answer = await this.post(body, token, signal);
+    if ("status" in answer && answer.status === 401) {
+      try {
+        answer = await this.post(body, await this.o.tokens.refresh(row.patient, token), signal);
+      } catch (err) {
+        if (isHubError(err, "RELINK_NEEDED")) {
+          return {
+            kind: "retry",
+            error: "patient must re-link the hub to PKB",
+            retryAfterMs: RELINK_RECHECK_MS,
+          };
+        }
+        return { kind: "retry", error: `refresh: ${isHubError(err) ? err.code : messageOf(err)}` };
+      }
+      if ("status" in answer && answer.status === 401)
+        return { kind: "retry", error: "HTTP 401 after refresh" };
+    }
+    const outcome = classify(answer, this.o.clock.nowMs());
+    if (outcome.kind !== "delivered") {
+      this.o.logger.warn(
+        { outcome: outcome.kind, status: "status" in answer ? answer.status : 0 },
+        "measurement not delivered",
+      );
+    }
+    return outcome;
+  }
+
+  private async post(body: string, token: string, signal: AbortSignal): Promise<Answer> {
+    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
+    try {
+      const res = await this.o.fetch(new URL("/json/v1/measurements", this.o.baseUrl), {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body,
+        signal: AbortSignal.any([signal, timeout]),
+      });
+      const text = await res.text().catch(() => "");
+      let message = text;
+      try {
+        const parsed = JSON.parse(text) as { message?: unknown };
+        if (typeof parsed.message === "string") message = parsed.message;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), message };
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      const timedOut = timeout.aborted || signal.aborted;
+      const what = timedOut ? "request timed out" : `network error${code ? ` (${code})` : ""}`;
+      // A refused connection never reached PKB; a timeout or reset may have.
+      return { networkError: what, maybeSent: !(code && NOT_SENT.has(code)) };
+    }
+  }
+}
+
+export function relinkNeeded(patient: string): HubError {
+  return new HubError("RELINK_NEEDED", `patient ${patient} must re-link the hub to PKB`);
+}

@@ -1,0 +1,195 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { HubBuffer } from "../../src/buffer/buffer.js";
+import type { FakeClock } from "../../src/core/clock.js";
+import { finishReading } from "../../src/core/finish.js";
+import { silentLogger } from "../../src/core/log.js";
+import { PkbRestForwarder, relinkNeeded, type TokenProvider } from "../../src/forward/pkb-rest/forwarder.js";
+import { toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
+import { type PkbApiStandin, startPkbApiStandin } from "../standin/pkb-api.js";
+import { makeBuffer } from "../support/buffer.js";
+import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
+
+let tmp: ReturnType<typeof tempDir>;
+let buffer: HubBuffer;
+let clock: FakeClock;
+let pkb: PkbApiStandin;
+let forwarder: PkbRestForwarder | undefined;
+let tokens: { current: string; relink: boolean; refreshes: number };
+
+const patient = {
+  id: "pkb-1",
+  firstName: "Test",
+  lastName: "Patient",
+  dob: "1950-01-31",
+  gender: "F",
+  nhsNumber: "9434765919",
+};
+
+beforeEach(async () => {
+  tmp = tempDir();
+  ({ buffer, clock } = makeBuffer(join(tmp.dir, "data")));
+  pkb = await startPkbApiStandin();
+  pkb.addPatient(patient, "token-1");
+  tokens = { current: "token-1", relink: false, refreshes: 0 };
+});
+afterEach(async () => {
+  await forwarder?.stop();
+  forwarder = undefined;
+  await pkb.stop();
+  buffer.close();
+  tmp.cleanup();
+});
+
+const provider: TokenProvider = {
+  accessToken: async (p) => {
+    if (tokens.relink) throw relinkNeeded(p);
+    return tokens.current;
+  },
+  refresh: async () => {
+    tokens.refreshes++;
+    tokens.current = `token-${tokens.refreshes + 1}`;
+    pkb.addToken(tokens.current, patient.id);
+    return tokens.current;
+  },
+};
+
+function start(timeoutMs = 2000) {
+  forwarder = new PkbRestForwarder({
+    buffer,
+    clock,
+    logger: silentLogger(),
+    baseUrl: pkb.url,
+    tokens: provider,
+    fetch,
+    concurrency: 2,
+    requestTimeoutMs: timeoutMs,
+    idleMs: 10,
+  });
+  forwarder.start();
+}
+
+const reading = (n: number, kind: "bp" | "glucose" = "bp") =>
+  finishReading(
+    kind === "bp"
+      ? {
+          kind: "blood-pressure",
+          components: [
+            { id: "bp-systolic", value: 120 + n, unit: "mm[Hg]" },
+            { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
+            { id: "bp-mean", value: 93, unit: "mm[Hg]" },
+            { id: "pulse-rate", value: 70, unit: "/min" },
+          ],
+          seq: n,
+        }
+      : { kind: "glucose", components: [{ id: "glucose", value: 99, unit: "mg/dL" }], seq: n },
+    {
+      deviceId: "d",
+      driver: "t",
+      patient: "p1",
+      timeZone: "Europe/London",
+      clock,
+      receivedAtMs: clock.nowMs(),
+    },
+  );
+
+describe("measurement mapping", () => {
+  it("maps readings to PKB types and units in one table, converting where PKB wants other units", () => {
+    expect(toPkbMeasurement(reading(0, "glucose")).values).toEqual([
+      { name: "glucose", value: 5.5, unit: "mmol/L" },
+    ]);
+    const bp = toPkbMeasurement(reading(1));
+    expect(bp.type).toBe("BLOOD_PRESSURE");
+    expect(bp.values.map((v) => v.name)).toEqual(["systolic", "diastolic", "pulse"]);
+  });
+});
+
+describe("PKB REST forwarder against the stand-in", () => {
+  it("2xx: delivered, each measurement once in the patient's record", async () => {
+    await buffer.ingest([reading(1), reading(2), reading(3, "glucose")]);
+    start();
+    await until(() => buffer.stats().byState.delivered === 3);
+    expect(pkb.records(patient.id)).toHaveLength(3);
+  });
+
+  it("401: refreshes once and delivers with the new token", async () => {
+    pkb.revokeToken("token-1");
+    await buffer.ingest([reading(1)]);
+    start();
+    await until(() => buffer.stats().byState.delivered === 1);
+    expect(tokens.refreshes).toBe(1);
+  });
+
+  it("429 with Retry-After waits without spending an attempt", async () => {
+    pkb.injectFaults({ kind: "status", status: 429, retryAfter: "30" });
+    await buffer.ingest([reading(1)]);
+    start();
+    await until(() => pkb.requests() === 1 && buffer.stats().byState.pending === 1);
+    const row = buffer.db.prepare("SELECT attempts, available_ms FROM outbox").get() as {
+      attempts: number;
+      available_ms: number;
+    };
+    expect(row.attempts).toBe(0);
+    expect(row.available_ms).toBe(clock.nowMs() + 30_000);
+    clock.advance(30_000);
+    await until(() => buffer.stats().byState.delivered === 1);
+  });
+
+  it("5xx and connection resets back off and are retried", async () => {
+    pkb.injectFaults({ kind: "status", status: 500 }, { kind: "reset" });
+    await buffer.ingest([reading(1)]);
+    start();
+    const attempts = () => buffer.db.prepare("SELECT attempts FROM outbox").pluck().get() as number;
+    for (let i = 1; i <= 2; i++) {
+      await until(() => attempts() === i && buffer.stats().byState.leased === 0);
+      clock.advance(120_000);
+    }
+    await until(() => buffer.stats().byState.delivered === 1);
+    expect(buffer.db.prepare("SELECT attempts, ambiguous FROM outbox").get()).toEqual({
+      attempts: 2,
+      ambiguous: 1,
+    });
+  });
+
+  it("a request that times out is retried and marked ambiguous", async () => {
+    pkb.injectFaults({ kind: "accept-then-hang" });
+    await buffer.ingest([reading(1)]);
+    start(200);
+    await until(
+      () =>
+        buffer.stats().byState.pending === 1 && pkb.requests() === 1 && buffer.stats().byState.leased === 0,
+    );
+    clock.advance(120_000);
+    await until(() => buffer.stats().byState.delivered === 1);
+    expect(buffer.stats().ambiguousDeliveries).toBe(1);
+  });
+
+  it("other 4xx: dead letter with PKB's message", async () => {
+    pkb.injectFaults({ kind: "status", status: 400, message: "wrong unit kPa for BLOOD_PRESSURE.systolic" });
+    await buffer.ingest([reading(1)]);
+    start();
+    await until(() => buffer.stats().deadLetters === 1);
+    expect(buffer.outbox.deadLetters()[0]?.reason).toBe(
+      "HTTP 400: wrong unit kPa for BLOOD_PRESSURE.systolic",
+    );
+  });
+
+  it("relink needed: readings keep buffering without spending attempts, and go once the link is back", async () => {
+    tokens.relink = true;
+    await buffer.ingest([reading(1), reading(2)]);
+    start();
+    await until(
+      () =>
+        (buffer.db
+          .prepare("SELECT count(*) FROM outbox WHERE last_error LIKE '%re-link%'")
+          .pluck()
+          .get() as number) === 2,
+    );
+    expect(buffer.db.prepare("SELECT max(attempts) FROM outbox").pluck().get()).toBe(0);
+    tokens.relink = false;
+    clock.advance(5 * 60_000);
+    await until(() => buffer.stats().byState.delivered === 2);
+    expect(pkb.records(patient.id)).toHaveLength(2);
+  });
+});

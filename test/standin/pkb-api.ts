@@ -1,0 +1,191 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/**
+ * The PKB stand-in's REST part: Users API and measurement API shaped as PKB.md describes, validating
+ * bodies like the real one would, with fault injection and an inspection view of each record.
+ * (The OAuth server in front of it is a later addition; tests register bearer tokens directly.)
+ */
+export const API_REFS: Record<string, Record<string, string>> = {
+  BLOOD_PRESSURE: { systolic: "mmHg", diastolic: "mmHg", pulse: "bpm" },
+  OXYGEN_SATURATION: { saturation: "%", pulse: "bpm" },
+  HEART_RATE: { rate: "bpm" },
+  BODY_TEMPERATURE: { temperature: "°C" },
+  WEIGHT: { weight: "kg" },
+  BLOOD_GLUCOSE: { glucose: "mmol/L" },
+  RESPIRATORY_RATE: { rate: "breaths/min" },
+  PEAK_FLOW: { flow: "L/min" },
+};
+
+export interface StandinPatient {
+  id: string;
+  firstName: string;
+  lastName: string;
+  dob: string;
+  gender: string;
+  nhsNumber: string;
+}
+
+export type Fault =
+  | { kind: "status"; status: number; retryAfter?: string; message?: string }
+  | { kind: "hang" }
+  | { kind: "reset" }
+  /** Stores the measurement, then hangs: the client times out after the server accepted it. */
+  | { kind: "accept-then-hang" };
+
+export interface StoredMeasurement {
+  type: string;
+  observedDate: string;
+  values: Array<{ name: string; value: number; unit: string }>;
+  externalId?: string;
+}
+
+export interface PkbApiStandin {
+  url: string;
+  addPatient(p: StandinPatient, token: string): void;
+  revokeToken(token: string): void;
+  addToken(token: string, patientId: string): void;
+  /** Faults answered to the next requests, in order. */
+  injectFaults(...faults: Fault[]): void;
+  setLatencyMs(ms: number): void;
+  records(patientId: string): StoredMeasurement[];
+  requests(): number;
+  stop(): Promise<void>;
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function validate(body: unknown): string | undefined {
+  const b = body as Partial<StoredMeasurement> | null;
+  if (!b || typeof b !== "object") return "body must be a JSON object";
+  if (typeof b.type !== "string" || !API_REFS[b.type]) return `unknown measurement type ${String(b.type)}`;
+  if (typeof b.observedDate !== "string" || Number.isNaN(Date.parse(b.observedDate)))
+    return "observedDate is required";
+  if (!Array.isArray(b.values) || b.values.length === 0) return "values are required";
+  const refs = API_REFS[b.type] as Record<string, string>;
+  for (const v of b.values) {
+    if (!(v.name in refs)) return `unknown value ${v.name} for ${b.type}`;
+    if (refs[v.name] !== v.unit)
+      return `wrong unit ${v.unit} for ${b.type}.${v.name}, expected ${refs[v.name]}`;
+    if (typeof v.value !== "number" || !Number.isFinite(v.value))
+      return `value of ${v.name} must be a number`;
+  }
+  return undefined;
+}
+
+export async function startPkbApiStandin(): Promise<PkbApiStandin> {
+  const patients = new Map<string, StandinPatient>();
+  const tokens = new Map<string, string>();
+  const records = new Map<string, StoredMeasurement[]>();
+  const faults: Fault[] = [];
+  const sockets = new Set<Socket>();
+  let latencyMs = 0;
+  let requests = 0;
+
+  const readBody = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let data = "";
+      req.on("data", (c: Buffer) => {
+        data += c.toString();
+      });
+      req.on("end", () => resolve(data));
+    });
+
+  const server: Server = createServer(async (req, res) => {
+    requests++;
+    const body = await readBody(req);
+    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+    const url = new URL(req.url ?? "/", "http://standin");
+    if (url.pathname === "/v2-beta/measurements/apiRefs") return send(res, 200, API_REFS);
+    const fault = faults.shift();
+    if (fault?.kind === "hang") return;
+    if (fault?.kind === "reset") return req.socket.destroy();
+    if (fault?.kind === "status") {
+      return send(
+        res,
+        fault.status,
+        { message: fault.message ?? `injected ${fault.status}` },
+        fault.retryAfter ? { "retry-after": fault.retryAfter } : {},
+      );
+    }
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const patientId = token ? tokens.get(token) : undefined;
+    if (!patientId) return send(res, 401, { message: "invalid or expired token" });
+    const patient = patients.get(patientId) as StandinPatient;
+    if (req.method === "GET" && url.pathname === "/json/users/self") {
+      return send(res, 200, {
+        id: patient.id,
+        firstName: patient.firstName,
+        lastName: patient.lastName,
+        dob: patient.dob,
+        gender: patient.gender,
+        patient: true,
+        nationalIds: [{ value: patient.nhsNumber, name: "NHS number", countryCodes: ["GB"] }],
+      });
+    }
+    if (req.method === "POST" && url.pathname === "/json/v1/measurements") {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return send(res, 400, { message: "body is not JSON" });
+      }
+      const problem = validate(parsed);
+      if (problem) return send(res, 400, { message: problem });
+      const list = records.get(patientId) ?? [];
+      list.push(parsed as StoredMeasurement);
+      records.set(patientId, list);
+      if (fault?.kind === "accept-then-hang") return;
+      return send(res, 201, { id: `${patientId}-${list.length}` });
+    }
+    const byType = /^\/json\/v1\/measurements\/byType\/([A-Z_]+)$/.exec(url.pathname);
+    if (req.method === "GET" && byType) {
+      return send(
+        res,
+        200,
+        (records.get(patientId) ?? []).filter((m) => m.type === byType[1]),
+      );
+    }
+    return send(res, 404, { message: "not found" });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    addPatient(p, token) {
+      patients.set(p.id, p);
+      tokens.set(token, p.id);
+    },
+    addToken(token, patientId) {
+      tokens.set(token, patientId);
+    },
+    revokeToken(token) {
+      tokens.delete(token);
+    },
+    injectFaults(...f) {
+      faults.push(...f);
+    },
+    setLatencyMs(ms) {
+      latencyMs = ms;
+    },
+    records: (id) => records.get(id) ?? [],
+    requests: () => requests,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
