@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { StandinOAuth } from "./pkb-oauth.js";
 
 /**
  * The PKB stand-in's REST part: Users API and measurement API shaped as PKB.md describes, validating
@@ -42,7 +43,8 @@ export interface StoredMeasurement {
 
 export interface PkbApiStandin {
   url: string;
-  addPatient(p: StandinPatient, token: string): void;
+  oauth: StandinOAuth;
+  addPatient(p: StandinPatient, token?: string): void;
   revokeToken(token: string): void;
   addToken(token: string, patientId: string): void;
   /** Faults answered to the next requests, in order. */
@@ -81,9 +83,27 @@ function validate(body: unknown): string | undefined {
   return undefined;
 }
 
-export async function startPkbApiStandin(): Promise<PkbApiStandin> {
+export interface PkbStandinOptions {
+  clientId?: string;
+  clientSecret?: string;
+  accessTokenTtlSec?: number;
+  rotateRefreshTokens?: boolean;
+}
+
+export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promise<PkbApiStandin> {
   const patients = new Map<string, StandinPatient>();
-  const tokens = new Map<string, string>();
+  const tokens = new Map<string, { patientId: string; expiresAtMs: number }>();
+  const oauth = new StandinOAuth({
+    clientId: options.clientId ?? "pkb-hub-test",
+    clientSecret: options.clientSecret ?? "test-secret",
+    accessTokenTtlSec: options.accessTokenTtlSec ?? 600,
+    rotateRefreshTokens: options.rotateRefreshTokens ?? true,
+    issueAccess: (t, patientId, expiresAtMs) => tokens.set(t, { patientId, expiresAtMs }),
+    revokeAccess: (patientId) => {
+      for (const [t, v] of tokens) if (v.patientId === patientId) tokens.delete(t);
+    },
+    knownPatient: (id) => patients.has(id),
+  });
   const records = new Map<string, StoredMeasurement[]>();
   const faults: Fault[] = [];
   const sockets = new Set<Socket>();
@@ -105,6 +125,7 @@ export async function startPkbApiStandin(): Promise<PkbApiStandin> {
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const url = new URL(req.url ?? "/", "http://standin");
     if (url.pathname === "/v2-beta/measurements/apiRefs") return send(res, 200, API_REFS);
+    if (oauth.handle(req, res, url, body)) return;
     const fault = faults.shift();
     if (fault?.kind === "hang") return;
     if (fault?.kind === "reset") return req.socket.destroy();
@@ -117,8 +138,10 @@ export async function startPkbApiStandin(): Promise<PkbApiStandin> {
       );
     }
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const patientId = token ? tokens.get(token) : undefined;
-    if (!patientId) return send(res, 401, { message: "invalid or expired token" });
+    const grant = token ? tokens.get(token) : undefined;
+    if (!grant || grant.expiresAtMs < Date.now())
+      return send(res, 401, { message: "invalid or expired token" });
+    const patientId = grant.patientId;
     const patient = patients.get(patientId) as StandinPatient;
     if (req.method === "GET" && url.pathname === "/json/users/self") {
       return send(res, 200, {
@@ -164,12 +187,13 @@ export async function startPkbApiStandin(): Promise<PkbApiStandin> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    oauth,
     addPatient(p, token) {
       patients.set(p.id, p);
-      tokens.set(token, p.id);
+      if (token) tokens.set(token, { patientId: p.id, expiresAtMs: Number.MAX_SAFE_INTEGER });
     },
     addToken(token, patientId) {
-      tokens.set(token, patientId);
+      tokens.set(token, { patientId, expiresAtMs: Number.MAX_SAFE_INTEGER });
     },
     revokeToken(token) {
       tokens.delete(token);

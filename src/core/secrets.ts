@@ -1,0 +1,89 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { HubError, messageOf } from "./errors.js";
+
+/** Writes a file atomically and durably, 0600: temp file, fsync, rename, fsync of the directory. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w", 0o600);
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dirFd = openSync(dirname(file), "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/** Reads a secret (client secret, partner password) from a file; trailing newline ignored. */
+export function readSecretFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new HubError("SECRET_UNREADABLE", `cannot read secret file ${file}: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * AES-256-GCM for tokens at rest. The key lives in a systemd credential ($CREDENTIALS_DIRECTORY/
+ * pkb-hub-key) when the service provides one, else in a 0600 file in the data directory.
+ */
+export class SecretBox {
+  private constructor(private readonly key: Buffer) {}
+
+  static open(dataDir: string, env: NodeJS.ProcessEnv = process.env): SecretBox {
+    const credential = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, "pkb-hub-key") : undefined;
+    const file = credential && existsSync(credential) ? credential : join(dataDir, "secret.key");
+    if (!existsSync(file)) writeFileAtomic(file, randomBytes(32).toString("base64"));
+    const key = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
+    if (key.length !== 32)
+      throw new HubError("SECRET_UNREADABLE", `key file ${file} does not hold a 256-bit key`);
+    return new SecretBox(key);
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return [
+      "v1",
+      iv.toString("base64"),
+      cipher.getAuthTag().toString("base64"),
+      body.toString("base64"),
+    ].join(".");
+  }
+
+  open(sealed: string): string {
+    const [version, iv, tag, body] = sealed.trim().split(".");
+    if (version !== "v1" || !iv || !tag || body === undefined)
+      throw new HubError("SECRET_UNREADABLE", "sealed data is malformed");
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
+      decipher.setAuthTag(Buffer.from(tag, "base64"));
+      return Buffer.concat([decipher.update(Buffer.from(body, "base64")), decipher.final()]).toString("utf8");
+    } catch (err) {
+      throw new HubError("SECRET_UNREADABLE", "sealed data cannot be decrypted (wrong key or tampered)", {
+        cause: err,
+      });
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { PatientConfig } from "../../config/schema.js";
+import type { Clock } from "../../core/clock.js";
+import { HubError, messageOf } from "../../core/errors.js";
+import { normaliseNhsNumber } from "../../core/nhs.js";
+import {
+  type AuthorizationRequest,
+  finishAuthorization,
+  oauthConfig,
+  type PkbRestConfig,
+  startAuthorization,
+} from "./oauth.js";
+import type { PatientLink, TokenStore } from "./token-store.js";
+
+export interface LinkOptions {
+  route: PkbRestConfig;
+  patient: PatientConfig;
+  store: TokenStore;
+  clock: Clock;
+  fetch?: typeof fetch;
+  /** How the redirect comes back: a loopback callback server, or the technician pasting the URL/code. */
+  mode: "loopback" | "paste";
+  /** Shows the URL to open (terminal, QR code). */
+  show: (url: URL) => void;
+  /** paste mode: returns what the technician pasted (the full redirect URL or just the code). */
+  paste?: () => Promise<string>;
+  timeoutMs?: number;
+}
+
+interface UsersSelf {
+  id?: unknown;
+  nationalIds?: Array<{ value?: unknown; name?: unknown }>;
+}
+
+async function waitForCallback(
+  redirectUri: string,
+  timeoutMs: number,
+  onListening: () => void,
+): Promise<URL> {
+  const target = new URL(redirectUri);
+  return new Promise<URL>((resolve, reject) => {
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? "/", redirectUri);
+      if (url.pathname !== target.pathname) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(
+        "<!doctype html><title>pkb-hub</title><p>Thank you. The hub is being linked; you can close this page.</p>",
+      );
+      clearTimeout(timer);
+      server.close();
+      resolve(url);
+    });
+    const timer = setTimeout(() => {
+      server.close();
+      reject(new HubError("LINK_TIMEOUT", "no answer from the patient's browser in time"));
+    }, timeoutMs);
+    server.on("error", (err) => {
+      clearTimeout(timer);
+      reject(new HubError("USAGE", `cannot listen on ${redirectUri}: ${messageOf(err)}`, { cause: err }));
+    });
+    server.listen(Number(target.port || 80), target.hostname.replace(/^\[|\]$/g, ""), () => {
+      void (server.address() as AddressInfo);
+      onListening();
+    });
+  });
+}
+
+function pastedToUrl(text: string, request: AuthorizationRequest, redirectUri: string): URL {
+  const trimmed = text.trim();
+  if (/^https?:\/\//.test(trimmed)) return new URL(trimmed);
+  const url = new URL(redirectUri);
+  url.searchParams.set("code", trimmed);
+  url.searchParams.set("state", request.state);
+  return url;
+}
+
+/**
+ * Links a patient: authorization code with state and PKCE, then the Users API. The mis-attribution
+ * guard refuses the link when the configured NHS number differs from the PKB account's.
+ */
+export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
+  const fetchImpl = o.fetch ?? fetch;
+  const config = oauthConfig(o.route, fetchImpl);
+  const request = await startAuthorization(config, o.route);
+  const timeoutMs = o.timeoutMs ?? 10 * 60_000;
+  let callback: URL;
+  if (o.mode === "loopback") {
+    callback = await waitForCallback(o.route.redirectUri, timeoutMs, () => o.show(request.url));
+  } else {
+    if (!o.paste) throw new HubError("USAGE", "paste mode needs a way to read the pasted code");
+    o.show(request.url);
+    callback = pastedToUrl(await o.paste(), request, o.route.redirectUri);
+  }
+  const tokens = await finishAuthorization(config, request, callback);
+  const res = await fetchImpl(new URL("/json/users/self", o.route.baseUrl), {
+    headers: { authorization: `Bearer ${tokens.accessToken}` },
+    signal: AbortSignal.timeout(o.route.requestTimeoutMs),
+  });
+  if (!res.ok) throw new HubError("PROTOCOL", `PKB Users API answered HTTP ${res.status}`);
+  const self = (await res.json()) as UsersSelf;
+  if (typeof self.id !== "string" && typeof self.id !== "number")
+    throw new HubError("PROTOCOL", "PKB Users API gave no id");
+  const nhs = self.nationalIds?.find((n) => n.name === "NHS number" && typeof n.value === "string")?.value as
+    | string
+    | undefined;
+  const linkedNhs = nhs ? normaliseNhsNumber(nhs) : undefined;
+  if (o.patient.nhsNumber && o.patient.nhsNumber !== linkedNhs) {
+    throw new HubError(
+      "MISATTRIBUTION",
+      `the PKB account that approved the link is not patient ${o.patient.key}'s (NHS numbers differ): link refused, nothing stored`,
+    );
+  }
+  const link: PatientLink = {
+    state: "linked",
+    accessToken: tokens.accessToken,
+    ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+    expiresAtMs: o.clock.nowMs() + tokens.expiresInSec * 1000,
+    pkbId: String(self.id),
+    ...(linkedNhs ? { nhsNumber: linkedNhs } : {}),
+    linkedAtMs: o.clock.nowMs(),
+  };
+  o.store.put(o.patient.key, link);
+  return link;
+}

@@ -1,0 +1,106 @@
+import * as client from "openid-client";
+import type { Config } from "../../config/schema.js";
+import { HubError, messageOf } from "../../core/errors.js";
+import { readSecretFile } from "../../core/secrets.js";
+
+export type PkbRestConfig = NonNullable<Config["routes"]["pkbRest"]>;
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  expiresInSec: number;
+}
+
+/**
+ * openid-client configured with PKB's endpoints explicitly: PKB publishes no discovery document.
+ * Plain http is allowed only for loopback (the stand-in); every real PKB URL is https.
+ */
+export function oauthConfig(route: PkbRestConfig, fetchImpl: typeof fetch = fetch): client.Configuration {
+  const base = new URL(route.baseUrl);
+  const endpoint = (path: string) => new URL(path, base).href;
+  const metadata: client.ServerMetadata = {
+    issuer: route.issuer ?? base.origin,
+    authorization_endpoint: endpoint(route.authorizationPath),
+    token_endpoint: endpoint(route.tokenPath),
+    ...(route.revocationPath ? { revocation_endpoint: endpoint(route.revocationPath) } : {}),
+    ...(route.deviceAuthorizationPath
+      ? { device_authorization_endpoint: endpoint(route.deviceAuthorizationPath) }
+      : {}),
+  };
+  const config = new client.Configuration(metadata, route.clientId, readSecretFile(route.clientSecretFile));
+  config.timeout = Math.ceil(route.requestTimeoutMs / 1000);
+  config[client.customFetch] = (url, options) => fetchImpl(url, options as RequestInit);
+  if (base.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(base.hostname)) {
+    client.allowInsecureRequests(config);
+  }
+  return config;
+}
+
+function toTokenSet(t: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): TokenSet {
+  return {
+    accessToken: t.access_token,
+    ...(t.refresh_token ? { refreshToken: t.refresh_token } : {}),
+    expiresInSec: t.expiresIn() ?? 600,
+  };
+}
+
+export function isInvalidGrant(err: unknown): boolean {
+  return (err as { error?: unknown }).error === "invalid_grant";
+}
+
+/** Refresh; `invalid_grant` (revoked, expired session) becomes RELINK_NEEDED. */
+export async function refreshTokens(config: client.Configuration, refreshToken: string): Promise<TokenSet> {
+  try {
+    return toTokenSet(await client.refreshTokenGrant(config, refreshToken));
+  } catch (err) {
+    if (isInvalidGrant(err))
+      throw new HubError("RELINK_NEEDED", "PKB refused the refresh token: the patient must re-link", {
+        cause: err,
+      });
+    throw new HubError("NETWORK", `token refresh failed: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+export interface AuthorizationRequest {
+  url: URL;
+  state: string;
+  codeVerifier: string;
+}
+
+/** The URL the patient opens, with state and PKCE (PKB does not document PKCE; sending it is harmless). */
+export async function startAuthorization(
+  config: client.Configuration,
+  route: PkbRestConfig,
+): Promise<AuthorizationRequest> {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: route.redirectUri,
+    scope: route.scope,
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: "S256",
+  });
+  return { url, state, codeVerifier };
+}
+
+/** Exchanges the redirect's code; the state must match, else the link is refused. */
+export async function finishAuthorization(
+  config: client.Configuration,
+  request: AuthorizationRequest,
+  callbackUrl: URL,
+): Promise<TokenSet> {
+  const error = callbackUrl.searchParams.get("error");
+  if (error === "access_denied") throw new HubError("LINK_DENIED", "the patient did not give consent");
+  if (error) throw new HubError("LINK_DENIED", `PKB refused the link: ${error}`);
+  try {
+    return toTokenSet(
+      await client.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: request.codeVerifier,
+        expectedState: request.state,
+      }),
+    );
+  } catch (err) {
+    throw new HubError("AUTH_FAILED", `could not complete the link: ${messageOf(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,72 @@
+import type * as client from "openid-client";
+import type { Clock } from "../../core/clock.js";
+import { HubError, isHubError } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import type { TokenProvider } from "./forwarder.js";
+import { refreshTokens } from "./oauth.js";
+import type { TokenStore } from "./token-store.js";
+
+/**
+ * Tokens from the patient's OAuth link: refreshed ahead of expiry, one refresh at a time per
+ * patient, the new tokens persisted durably before the new access token is used. A refused refresh
+ * marks the link `relink-needed` (persisted): readings keep buffering until a technician re-links.
+ */
+export class OAuthTokenProvider implements TokenProvider {
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly config: client.Configuration,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly refreshAheadSec: number,
+  ) {}
+
+  async accessToken(patient: string): Promise<string> {
+    const link = this.store.get(patient);
+    if (!link || link.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    if (link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) return link.accessToken;
+    return this.refresh(patient, link.accessToken);
+  }
+
+  refresh(patient: string, refused: string): Promise<string> {
+    const running = this.inFlight.get(patient);
+    if (running) return running;
+    const p = this.doRefresh(patient, refused).finally(() => this.inFlight.delete(patient));
+    this.inFlight.set(patient, p);
+    return p;
+  }
+
+  private async doRefresh(patient: string, refused: string): Promise<string> {
+    const link = this.store.get(patient);
+    if (!link || link.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    // Someone else already refreshed since this token was handed out.
+    if (link.accessToken !== refused && link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) {
+      return link.accessToken;
+    }
+    if (!link.refreshToken) {
+      this.store.put(patient, { ...link, state: "relink-needed" });
+      throw new HubError("RELINK_NEEDED", "no refresh token: the patient must re-link");
+    }
+    try {
+      const tokens = await refreshTokens(this.config, link.refreshToken);
+      this.store.put(patient, {
+        ...link,
+        accessToken: tokens.accessToken,
+        // PKB's rotation behaviour is unknown: keep whichever refresh token is newest.
+        refreshToken: tokens.refreshToken ?? link.refreshToken,
+        expiresAtMs: this.clock.nowMs() + tokens.expiresInSec * 1000,
+      });
+      return tokens.accessToken;
+    } catch (err) {
+      if (isHubError(err, "RELINK_NEEDED")) {
+        this.store.put(patient, { ...link, state: "relink-needed" });
+        this.logger.error(
+          { patient, alert: "RELINK_NEEDED" },
+          "PKB link revoked or expired: the patient must re-link",
+        );
+      }
+      throw err;
+    }
+  }
+}
