@@ -1,3 +1,4 @@
+import { createPkbRestRoute } from "../forward/pkb-rest/route.js";
 import type { AgentContext, Component } from "./context.js";
 
 /** A running route: delivers the outbox rows of one route name. */
@@ -7,6 +8,6 @@ export interface RouteComponent extends Component {
 }
 
 /** The forwarders for the routes the configuration uses. Each route adds its factory here. */
-export function createRoutes(_ctx: AgentContext): RouteComponent[] {
-  return [];
+export function createRoutes(ctx: AgentContext): RouteComponent[] {
+  return [createPkbRestRoute(ctx)].filter((r): r is RouteComponent => r !== undefined);
 }

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
@@ -15,10 +16,12 @@ afterEach(async () => {
 
 describe("simulated Nonin oximeter through the agent", () => {
   it("streams packets over a real pty and stores condensed spot readings, not the raw stream", async () => {
+    const secretFile = join(tmp.dir, "secret");
+    writeFileSync(secretFile, "s", { mode: 0o600 });
     const config = parseConfig({
       hub: { id: "h", timeZone: "UTC", dataDir: join(tmp.dir, "data") },
       patients: [{ key: "p1", route: "pkb-rest" }],
-      routes: { pkbRest: { baseUrl: "http://127.0.0.1:9", clientId: "c", clientSecretFile: "/none" } },
+      routes: { pkbRest: { baseUrl: "http://127.0.0.1:9", clientId: "c", clientSecretFile: secretFile } },
       devices: [
         {
           id: "ox",

@@ -2,6 +2,7 @@ import type { Command } from "../io.js";
 import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
 import { devicesPair, devicesScan } from "./devices.js";
+import { link } from "./link.js";
 import { outboxList, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
 
@@ -15,4 +16,5 @@ export const COMMANDS: Command[] = [
   decode,
   devicesScan,
   devicesPair,
+  link,
 ];

@@ -28,7 +28,7 @@ export interface PkbRestForwarderOptions {
 }
 
 /** While a patient must re-link, their readings wait (no attempt spent) and are looked at again after this. */
-const RELINK_RECHECK_MS = 5 * 60_000;
+const RELINK_RECHECK_MS = 60_000;
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /** The PKB REST route: one measurement per request, with the patient's own token. */

@@ -1,0 +1,80 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/load.js";
+import { SystemClock } from "../../src/core/clock.js";
+import { linkPatient } from "../../src/forward/pkb-rest/link.js";
+import { tokenStore } from "../../src/forward/pkb-rest/route.js";
+import { type PkbApiStandin, startPkbApiStandin } from "../../test/standin/pkb-api.js";
+import { approveAs } from "../../test/standin/pkb-oauth.js";
+import type { DemoRoute } from "./types.js";
+
+const DEMO_PATIENT = {
+  id: "pkb-demo-0001",
+  firstName: "Demo",
+  lastName: "Patient",
+  dob: "1950-01-31",
+  gender: "F",
+  nhsNumber: "9434765919",
+};
+
+/** The REST route's demo: a PKB stand-in (OAuth + measurement API), and the demo patient linked through OAuth. */
+export function createDemoRoute(): DemoRoute {
+  let pkb: PkbApiStandin | undefined;
+  return {
+    name: "rest",
+    async configure(config, dataDir) {
+      pkb = await startPkbApiStandin({ accessTokenTtlSec: 600 });
+      pkb.addPatient(DEMO_PATIENT);
+      const secretFile = join(dataDir, "client-secret");
+      writeFileSync(secretFile, "test-secret\n", { mode: 0o600 });
+      config.patients = [{ key: "demo-patient", route: "pkb-rest", nhsNumber: DEMO_PATIENT.nhsNumber }];
+      config.routes = {
+        pkbRest: {
+          baseUrl: pkb.url,
+          clientId: "pkb-hub-test",
+          clientSecretFile: secretFile,
+          redirectUri: "http://127.0.0.1:8765/callback",
+        },
+      };
+      // Link before the agent starts, as a technician would: paste mode, with the stand-in's approve page.
+      const parsed = parseConfig(config, "demo config");
+      const route = parsed.routes.pkbRest;
+      const patient = parsed.patients[0];
+      if (!route || !patient) throw new Error("demo config lacks the REST route");
+      let shown: URL | undefined;
+      const link = await linkPatient({
+        route,
+        patient,
+        store: tokenStore(dataDir),
+        clock: new SystemClock({ mode: "assume-synced" }),
+        mode: "paste",
+        show: (url) => {
+          shown = url;
+        },
+        paste: async () => (await approveAs(shown as URL, DEMO_PATIENT.id)).href,
+      });
+      process.stdout.write(
+        `demo patient linked to PKB account ${link.pkbId} (OAuth code + PKCE, NHS number checked)\n`,
+      );
+    },
+    received: async () => pkb?.records(DEMO_PATIENT.id).length ?? 0,
+    async describe() {
+      const records = pkb?.records(DEMO_PATIENT.id) ?? [];
+      const byType = new Map<string, number>();
+      for (const r of records) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+      const lines = [...byType].map(
+        ([type, n]) => `${type}: ${n} measurement(s) in record ${DEMO_PATIENT.id}`,
+      );
+      for (const r of records.slice(0, 3)) {
+        lines.push(
+          `  ${r.observedDate}  ${r.values.map((v) => `${v.name}=${v.value} ${v.unit}`).join(", ")}`,
+        );
+      }
+      if (records.length > 3) lines.push(`  … and ${records.length - 3} more`);
+      return lines;
+    },
+    async stop() {
+      await pkb?.stop();
+    },
+  };
+}

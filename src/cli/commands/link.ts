@@ -1,0 +1,72 @@
+import { createInterface } from "node:readline/promises";
+import qrcode from "qrcode-terminal";
+import { loadConfig } from "../../config/load.js";
+import { SystemClock } from "../../core/clock.js";
+import { HubError } from "../../core/errors.js";
+import { linkPatient } from "../../forward/pkb-rest/link.js";
+import { tokenStore } from "../../forward/pkb-rest/route.js";
+import { type Command, parse, requireOption } from "../io.js";
+
+function qr(text: string): Promise<string> {
+  return new Promise((resolve) => qrcode.generate(text, { small: true }, resolve));
+}
+
+export const link: Command = {
+  name: "link",
+  usage: "pkb-hub link PATIENT --config FILE [--mode loopback|paste] [--timeout-sec N]",
+  summary: "link a patient's PKB account to this hub (the patient approves in a browser)",
+  async run(args, io) {
+    const { values, positionals } = parse(
+      args,
+      {
+        config: { type: "string", short: "c" },
+        mode: { type: "string", default: "loopback" },
+        "timeout-sec": { type: "string", default: "600" },
+      },
+      true,
+    );
+    const key = positionals[0];
+    if (!key || positionals.length > 1) throw new HubError("USAGE", "give exactly one patient key");
+    const mode = values.mode;
+    if (mode === "device") {
+      throw new HubError(
+        "USAGE",
+        "the device authorization grant is not supported by this build (PKB does not document it)",
+      );
+    }
+    if (mode !== "loopback" && mode !== "paste")
+      throw new HubError("USAGE", "--mode must be loopback or paste");
+    const config = loadConfig(requireOption(values.config, "--config FILE"));
+    const patient = config.patients.find((p) => p.key === key);
+    if (!patient) throw new HubError("USAGE", `no patient '${key}' in the configuration`);
+    if (patient.route !== "pkb-rest" || !config.routes.pkbRest) {
+      throw new HubError("USAGE", `patient '${key}' does not use the pkb-rest route`);
+    }
+    process.umask(0o077);
+    const clock = new SystemClock({ mode: "assume-synced" });
+    const rl =
+      mode === "paste" ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
+    try {
+      const result = await linkPatient({
+        route: config.routes.pkbRest,
+        patient,
+        store: tokenStore(config.hub.dataDir),
+        clock,
+        mode,
+        timeoutMs: Number(values["timeout-sec"]) * 1000,
+        show: (url) => {
+          io.out("Ask the patient to open this address, sign in to Patients Know Best and approve the hub:");
+          io.out(url.href);
+          void qr(url.href).then((code) => io.out(code));
+          if (mode === "loopback")
+            io.out(`Waiting for the approval at ${config.routes.pkbRest?.redirectUri} …`);
+        },
+        ...(rl ? { paste: () => rl.question("Paste the address PKB redirected to (or the code): ") } : {}),
+      });
+      io.out(`linked patient ${key} (PKB account ${result.pkbId}); readings will now be delivered`);
+      return 0;
+    } finally {
+      rl?.close();
+    }
+  },
+};

@@ -1,0 +1,50 @@
+import { join } from "node:path";
+import type { AgentContext } from "../../agent/context.js";
+import type { RouteComponent } from "../../agent/routes.js";
+import { SecretBox } from "../../core/secrets.js";
+import { PkbRestForwarder } from "./forwarder.js";
+import { oauthConfig } from "./oauth.js";
+import { TokenStore } from "./token-store.js";
+import { OAuthTokenProvider } from "./tokens.js";
+
+/** The token store of a hub: sealed link files under <dataDir>/links, key beside them. */
+export function tokenStore(dataDir: string): TokenStore {
+  return new TokenStore(join(dataDir, "links"), SecretBox.open(dataDir));
+}
+
+/** The pkb-rest route for the agent, when the configuration has it. */
+export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefined {
+  const route = ctx.config.routes.pkbRest;
+  if (!route || !ctx.config.patients.some((p) => p.route === "pkb-rest")) return undefined;
+  const logger = ctx.logger.child({ component: "pkb-rest" });
+  let forwarder: PkbRestForwarder | undefined;
+  return {
+    name: "route:pkb-rest",
+    route: "pkb-rest",
+    poke: () => forwarder?.poke(),
+    async start() {
+      // The client secret is read here: a missing file is a clear start-up error, not a later surprise.
+      const tokens = new OAuthTokenProvider(
+        tokenStore(ctx.dataDir),
+        oauthConfig(route, ctx.fetch),
+        ctx.clock,
+        logger,
+        route.refreshAheadSec,
+      );
+      forwarder = new PkbRestForwarder({
+        buffer: ctx.buffer,
+        clock: ctx.clock,
+        logger,
+        baseUrl: route.baseUrl,
+        tokens,
+        fetch: ctx.fetch,
+        concurrency: route.concurrency,
+        requestTimeoutMs: route.requestTimeoutMs,
+      });
+      forwarder.start();
+    },
+    async stop() {
+      await forwarder?.stop();
+    },
+  };
+}
