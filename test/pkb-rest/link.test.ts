@@ -118,6 +118,38 @@ describe("linking a patient", () => {
     expect((await linkAs("pkb-ann", "loopback")).state).toBe("linked");
   });
 
+  it("device authorization grant, where the server advertises it: the patient enters the code elsewhere", async () => {
+    config = {
+      ...config,
+      routes: { pkbRest: { ...route(), deviceAuthorizationPath: "/apiDeviceAuthorization.action" } },
+    };
+    const link = await linkPatient({
+      route: route(),
+      patient: patientConfig(),
+      store: store(),
+      clock,
+      mode: "device",
+      show: (_url, userCode) => {
+        setTimeout(() => pkb.oauth.decideDevice(userCode as string, "pkb-ann"), 200);
+      },
+      timeoutMs: 10_000,
+    });
+    expect(link).toMatchObject({ state: "linked", pkbId: "pkb-ann" });
+  }, 15_000);
+
+  it("device mode is refused clearly where the server does not advertise it", async () => {
+    await expect(
+      linkPatient({
+        route: route(),
+        patient: patientConfig(),
+        store: store(),
+        clock,
+        mode: "device",
+        show: () => {},
+      }),
+    ).rejects.toMatchObject({ code: "USAGE" });
+  });
+
   it("denied consent is a clear LINK_DENIED", async () => {
     await expect(linkAs("pkb-ann", "paste", "deny")).rejects.toMatchObject({ code: "LINK_DENIED" });
   });

@@ -35,6 +35,10 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export class StandinOAuth {
   private readonly codes = new Map<string, PendingCode>();
   private readonly refreshTokens = new Map<string, string>(); // refresh token → patient id
+  private readonly deviceCodes = new Map<
+    string,
+    { userCode: string; patientId?: string; denied?: boolean; expiresAtMs: number }
+  >();
   rotate: boolean;
   accessTtlSec: number;
   tokenRequests = 0;
@@ -54,6 +58,10 @@ export class StandinOAuth {
   handle(req: IncomingMessage, res: ServerResponse, url: URL, body: string): boolean {
     if (url.pathname === "/apiAuthorize.action" && req.method === "GET") {
       this.authorize(res, url);
+      return true;
+    }
+    if (url.pathname === "/apiDeviceAuthorization.action" && req.method === "POST") {
+      this.deviceStart(req, res, url, new URLSearchParams(body));
       return true;
     }
     if (url.pathname === "/apiToken.action" && req.method === "POST") {
@@ -102,6 +110,48 @@ export class StandinOAuth {
     res.writeHead(302, { location: back.href }).end();
   }
 
+  private deviceStart(req: IncomingMessage, res: ServerResponse, url: URL, form: URLSearchParams): void {
+    if (!this.clientOk(req, form)) return json(res, 401, { error: "invalid_client" });
+    const deviceCode = token();
+    const userCode = randomBytes(4).toString("hex").toUpperCase();
+    this.deviceCodes.set(deviceCode, { userCode, expiresAtMs: Date.now() + 600_000 });
+    const verify = new URL("/apiDevice.action", url.origin);
+    json(res, 200, {
+      device_code: deviceCode,
+      user_code: userCode,
+      verification_uri: verify.href,
+      verification_uri_complete: `${verify.href}?user_code=${userCode}`,
+      expires_in: 600,
+      interval: 1,
+    });
+  }
+
+  /** The patient entered the code and approved (or denied) on their own device. */
+  decideDevice(userCode: string, patientId: string, approve = true): boolean {
+    for (const entry of this.deviceCodes.values()) {
+      if (entry.userCode !== userCode) continue;
+      if (approve && this.o.knownPatient(patientId)) entry.patientId = patientId;
+      else entry.denied = true;
+      return true;
+    }
+    return false;
+  }
+
+  private deviceToken(res: ServerResponse, form: URLSearchParams): void {
+    const code = form.get("device_code") ?? "";
+    const entry = this.deviceCodes.get(code);
+    if (!entry || entry.expiresAtMs < Date.now()) return json(res, 400, { error: "expired_token" });
+    if (entry.denied) {
+      this.deviceCodes.delete(code);
+      return json(res, 400, { error: "access_denied" });
+    }
+    if (!entry.patientId) return json(res, 400, { error: "authorization_pending" });
+    this.deviceCodes.delete(code);
+    const rt = token();
+    this.refreshTokens.set(rt, entry.patientId);
+    this.issue(res, entry.patientId, rt);
+  }
+
   private clientOk(req: IncomingMessage, form: URLSearchParams): boolean {
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (basic) {
@@ -144,6 +194,7 @@ export class StandinOAuth {
       this.refreshTokens.set(rt, code.patientId);
       return this.issue(res, code.patientId, rt);
     }
+    if (grant === "urn:ietf:params:oauth:grant-type:device_code") return this.deviceToken(res, form);
     if (grant === "refresh_token") {
       const old = form.get("refresh_token") ?? "";
       const patientId = this.refreshTokens.get(old);

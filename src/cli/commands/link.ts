@@ -13,7 +13,7 @@ function qr(text: string): Promise<string> {
 
 export const link: Command = {
   name: "link",
-  usage: "pkb-hub link PATIENT --config FILE [--mode loopback|paste] [--timeout-sec N]",
+  usage: "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N]",
   summary: "link a patient's PKB account to this hub (the patient approves in a browser)",
   async run(args, io) {
     const { values, positionals } = parse(
@@ -54,9 +54,10 @@ export const link: Command = {
         clock,
         mode,
         timeoutMs: Number(values["timeout-sec"]) * 1000,
-        show: (url) => {
+        show: (url, userCode) => {
           io.out("Ask the patient to open this address, sign in to Patients Know Best and approve the hub:");
           io.out(url.href);
+          if (userCode) io.out(`and enter the code: ${userCode}`);
           void qr(url.href).then((code) => io.out(code));
           if (mode === "loopback")
             io.out(`Waiting for the approval at ${config.routes.pkbRest?.redirectUri} …`);

@@ -6,10 +6,12 @@ import { HubError, messageOf } from "../../core/errors.js";
 import { normaliseNhsNumber } from "../../core/nhs.js";
 import {
   type AuthorizationRequest,
+  deviceAuthorization,
   finishAuthorization,
   oauthConfig,
   type PkbRestConfig,
   startAuthorization,
+  type TokenSet,
 } from "./oauth.js";
 import type { PatientLink, TokenStore } from "./token-store.js";
 
@@ -19,10 +21,13 @@ export interface LinkOptions {
   store: TokenStore;
   clock: Clock;
   fetch?: typeof fetch;
-  /** How the redirect comes back: a loopback callback server, or the technician pasting the URL/code. */
-  mode: "loopback" | "paste";
-  /** Shows the URL to open (terminal, QR code). */
-  show: (url: URL) => void;
+  /**
+   * loopback: a callback server on the redirect URI; paste: the technician pastes the redirect URL or
+   * code; device: the device authorization grant (only where the server advertises it).
+   */
+  mode: "loopback" | "paste" | "device";
+  /** Shows the URL to open (terminal, QR code), and in device mode the code to enter. */
+  show: (url: URL, userCode?: string) => void;
   /** paste mode: returns what the technician pasted (the full redirect URL or just the code). */
   paste?: () => Promise<string>;
   timeoutMs?: number;
@@ -78,15 +83,15 @@ function pastedToUrl(text: string, request: AuthorizationRequest, redirectUri: s
   return url;
 }
 
-/**
- * Links a patient: authorization code with state and PKCE, then the Users API. The mis-attribution
- * guard refuses the link when the configured NHS number differs from the PKB account's.
- */
-export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
-  const fetchImpl = o.fetch ?? fetch;
-  const config = oauthConfig(o.route, fetchImpl);
+async function obtainTokens(
+  o: LinkOptions,
+  config: ReturnType<typeof oauthConfig>,
+  timeoutMs: number,
+): Promise<TokenSet> {
+  if (o.mode === "device") {
+    return deviceAuthorization(config, o.route, (uri, userCode) => o.show(new URL(uri), userCode), timeoutMs);
+  }
   const request = await startAuthorization(config, o.route);
-  const timeoutMs = o.timeoutMs ?? 10 * 60_000;
   let callback: URL;
   if (o.mode === "loopback") {
     callback = await waitForCallback(o.route.redirectUri, timeoutMs, () => o.show(request.url));
@@ -95,7 +100,18 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
     o.show(request.url);
     callback = pastedToUrl(await o.paste(), request, o.route.redirectUri);
   }
-  const tokens = await finishAuthorization(config, request, callback);
+  return finishAuthorization(config, request, callback);
+}
+
+/**
+ * Links a patient: authorization code with state and PKCE, then the Users API. The mis-attribution
+ * guard refuses the link when the configured NHS number differs from the PKB account's.
+ */
+export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
+  const fetchImpl = o.fetch ?? fetch;
+  const config = oauthConfig(o.route, fetchImpl);
+  const timeoutMs = o.timeoutMs ?? 10 * 60_000;
+  const tokens = await obtainTokens(o, config, timeoutMs);
   const res = await fetchImpl(new URL("/json/users/self", o.route.baseUrl), {
     headers: { authorization: `Bearer ${tokens.accessToken}` },
     signal: AbortSignal.timeout(o.route.requestTimeoutMs),

@@ -104,3 +104,38 @@ export async function finishAuthorization(
     throw new HubError("AUTH_FAILED", `could not complete the link: ${messageOf(err)}`, { cause: err });
   }
 }
+
+/**
+ * Device authorization grant (RFC 8628), only where the server advertises it (configured
+ * deviceAuthorizationPath: PKB publishes no discovery document). The technician reads a short code
+ * off the hub; the patient enters it on any device.
+ */
+export async function deviceAuthorization(
+  config: client.Configuration,
+  route: PkbRestConfig,
+  show: (verificationUri: string, userCode: string) => void,
+  timeoutMs: number,
+): Promise<TokenSet> {
+  if (!route.deviceAuthorizationPath) {
+    throw new HubError(
+      "USAGE",
+      "this PKB server does not advertise the device authorization grant: use loopback or paste",
+    );
+  }
+  const started = await client.initiateDeviceAuthorization(config, { scope: route.scope });
+  show(started.verification_uri_complete ?? started.verification_uri, started.user_code);
+  try {
+    return toTokenSet(
+      await client.pollDeviceAuthorizationGrant(config, started, undefined, {
+        signal: AbortSignal.timeout(timeoutMs),
+      }),
+    );
+  } catch (err) {
+    const code = (err as { error?: unknown }).error;
+    if (code === "access_denied") throw new HubError("LINK_DENIED", "the patient did not give consent");
+    if (code === "expired_token" || (err as { name?: unknown }).name === "TimeoutError") {
+      throw new HubError("LINK_TIMEOUT", "the code expired before the patient approved");
+    }
+    throw new HubError("AUTH_FAILED", `device authorization failed: ${messageOf(err)}`, { cause: err });
+  }
+}
