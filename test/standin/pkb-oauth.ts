@@ -71,7 +71,7 @@ export class StandinOAuth {
     return false;
   }
 
-  private authorize(res: ServerResponse, url: URL): void {
+  private authorize(res: ServerResponse, url: URL) {
     const q = url.searchParams;
     const redirectUri = q.get("redirect_uri") ?? "";
     if (q.get("client_id") !== this.o.clientId || !redirectUri) {
@@ -110,7 +110,7 @@ export class StandinOAuth {
     res.writeHead(302, { location: back.href }).end();
   }
 
-  private deviceStart(req: IncomingMessage, res: ServerResponse, url: URL, form: URLSearchParams): void {
+  private deviceStart(req: IncomingMessage, res: ServerResponse, url: URL, form: URLSearchParams) {
     if (!this.clientOk(req, form)) return json(res, 401, { error: "invalid_client" });
     const deviceCode = token();
     const userCode = randomBytes(4).toString("hex").toUpperCase();
@@ -137,7 +137,7 @@ export class StandinOAuth {
     return false;
   }
 
-  private deviceToken(res: ServerResponse, form: URLSearchParams): void {
+  private deviceToken(res: ServerResponse, form: URLSearchParams) {
     const code = form.get("device_code") ?? "";
     const entry = this.deviceCodes.get(code);
     if (!entry || entry.expiresAtMs < Date.now()) return json(res, 400, { error: "expired_token" });
@@ -161,7 +161,7 @@ export class StandinOAuth {
     return form.get("client_id") === this.o.clientId && form.get("client_secret") === this.o.clientSecret;
   }
 
-  private issue(res: ServerResponse, patientId: string, refreshToken?: string): void {
+  private issue(res: ServerResponse, patientId: string, refreshToken?: string) {
     const access = token();
     this.o.issueAccess(access, patientId, Date.now() + this.accessTtlSec * 1000);
     const body: Record<string, unknown> = {
@@ -174,7 +174,7 @@ export class StandinOAuth {
     json(res, 200, body);
   }
 
-  private tokenEndpoint(req: IncomingMessage, res: ServerResponse, form: URLSearchParams): void {
+  private tokenEndpoint(req: IncomingMessage, res: ServerResponse, form: URLSearchParams) {
     this.tokenRequests++;
     if (!this.clientOk(req, form)) return json(res, 401, { error: "invalid_client" });
     const grant = form.get("grant_type");

@@ -24,7 +24,7 @@ export class OAuthTokenProvider implements TokenProvider {
 
   async accessToken(patient: string): Promise<string> {
     const link = this.store.get(patient);
-    if (!link || link.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    if (link?.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
     if (link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) return link.accessToken;
     return this.refresh(patient, link.accessToken);
   }
@@ -39,7 +39,7 @@ export class OAuthTokenProvider implements TokenProvider {
 
   private async doRefresh(patient: string, refused: string): Promise<string> {
     const link = this.store.get(patient);
-    if (!link || link.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    if (link?.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
     // Someone else already refreshed since this token was handed out.
     if (link.accessToken !== refused && link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) {
       return link.accessToken;
