@@ -1,3 +1,4 @@
+import { createHl7Route } from "../forward/hl7/route.js";
 import { createPkbRestRoute } from "../forward/pkb-rest/route.js";
 import type { AgentContext, Component } from "./context.js";
 
@@ -9,5 +10,5 @@ export interface RouteComponent extends Component {
 
 /** The forwarders for the routes the configuration uses. Each route adds its factory here. */
 export function createRoutes(ctx: AgentContext): RouteComponent[] {
-  return [createPkbRestRoute(ctx)].filter((r): r is RouteComponent => r !== undefined);
+  return [createPkbRestRoute(ctx), createHl7Route(ctx)].filter((r): r is RouteComponent => r !== undefined);
 }

@@ -1,0 +1,224 @@
+import { CODES, type ComponentId } from "../../core/codes.js";
+import { HubError } from "../../core/errors.js";
+import { normaliseNhsNumber } from "../../core/nhs.js";
+import type { Reading } from "../../core/reading.js";
+import { convertRounded, isUcum } from "../../core/units.js";
+import { type Field, message, ParsedMessage, segment } from "./encoding.js";
+import { hl7Date, hl7Time, hl7TimeFromIso } from "./time.js";
+
+export interface Sender {
+  sendingApplication: string;
+  /** MSH-4.1: the PKB customer alias, or the "no access" partner organisation's own id. */
+  sendingFacility: string;
+  processingId: string;
+  timeZone: string;
+}
+
+export interface Hl7Patient {
+  nhsNumber: string;
+  firstName: string;
+  lastName: string;
+  dob: string;
+  sex: string;
+}
+
+/** SNOMED CT code and unit per component, as agreed with PKB (configurable; defaults from the code table). */
+export type SnomedTable = Partial<Record<ComponentId, { code: string; unit: string }>>;
+
+export function snomedFor(id: ComponentId, overrides: SnomedTable): { code: string; unit: string } {
+  return overrides[id] ?? { code: CODES[id].snomed, unit: CODES[id].unit };
+}
+
+function msh(s: Sender, type: [string, string, string], controlId: string, nowMs: number): string {
+  return segment("MSH", [
+    s.sendingApplication,
+    s.sendingFacility,
+    "HL7API",
+    "PKB",
+    hl7Time(nowMs, s.timeZone), // MSH-7 without offset: PKB discourages one here
+    undefined,
+    type,
+    controlId,
+    s.processingId,
+    "2.4",
+  ]);
+}
+
+function pid(p: Hl7Patient): string {
+  const nhs = normaliseNhsNumber(p.nhsNumber); // never send an invalid NHS number
+  return segment("PID", [
+    "1",
+    undefined,
+    [nhs, undefined, undefined, "NHS", "NH"],
+    undefined,
+    [p.lastName, p.firstName],
+    undefined,
+    hl7Date(p.dob),
+    p.sex,
+  ]);
+}
+
+/** QRY^A19: does PKB know this NHS number? */
+export function buildQryA19(s: Sender, nhsNumber: string, controlId: string, nowMs: number): string {
+  const nhs = normaliseNhsNumber(nhsNumber);
+  const qrd8: Field = [nhs, "", "", "", "", "", "", "", "", "", "", "", "NH"];
+  return message([
+    msh(s, ["QRY", "A19", "QRY_A19"], controlId, nowMs),
+    segment("QRD", [
+      hl7Time(nowMs, s.timeZone),
+      "R",
+      "I",
+      controlId,
+      undefined,
+      undefined,
+      ["1", "RD"],
+      qrd8,
+      "DEM",
+    ]),
+  ]);
+}
+
+/** ADT^A28: create the record (first name, last name, NHS number, date of birth, sex). */
+export function buildAdtA28(s: Sender, p: Hl7Patient, controlId: string, nowMs: number): string {
+  return message([
+    msh(s, ["ADT", "A28", "ADT_A05"], controlId, nowMs),
+    segment("EVN", ["A28", hl7Time(nowMs, s.timeZone)]),
+    pid(p),
+  ]);
+}
+
+/** ORU^R01: the readings of one patient, one OBX per measured value, SNOMED-coded. */
+export function buildOruR01(
+  s: Sender,
+  p: Hl7Patient,
+  readings: Reading[],
+  reportId: string,
+  controlId: string,
+  nowMs: number,
+  snomed: SnomedTable,
+): string {
+  if (readings.length === 0) throw new HubError("INTERNAL", "an ORU needs at least one reading");
+  const first = readings[0] as Reading;
+  const obx: string[] = [];
+  for (const r of readings) {
+    for (const c of r.components) {
+      const code = snomedFor(c.id, snomed);
+      const value = isUcum(code.unit) ? convertRounded(c.value, c.unit, code.unit) : c.value;
+      obx.push(
+        segment("OBX", [
+          String(obx.length + 1),
+          "NM",
+          [code.code, CODES[c.id].label, "SCT"],
+          undefined,
+          String(value),
+          [code.unit],
+          undefined,
+          r.flags.some((f) => f === `out-of-range:${c.id}`) ? "A" : undefined,
+          undefined,
+          undefined,
+          "F",
+          undefined,
+          undefined,
+          hl7TimeFromIso(r.measuredAt),
+        ]),
+      );
+    }
+  }
+  return message([
+    msh(s, ["ORU", "R01", "ORU_R01"], controlId, nowMs),
+    pid(p),
+    segment("OBR", [
+      "1",
+      undefined,
+      [reportId],
+      ["MEASUREMENTS", "Home device measurements"],
+      undefined,
+      undefined,
+      hl7TimeFromIso(first.measuredAt),
+    ]),
+    ...obx,
+  ]);
+}
+
+export interface Hl7Document {
+  /** TXA-12.1: unique; a resend with the same number replaces the document (idempotent). */
+  documentNumber: string;
+  /** TXA-2 (PKB code set PKBCS05): CP = care plan, DS or other = document. */
+  typeCode: string;
+  title: string;
+  fileName: string;
+  pdfBase64: string;
+  createdMs: number;
+}
+
+/** MDM^T02: a document (e.g. a PDF summary) as an ED observation. */
+export function buildMdmT02(
+  s: Sender,
+  p: Hl7Patient,
+  doc: Hl7Document,
+  controlId: string,
+  nowMs: number,
+): string {
+  const when = hl7Time(doc.createdMs, s.timeZone, true);
+  return message([
+    msh(s, ["MDM", "T02", "MDM_T02"], controlId, nowMs),
+    segment("EVN", ["T02", hl7Time(nowMs, s.timeZone)]),
+    pid(p),
+    segment("PV1", ["1", "N"]),
+    segment("TXA", [
+      "1",
+      doc.typeCode,
+      "AP",
+      when,
+      undefined,
+      when,
+      when,
+      when,
+      undefined,
+      undefined,
+      undefined,
+      [doc.documentNumber],
+      undefined,
+      undefined,
+      undefined,
+      doc.fileName,
+      "AU",
+    ]),
+    segment("OBX", [
+      "1",
+      "ED",
+      ["DOC", doc.title],
+      undefined,
+      [undefined, "TEXT", "PDF", "Base64", doc.pdfBase64],
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      "F",
+    ]),
+  ]);
+}
+
+export interface Ack {
+  code: "AA" | "AE" | "AR" | "CA" | "CE" | "CR";
+  text: string;
+  controlId: string;
+  /** ADR^A19: whether a patient was returned. */
+  patientFound: boolean;
+}
+
+/** Reads PKB's answer (ACK or ADR^A19). A message without MSA is a protocol error. */
+export function parseAck(text: string): Ack {
+  const m = new ParsedMessage(text);
+  if (m.all("MSH").length === 0) throw new HubError("PROTOCOL", "answer has no MSH segment");
+  const code = m.get("MSA", 1);
+  if (!["AA", "AE", "AR", "CA", "CE", "CR"].includes(code))
+    throw new HubError("PROTOCOL", "answer has no valid MSA-1");
+  return {
+    code: code as Ack["code"],
+    text: m.get("MSA", 3),
+    controlId: m.get("MSA", 2),
+    patientFound: m.all("PID").length > 0,
+  };
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+import type { AgentContext } from "../../agent/context.js";
+import type { RouteComponent } from "../../agent/routes.js";
+import { HubError, messageOf } from "../../core/errors.js";
+import { readSecretFile } from "../../core/secrets.js";
+import { Hl7Forwarder, type Hl7RouteConfig } from "./forwarder.js";
+import { SoapClient } from "./soap.js";
+
+export function soapClient(route: Hl7RouteConfig): SoapClient {
+  let ca: string | undefined;
+  if (route.caFile) {
+    try {
+      ca = readFileSync(route.caFile, "utf8");
+    } catch (err) {
+      throw new HubError("CONFIG_INVALID", `cannot read routes.hl7.caFile: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+  }
+  return new SoapClient({
+    url: route.url,
+    username: route.username,
+    password: readSecretFile(route.passwordFile),
+    ...(ca ? { ca } : {}),
+    timeoutMs: route.requestTimeoutMs,
+  });
+}
+
+/** The hl7 route for the agent, when the configuration has it. */
+export function createHl7Route(ctx: AgentContext): RouteComponent | undefined {
+  const route = ctx.config.routes.hl7;
+  if (!route || !ctx.config.patients.some((p) => p.route === "hl7")) return undefined;
+  let forwarder: Hl7Forwarder | undefined;
+  return {
+    name: "route:hl7",
+    route: "hl7",
+    poke: () => forwarder?.poke(),
+    async start() {
+      forwarder = new Hl7Forwarder({
+        buffer: ctx.buffer,
+        clock: ctx.clock,
+        logger: ctx.logger.child({ component: "hl7" }),
+        route,
+        patients: ctx.config.patients,
+        timeZone: ctx.config.hub.timeZone,
+        client: soapClient(route),
+      });
+      forwarder.start();
+    },
+    async stop() {
+      await forwarder?.stop();
+    },
+  };
+}

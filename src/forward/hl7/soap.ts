@@ -1,0 +1,131 @@
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { HubError } from "../../core/errors.js";
+
+export const PKB_NAMESPACE = "http://wsssl.hl7api.patientsknowbest.com/";
+
+/** PKB's SOAP 1.1 envelope: `acceptMessage` with the HL7 message in a CDATA section of `arg0`. */
+export function soapEnvelope(hl7: string): string {
+  // "]]>" cannot appear inside CDATA: split it across two sections.
+  const cdata = `<![CDATA[${hl7.replace(/]]>/g, "]]]]><![CDATA[>")}]]>`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>` +
+    `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:pkb="${PKB_NAMESPACE}">` +
+    `<soap:Body><pkb:acceptMessage><arg0>${cdata}</arg0></pkb:acceptMessage></soap:Body></soap:Envelope>`
+  );
+}
+
+function xmlText(s: string): string {
+  return s
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#13;|&#x[dD];/g, "\r")
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * The first HL7 message in a SOAP answer (PKB's response element name is not documented): CDATA
+ * sections first, then escaped element text.
+ */
+export function extractHl7(xml: string): string | undefined {
+  const cdata = [...xml.matchAll(/<!\[CDATA\[([\s\S]*?)]]>/g)].map((m) => m[1] ?? "").join("");
+  const fromCdata = cdata.indexOf("MSH|");
+  if (fromCdata >= 0) return cdata.slice(fromCdata).trim();
+  const text = xmlText(xml.replace(/<[^>]+>/g, "\n"));
+  const at = text.indexOf("MSH|");
+  if (at < 0) return undefined;
+  return text
+    .slice(at)
+    .split("\n")
+    .filter((l) => /^[A-Z][A-Z0-9]{2}\|/.test(l.trim()))
+    .join("\r");
+}
+
+export function soapFault(xml: string): string | undefined {
+  if (!/<(\w+:)?Fault[\s>]/.test(xml)) return undefined;
+  return xmlText(/<faultstring[^>]*>([\s\S]*?)<\/faultstring>/.exec(xml)?.[1] ?? "SOAP fault").trim();
+}
+
+export interface SoapClientOptions {
+  url: string;
+  username: string;
+  password: string;
+  /** Extra CA certificate (PEM) to trust; verification stays on. */
+  ca?: string;
+  timeoutMs: number;
+}
+
+export type SoapAnswer = { status: number; body: string } | { networkError: string; maybeSent: boolean };
+
+const NOT_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
+/** HTTP(S) POST of SOAP envelopes with Basic auth, keep-alive and a deadline. */
+export class SoapClient {
+  private readonly url: URL;
+  private readonly agent: HttpAgent | HttpsAgent;
+
+  constructor(private readonly o: SoapClientOptions) {
+    this.url = new URL(o.url);
+    this.agent =
+      this.url.protocol === "https:"
+        ? new HttpsAgent({ keepAlive: true, ...(o.ca ? { ca: o.ca } : {}) })
+        : new HttpAgent({ keepAlive: true });
+  }
+
+  send(hl7: string, signal?: AbortSignal): Promise<SoapAnswer> {
+    const body = Buffer.from(soapEnvelope(hl7), "utf8");
+    const doRequest = this.url.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve) => {
+      let sent = false;
+      const req = doRequest(
+        this.url,
+        {
+          method: "POST",
+          agent: this.agent,
+          headers: {
+            "content-type": "text/xml; charset=utf-8",
+            soapaction: '""',
+            "content-length": body.length,
+            authorization: `Basic ${Buffer.from(`${this.o.username}:${this.o.password}`).toString("base64")}`,
+          },
+          timeout: this.o.timeoutMs,
+          ...(signal ? { signal } : {}),
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            text += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on("error", () => resolve({ networkError: "answer cut off", maybeSent: true }));
+        },
+      );
+      req.on("finish", () => {
+        sent = true;
+      });
+      req.on("timeout", () => req.destroy(new HubError("TIMEOUT", "no answer in time")));
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? (err instanceof HubError ? err.code : "");
+        resolve({ networkError: `${code || "network error"}`, maybeSent: sent && !NOT_SENT.has(code) });
+      });
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+import { createRequire } from "node:module";
+import { HubError, messageOf } from "../../core/errors.js";
+
+/** The part of hl7-standard (untyped, CommonJS) we use, behind our own types. */
+interface RawSegment {
+  get(path: string): unknown;
+}
+interface RawMessage {
+  transform(): void;
+  get(path: string): unknown;
+  getSegments(name: string): RawSegment[];
+}
+type RawCtor = new (text: string) => RawMessage;
+
+const HL7 = createRequire(import.meta.url)("hl7-standard") as RawCtor;
+
+function text(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object") return String(Object.values(v as Record<string, unknown>)[0] ?? "");
+  return "";
+}
+
+/**
+ * An independent reading of a message by hl7-standard (values as it gives them, not unescaped): the
+ * stand-in validates what the hub sends with it, so our builder is checked by a parser we did not write.
+ */
+export class IndependentHl7 {
+  private readonly raw: RawMessage;
+
+  constructor(message: string) {
+    try {
+      this.raw = new HL7(message);
+      this.raw.transform();
+    } catch (err) {
+      throw new HubError("PROTOCOL", `not an HL7 message: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  /** e.g. "MSH.9.1", "PID.3.1" */
+  get(path: string): string {
+    return text(this.raw.get(path));
+  }
+
+  segments(name: string): Array<{ get(path: string): string }> {
+    return this.raw.getSegments(name).map((s) => ({ get: (path: string) => text(s.get(path)) }));
+  }
+}

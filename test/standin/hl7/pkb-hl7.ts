@@ -1,0 +1,186 @@
+import { CODES } from "../../../src/core/codes.js";
+import { isValidNhsNumber } from "../../../src/core/nhs.js";
+import { message, segment } from "../../../src/forward/hl7/encoding.js";
+import { IndependentHl7 } from "../../../src/forward/hl7/standard.js";
+
+/** What PKB's HL7 interface does with a message, as PKB.md describes it. */
+export interface RegistryPatient {
+  nhsNumber: string;
+  firstName: string;
+  lastName: string;
+  dob: string;
+  sex: string;
+}
+
+export interface Observation {
+  reportId: string;
+  code: string;
+  unit: string;
+  value: number;
+  time: string;
+}
+
+export class PkbHl7Registry {
+  readonly patients = new Map<string, RegistryPatient>();
+  readonly observations = new Map<string, Observation[]>();
+  readonly documents = new Map<string, { nhsNumber: string; type: string; bytes: number }>();
+  readonly received: Array<{ type: string; controlId: string }> = [];
+  /** ORU report ids received more than once (PKB does not de-duplicate: these are duplicates in the record). */
+  duplicateReports = 0;
+  private readonly reports = new Set<string>();
+  readonly allowedPairs: Set<string>;
+
+  constructor(readonly facilities: string[]) {
+    this.allowedPairs = new Set(Object.values(CODES).map((c) => `${c.snomed}|${c.unit}`));
+  }
+
+  /** Handles one message; returns the answer (ACK or ADR^A19) as HL7 text. */
+  handle(text: string): string {
+    let m: IndependentHl7;
+    try {
+      m = new IndependentHl7(text);
+    } catch {
+      return this.ack("AE", "", "Message could not be parsed", "ACK");
+    }
+    const type = m.get("MSH.9.1");
+    const trigger = m.get("MSH.9.2");
+    const controlId = m.get("MSH.10");
+    if (!type || !controlId) return this.ack("AE", controlId, "MSH-9 and MSH-10 are required", "ACK");
+    this.received.push({ type: `${type}^${trigger}`, controlId });
+    if (!this.facilities.includes(m.get("MSH.4.1") || m.get("MSH.4"))) {
+      return this.ack("AR", controlId, "Sending facility is not a known organisation or alias", trigger);
+    }
+    switch (`${type}^${trigger}`) {
+      case "QRY^A19":
+        return this.query(m, controlId);
+      case "ADT^A28":
+        return this.create(m, controlId);
+      case "ORU^R01":
+        return this.observe(m, controlId);
+      case "MDM^T02":
+        return this.document(m, controlId);
+      default:
+        return this.ack("AR", controlId, `Unsupported message type ${type}^${trigger}`, trigger);
+    }
+  }
+
+  private ack(code: string, controlId: string, text: string, trigger: string, extra: string[] = []): string {
+    return message([
+      segment("MSH", [
+        "PKB",
+        "PKB",
+        "PKBHUB",
+        "",
+        "20260101000000",
+        undefined,
+        ["ACK", trigger],
+        `ACK${controlId}`.slice(0, 20),
+        "P",
+        "2.4",
+      ]),
+      segment("MSA", [code, controlId, text]),
+      ...extra,
+    ]);
+  }
+
+  private query(m: IndependentHl7, controlId: string): string {
+    const nhs = m.get("QRD.8.1");
+    if (m.get("QRD.8.13") !== "NH" || m.get("QRD.9") !== "DEM")
+      return this.ack("AR", controlId, "QRD-8.13 must be NH and QRD-9 DEM", "A19");
+    const p = this.patients.get(nhs);
+    const pid = p
+      ? [
+          segment("PID", [
+            "1",
+            undefined,
+            [p.nhsNumber, undefined, undefined, "NHS", "NH"],
+            undefined,
+            [p.lastName, p.firstName],
+            undefined,
+            p.dob.replace(/-/g, ""),
+          ]),
+        ]
+      : [];
+    return message([
+      segment("MSH", [
+        "PKB",
+        "PKB",
+        "PKBHUB",
+        "",
+        "20260101000000",
+        undefined,
+        ["ADR", "A19", "ADR_A19"],
+        `ADR${controlId}`.slice(0, 20),
+        "P",
+        "2.4",
+      ]),
+      segment("MSA", ["AA", controlId]),
+      segment("QRD", [m.get("QRD.1"), "R", "I", m.get("QRD.4")]),
+      ...pid,
+    ]);
+  }
+
+  private create(m: IndependentHl7, controlId: string): string {
+    const nhs = m.get("PID.3.1");
+    if (!isValidNhsNumber(nhs) || m.get("PID.3.5") !== "NH")
+      return this.ack("AR", controlId, "PID-3 must carry a valid NHS number of type NH", "A28");
+    const patient = {
+      nhsNumber: nhs,
+      lastName: m.get("PID.5.1"),
+      firstName: m.get("PID.5.2"),
+      dob: m.get("PID.7"),
+      sex: m.get("PID.8"),
+    };
+    if (!patient.lastName || !patient.firstName || !/^\d{8}$/.test(patient.dob) || !patient.sex) {
+      return this.ack("AR", controlId, "First name, last name, date of birth and sex are required", "A28");
+    }
+    this.patients.set(nhs, {
+      ...patient,
+      dob: `${patient.dob.slice(0, 4)}-${patient.dob.slice(4, 6)}-${patient.dob.slice(6, 8)}`,
+    });
+    return this.ack("AA", controlId, "", "A28");
+  }
+
+  private observe(m: IndependentHl7, controlId: string): string {
+    const nhs = m.get("PID.3.1");
+    if (!isValidNhsNumber(nhs)) return this.ack("AR", controlId, "Invalid NHS number", "R01");
+    if (!this.patients.has(nhs)) return this.ack("AR", controlId, "Patient not found", "R01");
+    const obx = m.segments("OBX");
+    const reportId = m.get("OBR.3.1");
+    if (obx.length > 1 && !reportId)
+      return this.ack("AR", controlId, "OBR-3 is required for several measurements", "R01");
+    const obrTime = m.get("OBR.7");
+    const accepted: Observation[] = [];
+    for (const o of obx) {
+      const time = o.get("OBX.14") || obrTime;
+      if (!time) return this.ack("AR", controlId, "No observation timestamp in OBX or OBR", "R01");
+      const code = o.get("OBX.3.1");
+      const unit = o.get("OBX.6.1") || o.get("OBX.6");
+      if (o.get("OBX.3.3") !== "SCT" || !this.allowedPairs.has(`${code}|${unit}`)) {
+        return this.ack("AR", controlId, `Unknown measurement: SNOMED ${code} with unit ${unit}`, "R01");
+      }
+      const value = Number(o.get("OBX.5"));
+      if (!Number.isFinite(value)) return this.ack("AR", controlId, "OBX-5 must be numeric", "R01");
+      accepted.push({ reportId, code, unit, value, time });
+    }
+    if (this.reports.has(reportId)) this.duplicateReports++;
+    this.reports.add(reportId);
+    this.observations.set(nhs, [...(this.observations.get(nhs) ?? []), ...accepted]);
+    return this.ack("AA", controlId, "", "R01");
+  }
+
+  private document(m: IndependentHl7, controlId: string): string {
+    const nhs = m.get("PID.3.1");
+    if (!this.patients.has(nhs)) return this.ack("AR", controlId, "Patient not found", "T02");
+    const number = m.get("TXA.12.1") || m.get("TXA.12");
+    if (!number) return this.ack("AR", controlId, "TXA-12 unique document number is required", "T02");
+    if (m.get("OBX.2") !== "ED")
+      return this.ack("AR", controlId, "Document content must be an ED observation", "T02");
+    this.documents.set(number, { nhsNumber: nhs, type: m.get("TXA.2"), bytes: m.get("OBX.5.5").length });
+    return this.ack("AA", controlId, "", "T02");
+  }
+
+  observationsFor(nhs: string): Observation[] {
+    return this.observations.get(nhs) ?? [];
+  }
+}

@@ -1,0 +1,159 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createServer as createHttp,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttps } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PKB_NAMESPACE } from "../../../src/forward/hl7/soap.js";
+import { PkbHl7Registry } from "./pkb-hl7.js";
+
+export type Hl7Fault =
+  /** Answers normally (to aim a later fault at a later message). */
+  | { kind: "none" }
+  | { kind: "status"; status: number }
+  | { kind: "soap-fault" }
+  | { kind: "hang" }
+  /** Processes the message, then never answers: the sender cannot know it arrived. */
+  | { kind: "accept-then-hang" }
+  | { kind: "ack"; code: "AR" | "AE"; text: string };
+
+export interface Hl7StandinOptions {
+  username?: string;
+  password?: string;
+  /** MSH-4.1 values PKB accepts: customer aliases and no-access partner organisations. */
+  facilities?: string[];
+  captureDir?: string;
+}
+
+export interface Hl7Standin {
+  url: string;
+  httpsUrl: string;
+  /** PEM of the HTTPS server's self-signed certificate, to trust it explicitly. */
+  caFile: string;
+  registry: PkbHl7Registry;
+  injectFaults(...f: Hl7Fault[]): void;
+  setLatencyMs(ms: number): void;
+  requests(): number;
+  stop(): Promise<void>;
+}
+
+function soapAnswer(hl7: string): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` +
+    `<soap:Body><ns2:acceptMessageResponse xmlns:ns2="${PKB_NAMESPACE}"><return><![CDATA[${hl7}]]></return>` +
+    `</ns2:acceptMessageResponse></soap:Body></soap:Envelope>`
+  );
+}
+
+const SOAP_FAULT =
+  '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
+  "<faultcode>soap:Server</faultcode><faultstring>Internal processing error</faultstring></soap:Fault></soap:Body></soap:Envelope>";
+
+/** The HL7 message inside PKB's SOAP request (CDATA of arg0, possibly split around "]]>"). */
+export function hl7FromSoap(xml: string): string | undefined {
+  const arg = /<arg0>([\s\S]*?)<\/arg0>/.exec(xml)?.[1];
+  if (arg === undefined) return undefined;
+  return [...arg.matchAll(/<!\[CDATA\[([\s\S]*?)]]>/g)].map((m) => m[1] ?? "").join("");
+}
+
+/** PKB's HL7 SOAP endpoint stand-in, over HTTP and HTTPS, with Basic auth, faults and message capture. */
+export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Standin> {
+  const registry = new PkbHl7Registry(o.facilities ?? ["DEMOALIAS", "PARTNERORG"]);
+  const expected = `Basic ${Buffer.from(`${o.username ?? "partner"}:${o.password ?? "partner-password"}`).toString("base64")}`;
+  const faults: Hl7Fault[] = [];
+  const sockets = new Set<Socket>();
+  let latencyMs = 0;
+  let requests = 0;
+  let captured = 0;
+  if (o.captureDir) mkdirSync(o.captureDir, { recursive: true });
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => {
+      body += c;
+    });
+    req.on("end", async () => {
+      requests++;
+      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { "www-authenticate": 'Basic realm="hl7"' }).end();
+        return;
+      }
+      const fault = faults.shift();
+      if (fault?.kind === "hang") return;
+      if (fault?.kind === "status") return void res.writeHead(fault.status).end("error");
+      if (fault?.kind === "soap-fault")
+        return void res.writeHead(500, { "content-type": "text/xml" }).end(SOAP_FAULT);
+      const hl7 = hl7FromSoap(body) ?? "";
+      if (o.captureDir) {
+        const type = /^MSH\|[^|]*\|(?:[^|]*\|){6}([A-Z]{3})\^?([A-Z0-9]{0,3})/.exec(hl7);
+        const name = `${String(++captured).padStart(4, "0")}-${type?.[1] ?? "UNKNOWN"}-${type?.[2] ?? ""}.hl7`;
+        writeFileSync(join(o.captureDir, name), hl7);
+      }
+      let answer = registry.handle(hl7);
+      if (fault?.kind === "accept-then-hang") return;
+      if (fault?.kind === "ack")
+        answer = answer.replace(/MSA\|AA\|([^|\r]*)/, `MSA|${fault.code}|$1|${fault.text}`);
+      res.writeHead(200, { "content-type": "text/xml; charset=utf-8" }).end(soapAnswer(answer));
+    });
+  };
+
+  const certDir = mkdtempSync(join(tmpdir(), "pkb-hl7-cert-"));
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      join(certDir, "key.pem"),
+      "-out",
+      join(certDir, "cert.pem"),
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
+  const http: Server = createHttp(handler);
+  const https: Server = createHttps(
+    { key: readFileSync(join(certDir, "key.pem")), cert: readFileSync(join(certDir, "cert.pem")) },
+    handler,
+  );
+  for (const s of [http, https]) {
+    s.on("connection", (sock: Socket) => {
+      sockets.add(sock);
+      sock.on("close", () => sockets.delete(sock));
+    });
+    await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  }
+  const port = (s: Server) => (s.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port(http)}/services/hl7`,
+    httpsUrl: `https://127.0.0.1:${port(https)}/services/hl7`,
+    caFile: join(certDir, "cert.pem"),
+    registry,
+    injectFaults: (...f) => faults.push(...f),
+    setLatencyMs: (ms) => {
+      latencyMs = ms;
+    },
+    requests: () => requests,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await Promise.all([http, https].map((s) => new Promise<void>((r) => s.close(() => r()))));
+      rmSync(certDir, { recursive: true, force: true });
+    },
+  };
+}
