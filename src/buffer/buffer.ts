@@ -392,6 +392,10 @@ export class HubBuffer {
       .run(k, v, this.options.clock.nowMs());
   }
 
+  kvDelete(k: string): void {
+    this.db.prepare("DELETE FROM kv WHERE k = ?").run(k);
+  }
+
   /** Commits what is waiting, then closes. Idempotent. */
   close(): void {
     if (this.closed) return;

@@ -177,6 +177,18 @@ describe("tokens", () => {
     expect(pkb.oauth.tokenRequests).toBe(3); // code exchange + two refreshes
   });
 
+  it("without rotation the same refresh token is kept and keeps working", async () => {
+    pkb.oauth.rotate = false;
+    await linkAs("pkb-ann");
+    const rt = store().get("p1")?.refreshToken;
+    const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
+    for (let i = 0; i < 2; i++) {
+      clock.advance(10 * 60_000);
+      await provider.accessToken("p1");
+      expect(store().get("p1")?.refreshToken).toBe(rt);
+    }
+  });
+
   it("revocation → relink-needed (readings keep buffering) → relink → delivery with nothing lost", async () => {
     await linkAs("pkb-ann");
     const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
@@ -200,7 +212,16 @@ describe("tokens", () => {
     try {
       await buffer.ingest([reading(1)]);
       await until(() => buffer.stats().byState.delivered === 1);
-      pkb.oauth.revokePatient("pkb-ann");
+      // The grant is revoked (RFC 7009 at the stand-in's revocation endpoint).
+      const secret = {
+        client_id: "pkb-hub-test",
+        client_secret: "test-secret",
+        token: store().get("p1")?.refreshToken ?? "",
+      };
+      expect(
+        (await fetch(`${pkb.url}/apiRevoke.action`, { method: "POST", body: new URLSearchParams(secret) }))
+          .status,
+      ).toBe(200);
       await buffer.ingest([reading(2), reading(3)]);
       await until(() => store().get("p1")?.state === "relink-needed");
       await until(() => buffer.stats().byState.pending === 2 && buffer.stats().byState.leased === 0);

@@ -64,6 +64,17 @@ export class StandinOAuth {
       this.deviceStart(req, res, url, new URLSearchParams(body));
       return true;
     }
+    if (url.pathname === "/apiRevoke.action" && req.method === "POST") {
+      // RFC 7009: revoking a refresh token ends the grant; the answer is 200 either way.
+      const form = new URLSearchParams(body);
+      if (!this.clientOk(req, form)) json(res, 401, { error: "invalid_client" });
+      else {
+        const patientId = this.refreshTokens.get(form.get("token") ?? "");
+        if (patientId) this.revokePatient(patientId);
+        res.writeHead(200).end();
+      }
+      return true;
+    }
     if (url.pathname === "/apiToken.action" && req.method === "POST") {
       this.tokenEndpoint(req, res, new URLSearchParams(body));
       return true;

@@ -260,7 +260,8 @@ export class Hl7Forwarder {
     }
     const answer = interpret(await this.o.client.send(msg.text, signal));
     const outcome = "ack" in answer ? ackOutcome(answer.ack) : answer.outcome;
-    if (outcome.kind !== "retry") this.o.buffer.kvSet(key, JSON.stringify({ ...msg, done: true }));
+    // Answered for good: a later re-send by hand (after fixing the cause) builds a fresh message.
+    if (outcome.kind !== "retry") this.o.buffer.kvDelete(key);
     if (outcome.kind === "rejected")
       this.o.logger.warn({ rows: ids.length }, "HL7 message rejected by PKB: kept as dead letter");
     return outcome;
