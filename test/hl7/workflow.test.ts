@@ -104,6 +104,15 @@ const reading = () =>
       receivedAtMs: clock.nowMs(),
     },
   );
+/** PKB already holds the test patient's record. */
+const knownToPkb = () =>
+  pkb.registry.patients.set("9434765919", {
+    nhsNumber: "9434765919",
+    firstName: "A",
+    lastName: "E",
+    dob: "1950-01-31",
+    sex: "F",
+  });
 const types = () => pkb.registry.received.map((r) => r.type);
 const observations = () => pkb.registry.observationsFor("9434765919").length;
 
@@ -124,13 +133,7 @@ describe("HL7 workflow over HTTPS", () => {
   });
 
   it("a patient PKB already knows is never created again", async () => {
-    pkb.registry.patients.set("9434765919", {
-      nhsNumber: "9434765919",
-      firstName: "A",
-      lastName: "E",
-      dob: "1950-01-31",
-      sex: "F",
-    });
+    knownToPkb();
     await buffer.ingest([reading()]);
     start();
     await until(() => buffer.stats().byState.delivered === 1);
@@ -175,13 +178,7 @@ describe("HL7 workflow over HTTPS", () => {
 
   it("SOAP fault, HTTP 500 and refused credentials are retried, never dead-lettered", async () => {
     await buffer.ingest([reading()]);
-    pkb.registry.patients.set("9434765919", {
-      nhsNumber: "9434765919",
-      firstName: "A",
-      lastName: "E",
-      dob: "1950-01-31",
-      sex: "F",
-    });
+    knownToPkb();
     buffer.kvSet("hl7:patient:hl7-a", "known");
     pkb.injectFaults({ kind: "soap-fault" }, { kind: "status", status: 500 });
     start();
@@ -205,13 +202,7 @@ describe("HL7 workflow over HTTPS", () => {
   });
 
   it("no answer after sending: the identical message (same MSH-10 and OBR-3.1) is re-sent and counted ambiguous", async () => {
-    pkb.registry.patients.set("9434765919", {
-      nhsNumber: "9434765919",
-      firstName: "A",
-      lastName: "E",
-      dob: "1950-01-31",
-      sex: "F",
-    });
+    knownToPkb();
     buffer.kvSet("hl7:patient:hl7-a", "known");
     pkb.injectFaults({ kind: "accept-then-hang" });
     await buffer.ingest([reading(), reading()]);
@@ -249,13 +240,7 @@ describe("HL7 workflow over HTTPS", () => {
   });
 
   it("documents go as MDM^T02", async () => {
-    pkb.registry.patients.set("9434765919", {
-      nhsNumber: "9434765919",
-      firstName: "A",
-      lastName: "E",
-      dob: "1950-01-31",
-      sex: "F",
-    });
+    knownToPkb();
     buffer.enqueueDocument(
       {
         key: "doc-0001",

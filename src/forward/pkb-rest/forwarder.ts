@@ -31,6 +31,14 @@ export interface PkbRestForwarderOptions {
 const RELINK_RECHECK_MS = 60_000;
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
+/** No usable token: a patient who must re-link waits without spending attempts; other failures back off. */
+function tokenFailure(err: unknown, step: string): Settled["outcome"] {
+  if (isHubError(err, "RELINK_NEEDED")) {
+    return { kind: "retry", error: "patient must re-link the hub to PKB", retryAfterMs: RELINK_RECHECK_MS };
+  }
+  return { kind: "retry", error: `${step}: ${isHubError(err) ? err.code : messageOf(err)}` };
+}
+
 /** The PKB REST route: one measurement per request, with the patient's own token. */
 export class PkbRestForwarder {
   readonly route = "pkb-rest";
@@ -77,28 +85,14 @@ export class PkbRestForwarder {
     try {
       token = await this.o.tokens.accessToken(row.patient);
     } catch (err) {
-      if (isHubError(err, "RELINK_NEEDED")) {
-        return {
-          kind: "retry",
-          error: "patient must re-link the hub to PKB",
-          retryAfterMs: RELINK_RECHECK_MS,
-        };
-      }
-      return { kind: "retry", error: `token: ${isHubError(err) ? err.code : messageOf(err)}` };
+      return tokenFailure(err, "token");
     }
     let answer = await this.post(body, token, signal);
     if ("status" in answer && answer.status === 401) {
       try {
         answer = await this.post(body, await this.o.tokens.refresh(row.patient, token), signal);
       } catch (err) {
-        if (isHubError(err, "RELINK_NEEDED")) {
-          return {
-            kind: "retry",
-            error: "patient must re-link the hub to PKB",
-            retryAfterMs: RELINK_RECHECK_MS,
-          };
-        }
-        return { kind: "retry", error: `refresh: ${isHubError(err) ? err.code : messageOf(err)}` };
+        return tokenFailure(err, "refresh");
       }
       if ("status" in answer && answer.status === 401)
         return { kind: "retry", error: "HTTP 401 after refresh" };
