@@ -110,7 +110,13 @@ export class Agent {
     this.releaseHeld();
     this.routes = createRoutes(this.ctx);
     this.parts.push(...this.routes, ...createDevices(this.ctx));
-    for (const part of this.parts) await part.start();
+    try {
+      for (const part of this.parts) await part.start();
+    } catch (err) {
+      // A part that cannot start (e.g. an unreadable secret) stops the whole agent cleanly.
+      await this.stop();
+      throw err;
+    }
     const every = this.options.housekeepingMs ?? 60_000;
     this.housekeeping = setInterval(() => {
       try {
