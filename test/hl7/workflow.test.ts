@@ -132,6 +132,14 @@ describe("HL7 workflow over HTTPS", () => {
     expect(captured.split("\r").length).toBeGreaterThan(3);
   });
 
+  it("certificates are verified: an endpoint the hub cannot trust gets nothing", async () => {
+    await buffer.ingest([reading()]);
+    start(config({ caFile: undefined }));
+    await until(() => (buffer.db.prepare("SELECT attempts FROM outbox").pluck().get() as number) >= 1);
+    expect(pkb.registry.received).toHaveLength(0);
+    expect(buffer.db.prepare("SELECT ambiguous FROM outbox").pluck().get()).toBe(0);
+  });
+
   it("a patient PKB already knows is never created again", async () => {
     knownToPkb();
     await buffer.ingest([reading()]);

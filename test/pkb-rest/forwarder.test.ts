@@ -111,6 +111,8 @@ describe("PKB REST forwarder against the stand-in", () => {
     start();
     await until(() => buffer.stats().byState.delivered === 3);
     expect(pkb.records(patient.id)).toHaveLength(3);
+    const inspected = (await (await fetch(`${pkb.url}/standin/records/${patient.id}`)).json()) as unknown[];
+    expect(inspected).toHaveLength(3);
   });
 
   it("401: refreshes once and delivers with the new token", async () => {

@@ -126,6 +126,10 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     const url = new URL(req.url ?? "/", "http://standin");
     if (url.pathname === "/v2-beta/measurements/apiRefs") return send(res, 200, API_REFS);
     if (oauth.handle(req, res, url, body)) return;
+    // Inspection (tests, demo, benchmarks): what a patient's record holds.
+    const inspect = /^\/standin\/records\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && inspect)
+      return send(res, 200, records.get(decodeURIComponent(inspect[1] ?? "")) ?? []);
     const fault = faults.shift();
     if (fault?.kind === "hang") return;
     if (fault?.kind === "reset") return req.socket.destroy();
