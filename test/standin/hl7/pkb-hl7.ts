@@ -64,20 +64,25 @@ export class PkbHl7Registry {
     }
   }
 
+  /** PKB's own MSH on an answer. */
+  private msh(type: string[], controlId: string): string {
+    return segment("MSH", [
+      "PKB",
+      "PKB",
+      "PKBHUB",
+      "",
+      "20260101000000",
+      undefined,
+      type,
+      `${type[0]}${controlId}`.slice(0, 20),
+      "P",
+      "2.4",
+    ]);
+  }
+
   private ack(code: string, controlId: string, text: string, trigger: string, extra: string[] = []): string {
     return message([
-      segment("MSH", [
-        "PKB",
-        "PKB",
-        "PKBHUB",
-        "",
-        "20260101000000",
-        undefined,
-        ["ACK", trigger],
-        `ACK${controlId}`.slice(0, 20),
-        "P",
-        "2.4",
-      ]),
+      this.msh(["ACK", trigger], controlId),
       segment("MSA", [code, controlId, text]),
       ...extra,
     ]);
@@ -102,18 +107,7 @@ export class PkbHl7Registry {
         ]
       : [];
     return message([
-      segment("MSH", [
-        "PKB",
-        "PKB",
-        "PKBHUB",
-        "",
-        "20260101000000",
-        undefined,
-        ["ADR", "A19", "ADR_A19"],
-        `ADR${controlId}`.slice(0, 20),
-        "P",
-        "2.4",
-      ]),
+      this.msh(["ADR", "A19", "ADR_A19"], controlId),
       segment("MSA", ["AA", controlId]),
       segment("QRD", [m.get("QRD.1"), "R", "I", m.get("QRD.4")]),
       ...pid,
