@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { HubError } from "../../src/core/errors.js";
 
 export interface PtyPair {
@@ -13,6 +13,8 @@ export interface PtyPair {
 
 /** A real pseudo-terminal pair from socat, so tests and the demo use real serial ports. */
 export async function startPtyPair(deviceEnd: string, hubEnd: string, timeoutMs = 5000): Promise<PtyPair> {
+  // Links left by a socat that died with a killed agent would make the new one fail.
+  for (const link of [deviceEnd, hubEnd]) rmSync(link, { force: true });
   const child: ChildProcess = spawn(
     "socat",
     [`pty,raw,echo=0,link=${deviceEnd}`, `pty,raw,echo=0,link=${hubEnd}`],

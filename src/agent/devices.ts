@@ -43,7 +43,13 @@ function simulated(ctx: AgentContext, device: DeviceConfig): Component {
       const run =
         driver.id === "contour-serial"
           ? import("../../scripts/simulators/contour.js").then((m) =>
-              m.runContourMeter({ path: deviceEnd, records: Number(device.options.records ?? 10) }),
+              m.runContourMeter({
+                path: deviceEnd,
+                records: Number(device.options.records ?? 10),
+                ...(device.options.firstRecordMs !== undefined
+                  ? { firstRecordMs: Number(device.options.firstRecordMs) }
+                  : {}),
+              }),
             )
           : import("../../scripts/simulators/nonin.js").then((m) =>
               m.runNoninOximeter({
