@@ -154,6 +154,48 @@ describe("linking a patient", () => {
     await expect(linkAs("pkb-ann", "paste", "deny")).rejects.toMatchObject({ code: "LINK_DENIED" });
   });
 
+  it("loopback mode: nobody approves in time → LINK_TIMEOUT, nothing stored", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    config = {
+      ...config,
+      routes: { pkbRest: { ...route(), redirectUri: `http://127.0.0.1:${port}/callback` } },
+    };
+    await expect(
+      linkPatient({
+        route: route(),
+        patient: patientConfig(),
+        store: store(),
+        clock,
+        mode: "loopback",
+        show: () => {},
+        timeoutMs: 300,
+      }),
+    ).rejects.toMatchObject({ code: "LINK_TIMEOUT" });
+    expect(store().get("p1")).toBeUndefined();
+  });
+
+  it("a redirect carrying another state (a forged or stale link) is refused", async () => {
+    let shown: URL | undefined;
+    await expect(
+      linkPatient({
+        route: route(),
+        patient: patientConfig(),
+        store: store(),
+        clock,
+        mode: "paste",
+        show: (url) => {
+          shown = url;
+        },
+        paste: async () => {
+          const back = await approveAs(shown as URL, "pkb-ann");
+          back.searchParams.set("state", "forged");
+          return back.href;
+        },
+      }),
+    ).rejects.toMatchObject({ code: "AUTH_FAILED" });
+    expect(store().get("p1")).toBeUndefined();
+  });
+
   it("mis-attribution guard: another person's account is refused and nothing is stored", async () => {
     await expect(linkAs("pkb-bob")).rejects.toMatchObject({ code: "MISATTRIBUTION" });
     expect(store().get("p1")).toBeUndefined();

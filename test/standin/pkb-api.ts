@@ -5,7 +5,8 @@ import { StandinOAuth } from "./pkb-oauth.js";
 /**
  * The PKB stand-in's REST part: Users API and measurement API shaped as PKB.md describes, validating
  * bodies like the real one would, with fault injection and an inspection view of each record.
- * (The OAuth server in front of it is a later addition; tests register bearer tokens directly.)
+ * Tokens come from the OAuth server in front of it (./pkb-oauth.ts); unit tests may also register
+ * bearer tokens directly.
  */
 export const API_REFS: Record<string, Record<string, string>> = {
   BLOOD_PRESSURE: { systolic: "mmHg", diastolic: "mmHg", pulse: "bpm" },
@@ -46,9 +47,12 @@ export interface PkbApiStandin {
   oauth: StandinOAuth;
   addPatient(p: StandinPatient, token?: string): void;
   revokeToken(token: string): void;
+  /** Every access token of a patient expires now (the refresh token keeps working). */
+  expireAccessTokens(patientId: string): void;
   addToken(token: string, patientId: string): void;
   /** Faults answered to the next requests, in order. */
   injectFaults(...faults: Fault[]): void;
+  clearFaults(): void;
   setLatencyMs(ms: number): void;
   records(patientId: string): StoredMeasurement[];
   requests(): number;
@@ -202,8 +206,14 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     revokeToken(token) {
       tokens.delete(token);
     },
+    expireAccessTokens(patientId) {
+      for (const grant of tokens.values()) if (grant.patientId === patientId) grant.expiresAtMs = 0;
+    },
     injectFaults(...f) {
       faults.push(...f);
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     setLatencyMs(ms) {
       latencyMs = ms;

@@ -28,14 +28,11 @@ export const link: Command = {
     const key = positionals[0];
     if (!key || positionals.length > 1) throw new HubError("USAGE", "give exactly one patient key");
     const mode = values.mode;
-    if (mode === "device") {
-      throw new HubError(
-        "USAGE",
-        "the device authorization grant is not supported by this build (PKB does not document it)",
-      );
-    }
-    if (mode !== "loopback" && mode !== "paste")
-      throw new HubError("USAGE", "--mode must be loopback or paste");
+    if (mode !== "loopback" && mode !== "paste" && mode !== "device")
+      throw new HubError("USAGE", "--mode must be loopback, paste or device");
+    const timeoutSec = Number(values["timeout-sec"]);
+    if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
+      throw new HubError("USAGE", "--timeout-sec must be a positive number");
     const config = loadConfig(requireOption(values.config, "--config FILE"));
     const patient = config.patients.find((p) => p.key === key);
     if (!patient) throw new HubError("USAGE", `no patient '${key}' in the configuration`);
@@ -53,11 +50,11 @@ export const link: Command = {
         store: tokenStore(config.hub.dataDir),
         clock,
         mode,
-        timeoutMs: Number(values["timeout-sec"]) * 1000,
+        timeoutMs: timeoutSec * 1000,
         show: (url, userCode) => {
           io.out("Ask the patient to open this address, sign in to Patients Know Best and approve the hub:");
           io.out(url.href);
-          if (userCode) io.out(`and enter the code: ${userCode}`);
+          if (userCode) io.out(`and, if asked, enter the code: ${userCode}`);
           void qr(url.href).then((code) => io.out(code));
           if (mode === "loopback")
             io.out(`Waiting for the approval at ${config.routes.pkbRest?.redirectUri} …`);

@@ -7,6 +7,8 @@ import { oauthConfig } from "./oauth.js";
 import { TokenStore } from "./token-store.js";
 import { OAuthTokenProvider } from "./tokens.js";
 
+export const RELINK_ALERT = "RELINK_NEEDED";
+
 /** The token store of a hub: sealed link files under <dataDir>/links, key beside them. */
 export function tokenStore(dataDir: string): TokenStore {
   return new TokenStore(join(dataDir, "links"), SecretBox.open(dataDir));
@@ -18,6 +20,8 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
   if (!route || !ctx.config.patients.some((p) => p.route === "pkb-rest")) return undefined;
   const logger = ctx.logger.child({ component: "pkb-rest" });
   let forwarder: PkbRestForwarder | undefined;
+  // Local patient keys (not PHI) whose link was revoked or expired; one alert lists them all.
+  const relinking = new Set<string>();
   return {
     name: "route:pkb-rest",
     route: "pkb-rest",
@@ -30,6 +34,17 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         ctx.clock,
         logger,
         route.refreshAheadSec,
+        (patient, state) => {
+          if (state === "relink-needed") relinking.add(patient);
+          else if (!relinking.delete(patient)) return;
+          if (relinking.size === 0) ctx.buffer.alerts.clear(RELINK_ALERT);
+          else
+            ctx.buffer.alerts.raise(
+              RELINK_ALERT,
+              `PKB link must be renewed (pkb-hub link) for patient(s): ${[...relinking].sort().join(", ")}`,
+              ctx.clock.nowMs(),
+            );
+        },
       );
       forwarder = new PkbRestForwarder({
         buffer: ctx.buffer,

@@ -20,11 +20,17 @@ export class OAuthTokenProvider implements TokenProvider {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly refreshAheadSec: number,
+    /** Told when a patient's link state is seen to change (alerts, health). */
+    private readonly onLinkState: (patient: string, state: "linked" | "relink-needed") => void = () => {},
   ) {}
 
   async accessToken(patient: string): Promise<string> {
     const link = this.store.get(patient);
-    if (link?.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    if (link?.state !== "linked") {
+      this.onLinkState(patient, "relink-needed");
+      throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    }
+    this.onLinkState(patient, "linked");
     if (link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) return link.accessToken;
     return this.refresh(patient, link.accessToken);
   }
@@ -46,6 +52,7 @@ export class OAuthTokenProvider implements TokenProvider {
     }
     if (!link.refreshToken) {
       this.store.put(patient, { ...link, state: "relink-needed" });
+      this.onLinkState(patient, "relink-needed");
       throw new HubError("RELINK_NEEDED", "no refresh token: the patient must re-link");
     }
     try {
@@ -61,6 +68,7 @@ export class OAuthTokenProvider implements TokenProvider {
     } catch (err) {
       if (isHubError(err, "RELINK_NEEDED")) {
         this.store.put(patient, { ...link, state: "relink-needed" });
+        this.onLinkState(patient, "relink-needed");
         this.logger.error(
           { patient, alert: "RELINK_NEEDED" },
           "PKB link revoked or expired: the patient must re-link",

@@ -1,0 +1,153 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RouteComponent } from "../../src/agent/routes.js";
+import type { HubBuffer } from "../../src/buffer/buffer.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { finishReading } from "../../src/core/finish.js";
+import { linkPatient } from "../../src/forward/pkb-rest/link.js";
+import { createPkbRestRoute, RELINK_ALERT, tokenStore } from "../../src/forward/pkb-rest/route.js";
+import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
+import { makeBuffer } from "../support/buffer.js";
+import { testContext } from "../support/context.js";
+import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
+
+const ann = {
+  id: "pkb-ann",
+  firstName: "Ann",
+  lastName: "Example",
+  dob: "1950-01-31",
+  gender: "F",
+  nhsNumber: "9434765919",
+};
+
+let tmp: ReturnType<typeof tempDir>;
+let pkb: PkbStandin;
+let config: Config;
+let buffer: HubBuffer;
+let clock: FakeClock;
+let route: RouteComponent | undefined;
+let dataDir: string;
+
+beforeEach(async () => {
+  tmp = tempDir();
+  dataDir = join(tmp.dir, "data");
+  pkb = await startPkbStandin({ accessTokenTtlSec: 600 });
+  pkb.addPatient(ann);
+  writeFileSync(join(tmp.dir, "client-secret"), "test-secret\n", { mode: 0o600 });
+  config = parseConfig({
+    hub: { id: "h", timeZone: "UTC", dataDir },
+    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: ann.nhsNumber }],
+    routes: {
+      pkbRest: {
+        baseUrl: pkb.url,
+        clientId: "pkb-hub-test",
+        clientSecretFile: join(tmp.dir, "client-secret"),
+        redirectUri: "http://127.0.0.1:0/callback",
+        requestTimeoutMs: 2000,
+      },
+    },
+  });
+  ({ buffer, clock } = makeBuffer(dataDir, { clock: new FakeClock(Date.now()) }));
+});
+afterEach(async () => {
+  await route?.stop();
+  route = undefined;
+  buffer.close();
+  await pkb.stop();
+  tmp.cleanup();
+});
+
+async function link() {
+  let shown: URL | undefined;
+  return linkPatient({
+    route: config.routes.pkbRest as NonNullable<Config["routes"]["pkbRest"]>,
+    patient: config.patients[0] as Config["patients"][number],
+    store: tokenStore(dataDir),
+    clock,
+    mode: "paste",
+    show: (url) => {
+      shown = url;
+    },
+    paste: async () => (await pkb.approve(shown as URL, ann.id)).href,
+  });
+}
+
+async function startRoute() {
+  route = createPkbRestRoute({ ...testContext(buffer, clock, dataDir), config });
+  expect(route?.route).toBe("pkb-rest");
+  await route?.start();
+}
+
+const reading = (n: number) =>
+  finishReading(
+    { kind: "weight", components: [{ id: "body-weight", value: 70 + n / 10, unit: "kg" }], seq: n },
+    { deviceId: "scale", driver: "t", patient: "p1", timeZone: "UTC", clock, receivedAtMs: clock.nowMs() },
+  );
+
+describe("pkb-rest route in the agent", () => {
+  it("delivers through the patient's OAuth link; an expired access token is refreshed once", async () => {
+    await link();
+    await startRoute();
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1);
+    pkb.expireAccessTokens(ann.id);
+    const before = pkb.tokenRequests();
+    await buffer.ingest([reading(2)]);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 2);
+    expect(pkb.tokenRequests()).toBe(before + 1);
+    expect(pkb.records(ann.id).map((m) => m.type)).toEqual(["WEIGHT", "WEIGHT"]);
+  });
+
+  it("503 with Retry-After waits without spending an attempt", async () => {
+    await link();
+    await startRoute();
+    pkb.setFaults({ kind: "status", status: 503, retryAfter: "7" });
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => buffer.stats().byState.pending === 1 && pkb.api.requests() >= 1);
+    await until(() => buffer.stats().byState.leased === 0);
+    expect(buffer.db.prepare("SELECT attempts FROM outbox").pluck().get()).toBe(0);
+    clock.advance(7_000);
+    await until(() => buffer.stats().byState.delivered === 1);
+  });
+
+  it("a revoked link raises an alert and buffers; relinking clears it and delivers everything", async () => {
+    await link();
+    await startRoute();
+    pkb.revoke(ann.id);
+    await buffer.ingest([reading(1), reading(2)]);
+    route?.poke();
+    await until(() => buffer.alerts.list().some((a) => a.code === RELINK_ALERT));
+    expect(tokenStore(dataDir).state("p1")).toBe("relink-needed");
+    expect(buffer.db.prepare("SELECT max(attempts) FROM outbox").pluck().get()).toBe(0);
+    expect(JSON.stringify(buffer.alerts.list())).not.toContain(ann.nhsNumber);
+    await link();
+    clock.advance(5 * 60_000);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 2);
+    expect(buffer.alerts.list().some((a) => a.code === RELINK_ALERT)).toBe(false);
+    expect(pkb.records(ann.id)).toHaveLength(2);
+  });
+
+  it("token and key files are 0600 and hold no plaintext token or NHS number", async () => {
+    const linked = await link();
+    const files = readdirSync(dataDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
+    const secretFiles = files.filter((f) => f.endsWith(".link") || f.endsWith("secret.key"));
+    expect(secretFiles.length).toBe(2);
+    for (const f of files) {
+      expect(statSync(f).mode & 0o077).toBe(0);
+      const raw = readFileSync(f).toString("latin1");
+      expect(raw).not.toContain(linked.accessToken);
+      expect(raw).not.toContain(linked.refreshToken ?? "-none-");
+    }
+    for (const f of secretFiles) expect(readFileSync(f, "utf8")).not.toContain(ann.nhsNumber);
+  });
+});
