@@ -14,7 +14,7 @@ import { oauthConfig } from "../../src/forward/pkb-rest/oauth.js";
 import { TokenStore } from "../../src/forward/pkb-rest/token-store.js";
 import { OAuthTokenProvider } from "../../src/forward/pkb-rest/tokens.js";
 import { type PkbApiStandin, startPkbApiStandin } from "../standin/pkb-api.js";
-import { approveAs } from "../standin/pkb-oauth.js";
+import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
 import { makeBuffer } from "../support/buffer.js";
 import { tempDir } from "../support/tmp.js";
 import { until } from "../support/wait.js";
@@ -129,8 +129,8 @@ describe("linking a patient", () => {
       store: store(),
       clock,
       mode: "device",
-      show: (_url, userCode) => {
-        setTimeout(() => pkb.oauth.decideDevice(userCode as string, "pkb-ann"), 200);
+      show: (url, userCode) => {
+        void approveDeviceAs(url, userCode as string, "pkb-ann");
       },
       timeoutMs: 10_000,
     });

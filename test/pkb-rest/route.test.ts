@@ -120,7 +120,7 @@ describe("pkb-rest route in the agent", () => {
   it("a revoked link raises an alert and buffers; relinking clears it and delivers everything", async () => {
     await link();
     await startRoute();
-    pkb.revoke(ann.id);
+    await pkb.revoke(ann.id);
     await buffer.ingest([reading(1), reading(2)]);
     route?.poke();
     await until(() => buffer.alerts.list().some((a) => a.code === RELINK_ALERT));

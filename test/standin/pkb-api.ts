@@ -92,22 +92,17 @@ export interface PkbStandinOptions {
   clientSecret?: string;
   accessTokenTtlSec?: number;
   rotateRefreshTokens?: boolean;
+  /** Advertise and accept the device authorization grant (PKB does not document it). */
+  deviceGrant?: boolean;
+  /** Paths of the hub's registered redirect URIs (any loopback host and port). */
+  redirectPaths?: string[];
 }
 
 export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promise<PkbApiStandin> {
   const patients = new Map<string, StandinPatient>();
+  // Bearer tokens registered directly by unit tests; OAuth-issued ones are checked by the provider.
   const tokens = new Map<string, { patientId: string; expiresAtMs: number }>();
-  const oauth = new StandinOAuth({
-    clientId: options.clientId ?? "pkb-hub-test",
-    clientSecret: options.clientSecret ?? "test-secret",
-    accessTokenTtlSec: options.accessTokenTtlSec ?? 600,
-    rotateRefreshTokens: options.rotateRefreshTokens ?? true,
-    issueAccess: (t, patientId, expiresAtMs) => tokens.set(t, { patientId, expiresAtMs }),
-    revokeAccess: (patientId) => {
-      for (const [t, v] of tokens) if (v.patientId === patientId) tokens.delete(t);
-    },
-    knownPatient: (id) => patients.has(id),
-  });
+  let oauth: StandinOAuth | undefined;
   const records = new Map<string, StoredMeasurement[]>();
   const faults: Fault[] = [];
   const sockets = new Set<Socket>();
@@ -125,11 +120,11 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
 
   const server: Server = createServer(async (req, res) => {
     requests++;
-    const body = await readBody(req);
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const url = new URL(req.url ?? "/", "http://standin");
+    if (oauth?.handles(url.pathname)) return oauth.handle(req, res, url);
+    const body = await readBody(req);
     if (url.pathname === "/v2-beta/measurements/apiRefs") return send(res, 200, API_REFS);
-    if (oauth.handle(req, res, url, body)) return;
     // Inspection (tests, demo, benchmarks): what a patient's record holds.
     const inspect = /^\/standin\/records\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && inspect)
@@ -146,10 +141,14 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       );
     }
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const grant = token ? tokens.get(token) : undefined;
-    if (!grant || grant.expiresAtMs < Date.now())
-      return send(res, 401, { message: "invalid or expired token" });
-    const patientId = grant.patientId;
+    const direct = token ? tokens.get(token) : undefined;
+    const patientId =
+      direct && direct.expiresAtMs > Date.now()
+        ? direct.patientId
+        : token && !direct
+          ? await oauth?.patientOf(token)
+          : undefined;
+    if (!patientId) return send(res, 401, { message: "invalid or expired token" });
     const patient = patients.get(patientId) as StandinPatient;
     if (req.method === "GET" && url.pathname === "/json/users/self") {
       return send(res, 200, {
@@ -193,9 +192,21 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const auth = new StandinOAuth({
+    issuer: url,
+    clientId: options.clientId ?? "pkb-hub-test",
+    clientSecret: options.clientSecret ?? "test-secret",
+    redirectPaths: options.redirectPaths ?? ["/callback"],
+    accessTokenTtlSec: options.accessTokenTtlSec ?? 600,
+    rotateRefreshTokens: options.rotateRefreshTokens ?? true,
+    deviceGrant: options.deviceGrant ?? true,
+    knownPatient: (id) => patients.has(id),
+  });
+  oauth = auth;
   return {
-    url: `http://127.0.0.1:${port}`,
-    oauth,
+    url,
+    oauth: auth,
     addPatient(p, token) {
       patients.set(p.id, p);
       if (token) tokens.set(token, { patientId: p.id, expiresAtMs: Number.MAX_SAFE_INTEGER });
@@ -208,6 +219,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     },
     expireAccessTokens(patientId) {
       for (const grant of tokens.values()) if (grant.patientId === patientId) grant.expiresAtMs = 0;
+      auth.expireAccessTokens(patientId);
     },
     injectFaults(...f) {
       faults.push(...f);

@@ -1,236 +1,231 @@
-import { createHash, randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import Provider, {
+  type AccessTokenLike,
+  type InteractionResult,
+  type OidcClientLike,
+  type OidcContextLike,
+} from "oidc-provider";
 
 /**
- * The stand-in's OAuth 2.0 authorization server at PKB's paths: authorization code (PKCE
+ * The stand-in's OAuth 2.0 authorization server: oidc-provider v9 mounted at PKB's paths
+ * (`/apiAuthorize.action`, `/apiToken.action`), scope `PATIENT`, authorization code (PKCE accepted,
  * verified when sent), refresh tokens with rotation switchable (PKB's behaviour is unknown),
- * revocation, short access-token lifetimes, and a scripted approve page for test patients.
+ * revocation (RFC 7009), short access-token lifetimes, optionally the device authorization grant,
+ * and a plain login/approve page that a test drives over HTTP (./pkb-browser.ts).
  */
 export interface OAuthOptions {
+  issuer: string;
   clientId: string;
   clientSecret: string;
+  /** Paths of the redirect URIs registered for the hub (any loopback host/port: a native client). */
+  redirectPaths: string[];
   accessTokenTtlSec: number;
   rotateRefreshTokens: boolean;
-  /** Registers an issued access token with the resource server. */
-  issueAccess: (token: string, patientId: string, expiresAtMs: number) => void;
-  /** Removes every access token of a patient from the resource server. */
-  revokeAccess: (patientId: string) => void;
+  deviceGrant: boolean;
   knownPatient: (patientId: string) => boolean;
 }
 
-interface PendingCode {
-  patientId: string;
-  redirectUri: string;
-  challenge?: string;
-  expiresAtMs: number;
+export const OAUTH_PATHS = {
+  authorization: "/apiAuthorize.action",
+  token: "/apiToken.action",
+  revocation: "/apiRevoke.action",
+  device_authorization: "/apiDeviceAuthorization.action",
+  code_verification: "/apiDevice.action",
+} as const;
+const INTERACTION = "/standin/interaction/";
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const token = () => randomBytes(24).toString("base64url");
+/** A page whose forms a scripted browser can submit (oidc-provider hands us `form` with its xsrf). */
+const page = (title: string, body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-  res.end(JSON.stringify(body));
+function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let data = "";
+    req.on("data", (c: Buffer) => {
+      data += c.toString();
+    });
+    req.on("end", () => resolve(new URLSearchParams(data)));
+    req.on("error", reject);
+  });
 }
 
 export class StandinOAuth {
-  private readonly codes = new Map<string, PendingCode>();
-  private readonly refreshTokens = new Map<string, string>(); // refresh token → patient id
-  private readonly deviceCodes = new Map<
-    string,
-    { userCode: string; patientId?: string; denied?: boolean; expiresAtMs: number }
-  >();
+  readonly provider: Provider;
   rotate: boolean;
   accessTtlSec: number;
   tokenRequests = 0;
+  private readonly resource: string;
+  private readonly grantsOf = new Map<string, Set<string>>();
+  private readonly tokensOf = new Map<string, Set<string>>();
+  private readonly expired = new Set<string>();
 
   constructor(private readonly o: OAuthOptions) {
     this.rotate = o.rotateRefreshTokens;
     this.accessTtlSec = o.accessTokenTtlSec;
-  }
-
-  /** Invalidates every token of a patient (the patient revoked the hub's access in PKB). */
-  revokePatient(patientId: string): void {
-    for (const [rt, p] of this.refreshTokens) if (p === patientId) this.refreshTokens.delete(rt);
-    this.o.revokeAccess(patientId);
-  }
-
-  /** Handles OAuth paths; false when the request is not for OAuth. */
-  handle(req: IncomingMessage, res: ServerResponse, url: URL, body: string): boolean {
-    if (url.pathname === "/apiAuthorize.action" && req.method === "GET") {
-      this.authorize(res, url);
-      return true;
-    }
-    if (url.pathname === "/apiDeviceAuthorization.action" && req.method === "POST") {
-      this.deviceStart(req, res, url, new URLSearchParams(body));
-      return true;
-    }
-    if (url.pathname === "/apiRevoke.action" && req.method === "POST") {
-      // RFC 7009: revoking a refresh token ends the grant; the answer is 200 either way.
-      const form = new URLSearchParams(body);
-      if (!this.clientOk(req, form)) json(res, 401, { error: "invalid_client" });
-      else {
-        const patientId = this.refreshTokens.get(form.get("token") ?? "");
-        if (patientId) this.revokePatient(patientId);
-        res.writeHead(200).end();
-      }
-      return true;
-    }
-    if (url.pathname === "/apiToken.action" && req.method === "POST") {
-      this.tokenEndpoint(req, res, new URLSearchParams(body));
-      return true;
-    }
-    return false;
-  }
-
-  private authorize(res: ServerResponse, url: URL) {
-    const q = url.searchParams;
-    const redirectUri = q.get("redirect_uri") ?? "";
-    if (q.get("client_id") !== this.o.clientId || !redirectUri) {
-      res.writeHead(400, { "content-type": "text/plain" }).end("unknown client or missing redirect_uri");
-      return;
-    }
-    const back = new URL(redirectUri);
-    const state = q.get("state");
-    if (state) back.searchParams.set("state", state);
-    const login = q.get("login");
-    const decision = q.get("decision");
-    if (!login || !decision) {
-      // The login/approve page a patient would see; tests and the demo submit it by URL.
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(
-        `<!doctype html><title>PKB stand-in</title><form method="get">${[...q]
-          .map(([k, v]) => `<input type="hidden" name="${k}" value="${v.replace(/"/g, "&quot;")}">`)
-          .join("")}<label>Patient id <input name="login"></label>` +
-          `<button name="decision" value="approve">Approve</button><button name="decision" value="deny">Deny</button></form>`,
-      );
-      return;
-    }
-    if (decision !== "approve" || !this.o.knownPatient(login) || q.get("scope") !== "PATIENT") {
-      back.searchParams.set("error", "access_denied");
-    } else {
-      const code = token();
-      const challenge = q.get("code_challenge");
-      this.codes.set(code, {
-        patientId: login,
-        redirectUri,
-        ...(challenge ? { challenge } : {}),
-        expiresAtMs: Date.now() + 60_000,
-      });
-      back.searchParams.set("code", code);
-    }
-    res.writeHead(302, { location: back.href }).end();
-  }
-
-  private deviceStart(req: IncomingMessage, res: ServerResponse, url: URL, form: URLSearchParams) {
-    if (!this.clientOk(req, form)) return json(res, 401, { error: "invalid_client" });
-    const deviceCode = token();
-    const userCode = randomBytes(4).toString("hex").toUpperCase();
-    this.deviceCodes.set(deviceCode, { userCode, expiresAtMs: Date.now() + 600_000 });
-    const verify = new URL("/apiDevice.action", url.origin);
-    json(res, 200, {
-      device_code: deviceCode,
-      user_code: userCode,
-      verification_uri: verify.href,
-      verification_uri_complete: `${verify.href}?user_code=${userCode}`,
-      expires_in: 600,
-      interval: 1,
+    this.resource = `${o.issuer}/json`;
+    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+    const redirectUris = o.redirectPaths.flatMap((p) => [`http://127.0.0.1${p}`, `http://localhost${p}`]);
+    const noHtmlErrors = async (ctx: { type: string; body: string }, out: Record<string, string>) => {
+      ctx.type = "text/plain";
+      ctx.body = `${out.error ?? "error"}: ${out.error_description ?? ""}`;
+    };
+    this.provider = new Provider(o.issuer, {
+      clients: [
+        {
+          client_id: o.clientId,
+          client_secret: o.clientSecret,
+          application_type: "native",
+          redirect_uris: redirectUris,
+          grant_types: [
+            "authorization_code",
+            "refresh_token",
+            ...(o.deviceGrant ? ["urn:ietf:params:oauth:grant-type:device_code"] : []),
+          ],
+          response_types: ["code"],
+          token_endpoint_auth_method: "client_secret_post",
+          id_token_signed_response_alg: "ES256",
+        },
+      ],
+      scopes: ["PATIENT"],
+      routes: OAUTH_PATHS,
+      jwks: { keys: [{ ...jwk, kid: "standin", use: "sig", alg: "ES256" }] },
+      cookies: { keys: [randomBytes(32).toString("hex")] },
+      pkce: { required: () => false },
+      findAccount: async (_ctx: unknown, id: string) =>
+        o.knownPatient(id) ? { accountId: id, claims: async () => ({ sub: id }) } : undefined,
+      interactions: {
+        url: (_ctx: unknown, interaction: { uid: string }) => `${INTERACTION}${interaction.uid}`,
+      },
+      issueRefreshToken: async (_ctx: unknown, client: OidcClientLike) =>
+        client.grantTypeAllowed("refresh_token"),
+      rotateRefreshToken: (_ctx: OidcContextLike) => this.rotate,
+      expiresWithSession: async () => false,
+      renderError: noHtmlErrors,
+      ttl: {
+        AccessToken: () => this.accessTtlSec,
+        AuthorizationCode: 60,
+        DeviceCode: 600,
+        Grant: 30 * 86_400,
+        Interaction: 600,
+        Session: 86_400,
+        RefreshToken: 30 * 86_400,
+      },
+      features: {
+        devInteractions: { enabled: false },
+        revocation: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: async () => this.resource,
+          useGrantedResource: async () => true,
+          getResourceServerInfo: async () => ({
+            scope: "PATIENT",
+            accessTokenFormat: "opaque",
+            accessTokenTTL: this.accessTtlSec,
+          }),
+        },
+        deviceFlow: {
+          enabled: o.deviceGrant,
+          userCodeInputSource: async (ctx: { body: string }, form: string) => {
+            ctx.body = page("Enter code", `${form.replace("</form>", "")}<input name="user_code"></form>`);
+          },
+          userCodeConfirmSource: async (ctx: { body: string }, form: string) => {
+            ctx.body = page("Confirm", form);
+          },
+          successSource: async (ctx: { body: string }) => {
+            ctx.body = page("Done", "<p>The hub is linked. You can close this page.</p>");
+          },
+        },
+      },
+    });
+    this.provider.on("access_token.saved", (t: AccessTokenLike) => {
+      if (!t.accountId) return;
+      const set = this.tokensOf.get(t.accountId) ?? new Set<string>();
+      set.add(t.jti);
+      this.tokensOf.set(t.accountId, set);
     });
   }
 
-  /** The patient entered the code and approved (or denied) on their own device. */
-  decideDevice(userCode: string, patientId: string, approve = true): boolean {
-    for (const entry of this.deviceCodes.values()) {
-      if (entry.userCode !== userCode) continue;
-      if (approve && this.o.knownPatient(patientId)) entry.patientId = patientId;
-      else entry.denied = true;
-      return true;
+  /** True for the paths this server answers. */
+  handles(pathname: string): boolean {
+    return (
+      Object.values(OAUTH_PATHS).some((p) => pathname === p || pathname.startsWith(`${p}/`)) ||
+      pathname.startsWith(INTERACTION)
+    );
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (url.pathname === OAUTH_PATHS.token && req.method === "POST") this.tokenRequests++;
+    if (url.pathname.startsWith(INTERACTION)) return this.interaction(req, res);
+    this.provider.callback()(req, res);
+  }
+
+  /** The resource server's check: the patient a bearer token speaks for, if it is valid. */
+  async patientOf(token: string): Promise<string | undefined> {
+    const at = await this.provider.AccessToken.find(token);
+    if (!at || at.isExpired || !at.accountId || this.expired.has(at.jti)) return undefined;
+    if (!at.scope?.split(" ").includes("PATIENT")) return undefined;
+    if (!at.grantId || !(await this.provider.Grant.find(at.grantId))) return undefined;
+    return at.accountId;
+  }
+
+  /** Every access token issued so far to the patient expires now (refresh keeps working). */
+  expireAccessTokens(patientId: string): void {
+    for (const jti of this.tokensOf.get(patientId) ?? []) this.expired.add(jti);
+  }
+
+  /** The patient revoked the hub's access in PKB: every grant of theirs and its tokens end. */
+  async revokePatient(patientId: string): Promise<void> {
+    for (const grantId of this.grantsOf.get(patientId) ?? []) {
+      await this.provider.AccessToken.revokeByGrantId(grantId);
+      await this.provider.RefreshToken.revokeByGrantId(grantId);
+      await this.provider.AuthorizationCode.revokeByGrantId(grantId);
+      await (await this.provider.Grant.find(grantId))?.destroy();
     }
-    return false;
+    this.grantsOf.delete(patientId);
   }
 
-  private deviceToken(res: ServerResponse, form: URLSearchParams) {
-    const code = form.get("device_code") ?? "";
-    const entry = this.deviceCodes.get(code);
-    if (!entry || entry.expiresAtMs < Date.now()) return json(res, 400, { error: "expired_token" });
-    if (entry.denied) {
-      this.deviceCodes.delete(code);
-      return json(res, 400, { error: "access_denied" });
-    }
-    if (!entry.patientId) return json(res, 400, { error: "authorization_pending" });
-    this.deviceCodes.delete(code);
-    const rt = token();
-    this.refreshTokens.set(rt, entry.patientId);
-    this.issue(res, entry.patientId, rt);
-  }
-
-  private clientOk(req: IncomingMessage, form: URLSearchParams): boolean {
-    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (basic) {
-      const [id, secret] = Buffer.from(basic, "base64").toString().split(":").map(decodeURIComponent);
-      return id === this.o.clientId && secret === this.o.clientSecret;
-    }
-    return form.get("client_id") === this.o.clientId && form.get("client_secret") === this.o.clientSecret;
-  }
-
-  private issue(res: ServerResponse, patientId: string, refreshToken?: string) {
-    const access = token();
-    this.o.issueAccess(access, patientId, Date.now() + this.accessTtlSec * 1000);
-    const body: Record<string, unknown> = {
-      access_token: access,
-      token_type: "Bearer",
-      expires_in: this.accessTtlSec,
-      scope: "PATIENT",
-    };
-    if (refreshToken) body.refresh_token = refreshToken;
-    json(res, 200, body);
-  }
-
-  private tokenEndpoint(req: IncomingMessage, res: ServerResponse, form: URLSearchParams) {
-    this.tokenRequests++;
-    if (!this.clientOk(req, form)) return json(res, 401, { error: "invalid_client" });
-    const grant = form.get("grant_type");
-    if (grant === "authorization_code") {
-      const code = this.codes.get(form.get("code") ?? "");
-      this.codes.delete(form.get("code") ?? "");
-      if (!code || code.expiresAtMs < Date.now() || code.redirectUri !== form.get("redirect_uri")) {
-        return json(res, 400, { error: "invalid_grant" });
+  /** The login/approve page: GET shows it, POST `login` + `decision` (approve|deny) answers. */
+  private async interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const details = await this.provider.interactionDetails(req, res);
+      if (req.method !== "POST") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(
+          page(
+            "Patients Know Best (stand-in)",
+            `<form method="post" action="${INTERACTION}${escapeHtml(details.uid)}">` +
+              `<label>Patient id <input name="login"></label>` +
+              `<button name="decision" value="approve">Approve</button>` +
+              `<button name="decision" value="deny">Deny</button></form>`,
+          ),
+        );
+        return;
       }
-      if (code.challenge) {
-        const verifier = form.get("code_verifier") ?? "";
-        if (createHash("sha256").update(verifier).digest("base64url") !== code.challenge) {
-          return json(res, 400, { error: "invalid_grant", error_description: "PKCE verification failed" });
-        }
+      const form = await readForm(req);
+      const login = form.get("login") ?? "";
+      let result: InteractionResult;
+      if (form.get("decision") !== "approve" || !this.o.knownPatient(login)) {
+        result = { error: "access_denied", error_description: "the patient did not approve" };
+      } else {
+        const grant = new this.provider.Grant({ accountId: login, clientId: this.o.clientId });
+        grant.addOIDCScope("PATIENT");
+        grant.addResourceScope(this.resource, "PATIENT");
+        const grantId = await grant.save();
+        const set = this.grantsOf.get(login) ?? new Set<string>();
+        set.add(grantId);
+        this.grantsOf.set(login, set);
+        result = { login: { accountId: login }, consent: { grantId } };
       }
-      const rt = token();
-      this.refreshTokens.set(rt, code.patientId);
-      return this.issue(res, code.patientId, rt);
+      await this.provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+    } catch (err) {
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end(`interaction failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (grant === "urn:ietf:params:oauth:grant-type:device_code") return this.deviceToken(res, form);
-    if (grant === "refresh_token") {
-      const old = form.get("refresh_token") ?? "";
-      const patientId = this.refreshTokens.get(old);
-      if (!patientId) return json(res, 400, { error: "invalid_grant" });
-      if (!this.rotate) return this.issue(res, patientId);
-      this.refreshTokens.delete(old);
-      const rt = token();
-      this.refreshTokens.set(rt, patientId);
-      return this.issue(res, patientId, rt);
-    }
-    return json(res, 400, { error: "unsupported_grant_type" });
   }
 }
-
-/** Follows the approve page as a patient would: returns the redirect URL with code and state. */
-export async function approveAs(
-  authorizationUrl: URL,
-  patientId: string,
-  decision: "approve" | "deny" = "approve",
-): Promise<URL> {
-  const url = new URL(authorizationUrl);
-  url.searchParams.set("login", patientId);
-  url.searchParams.set("decision", decision);
-  const res = await fetch(url, { redirect: "manual" });
-  const location = res.headers.get("location");
-  if (res.status !== 302 || !location) throw new Error(`approve page answered ${res.status}`);
-  return new URL(location);
-}
+export { approveAs, approveDeviceAs } from "./pkb-browser.js";

@@ -6,7 +6,7 @@ import {
   type StoredMeasurement,
   startPkbApiStandin,
 } from "./pkb-api.js";
-import { approveAs } from "./pkb-oauth.js";
+import { approveAs, approveDeviceAs } from "./pkb-browser.js";
 
 export type { Fault, StandinPatient, StoredMeasurement };
 
@@ -22,14 +22,19 @@ export interface PkbStandin {
   /** The patient's browser: signs in on the approve page and approves (or denies); the redirect URL. */
   approve(authorizationUrl: URL, patientId: string, decision?: "approve" | "deny"): Promise<URL>;
   /** Device grant: the patient enters the user code on their own device and decides. */
-  approveDevice(userCode: string, patientId: string, approve?: boolean): boolean;
+  approveDevice(
+    verificationUri: URL,
+    userCode: string,
+    patientId: string,
+    decision?: "approve" | "deny",
+  ): Promise<void>;
   /** Faults answered to the next API requests, in order (replacing any queued). */
   setFaults(...faults: Fault[]): void;
   setLatencyMs(ms: number): void;
   setRotation(rotate: boolean): void;
   setAccessTokenTtlSec(seconds: number): void;
   /** The patient revoked the hub's access in PKB: every token of theirs stops working. */
-  revoke(patientId: string): void;
+  revoke(patientId: string): Promise<void>;
   /** The patient's access tokens expire now; refresh still works. */
   expireAccessTokens(patientId: string): void;
   /** What the patient's record holds. */
@@ -46,8 +51,8 @@ export async function startPkbStandin(options: PkbStandinOptions = {}): Promise<
     api,
     addPatient: (p) => api.addPatient(p),
     approve: (url, patientId, decision = "approve") => approveAs(url, patientId, decision),
-    approveDevice: (userCode, patientId, approve = true) =>
-      api.oauth.decideDevice(userCode, patientId, approve),
+    approveDevice: (uri, userCode, patientId, decision = "approve") =>
+      approveDeviceAs(uri, userCode, patientId, decision),
     setFaults: (...faults) => {
       api.clearFaults();
       api.injectFaults(...faults);
