@@ -17,9 +17,13 @@ export const pkbRestRouteSchema = z
     redirectUri: z.url().default("http://127.0.0.1:8765/callback"),
     scope: z.string().default("PATIENT"),
     requestTimeoutMs: z.number().int().positive().default(15000),
-    concurrency: z.number().int().min(1).max(32).default(2),
-    refreshAheadSec: z.number().int().min(0).default(120),
-    caFile: z.string().optional().describe("Extra CA certificate (PEM) to trust, e.g. a test server's"),
+    concurrency: z.number().int().min(1).max(32).default(2).describe("Measurements posted at once"),
+    refreshAheadSec: z
+      .number()
+      .int()
+      .min(0)
+      .default(120)
+      .describe("Refresh the access token this long before it expires (PKB: 600-1800 s lifetimes)"),
   })
   .describe("PKB REST route: measurements posted with the patient's own OAuth tokens");
 

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
+import { HubError } from "../../src/core/errors.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
 import { PkbRestForwarder, relinkNeeded, type TokenProvider } from "../../src/forward/pkb-rest/forwarder.js";
@@ -16,7 +17,7 @@ let buffer: HubBuffer;
 let clock: FakeClock;
 let pkb: PkbApiStandin;
 let forwarder: PkbRestForwarder | undefined;
-let tokens: { current: string; relink: boolean; refreshes: number };
+let tokens: { current: string; relink: boolean; refreshes: number; down: boolean };
 
 const patient = {
   id: "pkb-1",
@@ -32,7 +33,7 @@ beforeEach(async () => {
   ({ buffer, clock } = makeBuffer(join(tmp.dir, "data")));
   pkb = await startPkbApiStandin();
   pkb.addPatient(patient, "token-1");
-  tokens = { current: "token-1", relink: false, refreshes: 0 };
+  tokens = { current: "token-1", relink: false, refreshes: 0, down: false };
 });
 afterEach(async () => {
   await forwarder?.stop();
@@ -45,6 +46,7 @@ afterEach(async () => {
 const provider: TokenProvider = {
   accessToken: async (p) => {
     if (tokens.relink) throw relinkNeeded(p);
+    if (tokens.down) throw new HubError("NETWORK", "token endpoint unreachable");
     return tokens.current;
   },
   refresh: async () => {
@@ -193,5 +195,25 @@ describe("PKB REST forwarder against the stand-in", () => {
     clock.advance(5 * 60_000);
     await until(() => buffer.stats().byState.delivered === 2);
     expect(pkb.records(patient.id)).toHaveLength(2);
+  });
+
+  it("token endpoint down: nothing is sent and no attempt is spent; delivered once it is back", async () => {
+    tokens.down = true;
+    await buffer.ingest([reading(1)]);
+    start();
+    await until(
+      () =>
+        (buffer.db.prepare("SELECT last_error FROM outbox").pluck().get() as string | null)?.includes(
+          "NETWORK",
+        ) === true && buffer.stats().byState.leased === 0,
+    );
+    expect(buffer.db.prepare("SELECT attempts, ambiguous FROM outbox").get()).toEqual({
+      attempts: 0,
+      ambiguous: 0,
+    });
+    expect(pkb.requests()).toBe(0);
+    tokens.down = false;
+    clock.advance(30_000);
+    await until(() => buffer.stats().byState.delivered === 1);
   });
 });

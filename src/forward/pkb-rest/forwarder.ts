@@ -29,14 +29,21 @@ export interface PkbRestForwarderOptions {
 
 /** While a patient must re-link, their readings wait (no attempt spent) and are looked at again after this. */
 const RELINK_RECHECK_MS = 60_000;
+/** The token endpoint or the token store failed: the measurement was never sent, so no attempt is spent. */
+const TOKEN_RETRY_MS = 30_000;
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
-/** No usable token: a patient who must re-link waits without spending attempts; other failures back off. */
+/**
+ * No usable token: the measurement never left the hub. A patient who must re-link waits; a failing
+ * token endpoint or unreadable token store is retried later. Neither spends an attempt, so readings
+ * are never dead-lettered because of an authorisation problem.
+ */
 function tokenFailure(err: unknown, step: string): Settled["outcome"] {
   if (isHubError(err, "RELINK_NEEDED")) {
     return { kind: "retry", error: "patient must re-link the hub to PKB", retryAfterMs: RELINK_RECHECK_MS };
   }
-  return { kind: "retry", error: `${step}: ${isHubError(err) ? err.code : messageOf(err)}` };
+  const why = isHubError(err) ? err.code : "unexpected error";
+  return { kind: "retry", error: `${step} failed: ${why}`, retryAfterMs: TOKEN_RETRY_MS };
 }
 
 /** The PKB REST route: one measurement per request, with the patient's own token. */

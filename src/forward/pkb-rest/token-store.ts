@@ -32,7 +32,12 @@ export class TokenStore {
   get(patient: string): PatientLink | undefined {
     const file = this.file(patient);
     if (!existsSync(file)) return undefined;
-    return JSON.parse(this.box.open(readFileSync(file, "utf8"))) as PatientLink;
+    const plain = this.box.open(readFileSync(file, "utf8"));
+    try {
+      return JSON.parse(plain) as PatientLink;
+    } catch {
+      throw new HubError("SECRET_UNREADABLE", `link file of patient ${patient} is not a valid link`);
+    }
   }
 
   /** Durable before it returns: a rotated refresh token is never only in memory. */

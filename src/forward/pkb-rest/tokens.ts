@@ -73,6 +73,11 @@ export class OAuthTokenProvider implements TokenProvider {
           { patient, alert: "RELINK_NEEDED" },
           "PKB link revoked or expired: the patient must re-link",
         );
+      } else {
+        this.logger.warn(
+          { patient, code: isHubError(err) ? err.code : "unknown" },
+          "PKB token refresh failed",
+        );
       }
       throw err;
     }
