@@ -7,6 +7,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,7 +17,9 @@ import { HubError, messageOf } from "./errors.js";
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", 0o600);
+  // A temp file left by a crash may carry another mode: start afresh, exclusive and 0600.
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, "wx", 0o600);
   try {
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
     fsyncSync(fd);

@@ -1,0 +1,69 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readSecretFile, SecretBox, writeFileAtomic } from "../../src/core/secrets.js";
+import { tempDir } from "../support/tmp.js";
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+describe("secret box and atomic writes", () => {
+  it("creates a 0600 256-bit key in the data directory and round-trips; ciphertext hides the text", () => {
+    const box = SecretBox.open(tmp.dir, {});
+    const key = join(tmp.dir, "secret.key");
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(readFileSync(key, "utf8"), "base64")).toHaveLength(32);
+    const sealed = box.seal("refresh-token-123");
+    expect(sealed).not.toContain("refresh-token-123");
+    expect(box.seal("refresh-token-123")).not.toBe(sealed); // fresh IV each time
+    expect(SecretBox.open(tmp.dir, {}).open(sealed)).toBe("refresh-token-123");
+  });
+
+  it("uses the systemd credential when there is one", () => {
+    const creds = join(tmp.dir, "creds");
+    mkdirSync(creds);
+    writeFileSync(join(creds, "pkb-hub-key"), Buffer.alloc(32, 7).toString("base64"));
+    const box = SecretBox.open(join(tmp.dir, "data"), { CREDENTIALS_DIRECTORY: creds });
+    expect(() => statSync(join(tmp.dir, "data", "secret.key"))).toThrow();
+    const other = SecretBox.open(join(tmp.dir, "data2"), { CREDENTIALS_DIRECTORY: creds });
+    expect(other.open(box.seal("x"))).toBe("x");
+  });
+
+  it("tampered data, a wrong key or a short key is SECRET_UNREADABLE", () => {
+    const box = SecretBox.open(tmp.dir, {});
+    const sealed = box.seal("secret");
+    const parts = sealed.split(".");
+    const flipped = [parts[0], parts[1], parts[2], Buffer.from("Secret").toString("base64")].join(".");
+    expect(() => box.open(flipped)).toThrow(expect.objectContaining({ code: "SECRET_UNREADABLE" }));
+    expect(() => SecretBox.open(join(tmp.dir, "other"), {}).open(sealed)).toThrow(
+      expect.objectContaining({ code: "SECRET_UNREADABLE" }),
+    );
+    mkdirSync(join(tmp.dir, "short"));
+    writeFileSync(join(tmp.dir, "short", "secret.key"), Buffer.from("short").toString("base64"));
+    expect(() => SecretBox.open(join(tmp.dir, "short"), {})).toThrow(
+      expect.objectContaining({ code: "SECRET_UNREADABLE" }),
+    );
+  });
+
+  it("writeFileAtomic: 0600 even over a looser file, no temp file left", () => {
+    const file = join(tmp.dir, "d", "f");
+    mkdirSync(join(tmp.dir, "d"));
+    writeFileSync(file, "old", { mode: 0o644 });
+    writeFileSync(`${file}.tmp-${process.pid}`, "crash leftover", { mode: 0o644 });
+    writeFileAtomic(file, "new");
+    expect(readFileSync(file, "utf8")).toBe("new");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(tmp.dir, "d"))).toEqual(["f"]);
+  });
+
+  it("a missing secret file is SECRET_UNREADABLE; a trailing newline is ignored", () => {
+    expect(() => readSecretFile(join(tmp.dir, "nope"))).toThrow(
+      expect.objectContaining({ code: "SECRET_UNREADABLE" }),
+    );
+    writeFileSync(join(tmp.dir, "s"), "pw\n");
+    expect(readSecretFile(join(tmp.dir, "s"))).toBe("pw");
+  });
+});
