@@ -56,6 +56,7 @@ beforeEach(async () => {
         clientId: "pkb-hub-test",
         clientSecretFile: join(tmp.dir, "client-secret"),
         redirectUri: "http://127.0.0.1:0/callback",
+        revocationPath: "/apiRevoke.action",
         refreshAheadSec: 60,
       },
     },
@@ -199,6 +200,8 @@ describe("linking a patient", () => {
   it("mis-attribution guard: another person's account is refused and nothing is stored", async () => {
     await expect(linkAs("pkb-bob")).rejects.toMatchObject({ code: "MISATTRIBUTION" });
     expect(store().get("p1")).toBeUndefined();
+    // The grant the wrong account gave is handed back to PKB (revocation endpoint configured).
+    expect(await pkb.oauth.activeGrants("pkb-bob")).toBe(0);
   });
 });
 

@@ -189,6 +189,14 @@ export class StandinOAuth {
     this.grantsOf.delete(patientId);
   }
 
+  /** How many grants of the patient are still alive (revocation ends them). */
+  async activeGrants(patientId: string): Promise<number> {
+    let n = 0;
+    for (const grantId of this.grantsOf.get(patientId) ?? [])
+      if (await this.provider.Grant.find(grantId)) n++;
+    return n;
+  }
+
   /** The login/approve page: GET shows it, POST `login` + `decision` (approve|deny) answers. */
   private async interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {

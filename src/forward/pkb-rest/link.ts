@@ -3,13 +3,14 @@ import type { AddressInfo } from "node:net";
 import type { PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import { HubError, messageOf } from "../../core/errors.js";
-import { normaliseNhsNumber } from "../../core/nhs.js";
+import { isValidNhsNumber } from "../../core/nhs.js";
 import {
   type AuthorizationRequest,
   deviceAuthorization,
   finishAuthorization,
   oauthConfig,
   type PkbRestConfig,
+  revokeQuietly,
   startAuthorization,
   type TokenSet,
 } from "./oauth.js";
@@ -33,9 +34,39 @@ export interface LinkOptions {
   timeoutMs?: number;
 }
 
-interface UsersSelf {
-  id?: unknown;
-  nationalIds?: Array<{ value?: unknown; name?: unknown }>;
+/** GET /json/users/self: the PKB id and NHS number of the account that approved the link. */
+async function usersSelf(
+  fetchImpl: typeof fetch,
+  route: PkbRestConfig,
+  accessToken: string,
+): Promise<{ id: string; nhsNumber?: string }> {
+  let res: Response;
+  try {
+    res = await fetchImpl(new URL("/json/users/self", route.baseUrl), {
+      headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" },
+      signal: AbortSignal.timeout(route.requestTimeoutMs),
+    });
+  } catch (err) {
+    const timedOut = (err as { name?: unknown }).name === "TimeoutError";
+    throw new HubError(timedOut ? "TIMEOUT" : "NETWORK", "PKB Users API could not be reached", {
+      cause: err,
+    });
+  }
+  if (!res.ok) throw new HubError("PROTOCOL", `PKB Users API answered HTTP ${res.status}`);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch (err) {
+    throw new HubError("PROTOCOL", "PKB Users API answered something other than JSON", { cause: err });
+  }
+  const self = (body ?? {}) as { id?: unknown; nationalIds?: unknown };
+  if (typeof self.id !== "string" && typeof self.id !== "number")
+    throw new HubError("PROTOCOL", "PKB Users API gave no id");
+  const ids = Array.isArray(self.nationalIds)
+    ? (self.nationalIds as Array<{ value?: unknown; name?: unknown }>)
+    : [];
+  const nhs = ids.find((n) => n?.name === "NHS number" && typeof n.value === "string")?.value;
+  return { id: String(self.id), ...(typeof nhs === "string" ? { nhsNumber: nhs } : {}) };
 }
 
 async function waitForCallback(
@@ -112,22 +143,19 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
   const config = oauthConfig(o.route, fetchImpl);
   const timeoutMs = o.timeoutMs ?? 10 * 60_000;
   const tokens = await obtainTokens(o, config, timeoutMs);
-  const res = await fetchImpl(new URL("/json/users/self", o.route.baseUrl), {
-    headers: { authorization: `Bearer ${tokens.accessToken}` },
-    signal: AbortSignal.timeout(o.route.requestTimeoutMs),
+  const self = await usersSelf(fetchImpl, o.route, tokens.accessToken).catch(async (err: unknown) => {
+    await revokeQuietly(config, tokens.refreshToken);
+    throw err;
   });
-  if (!res.ok) throw new HubError("PROTOCOL", `PKB Users API answered HTTP ${res.status}`);
-  const self = (await res.json()) as UsersSelf;
-  if (typeof self.id !== "string" && typeof self.id !== "number")
-    throw new HubError("PROTOCOL", "PKB Users API gave no id");
-  const nhs = self.nationalIds?.find((n) => n.name === "NHS number" && typeof n.value === "string")?.value as
-    | string
-    | undefined;
-  const linkedNhs = nhs ? normaliseNhsNumber(nhs) : undefined;
+  const digits = self.nhsNumber?.replace(/[\s-]/g, "");
+  const linkedNhs = digits && isValidNhsNumber(digits) ? digits : undefined;
   if (o.patient.nhsNumber && o.patient.nhsNumber !== linkedNhs) {
+    await revokeQuietly(config, tokens.refreshToken);
     throw new HubError(
       "MISATTRIBUTION",
-      `the PKB account that approved the link is not patient ${o.patient.key}'s (NHS numbers differ): link refused, nothing stored`,
+      `the PKB account that approved the link is not patient ${o.patient.key}'s (${
+        linkedNhs ? "NHS numbers differ" : "the account has no valid NHS number"
+      }): link refused, nothing stored`,
     );
   }
   const link: PatientLink = {
@@ -135,7 +163,7 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
     expiresAtMs: o.clock.nowMs() + tokens.expiresInSec * 1000,
-    pkbId: String(self.id),
+    pkbId: self.id,
     ...(linkedNhs ? { nhsNumber: linkedNhs } : {}),
     linkedAtMs: o.clock.nowMs(),
   };

@@ -48,7 +48,10 @@ export function isInvalidGrant(err: unknown): boolean {
   return (err as { error?: unknown }).error === "invalid_grant";
 }
 
-/** Refresh; `invalid_grant` (revoked, expired session) becomes RELINK_NEEDED. */
+/**
+ * Refresh. `invalid_grant` (revoked, expired session) → RELINK_NEEDED; another OAuth error (e.g.
+ * invalid_client: the hub's client credentials) → AUTH_FAILED; a 5xx → SERVER_ERROR; else NETWORK.
+ */
 export async function refreshTokens(config: client.Configuration, refreshToken: string): Promise<TokenSet> {
   try {
     return toTokenSet(await client.refreshTokenGrant(config, refreshToken));
@@ -57,7 +60,25 @@ export async function refreshTokens(config: client.Configuration, refreshToken: 
       throw new HubError("RELINK_NEEDED", "PKB refused the refresh token: the patient must re-link", {
         cause: err,
       });
+    const { error, status } = err as { error?: unknown; status?: unknown };
+    if (typeof status === "number" && status >= 500)
+      throw new HubError("SERVER_ERROR", `token refresh: PKB answered HTTP ${status}`, { cause: err });
+    if (typeof error === "string")
+      throw new HubError("AUTH_FAILED", `token refresh refused by PKB: ${error}`, { cause: err });
     throw new HubError("NETWORK", `token refresh failed: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/** Best effort: tells PKB to forget a grant we will not keep (needs a configured revocation endpoint). */
+export async function revokeQuietly(
+  config: client.Configuration,
+  refreshToken: string | undefined,
+): Promise<void> {
+  if (!refreshToken || !config.serverMetadata().revocation_endpoint) return;
+  try {
+    await client.tokenRevocation(config, refreshToken, { token_type_hint: "refresh_token" });
+  } catch {
+    // Nothing is stored locally either way; the grant expires on its own.
   }
 }
 
