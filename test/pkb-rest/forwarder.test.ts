@@ -57,12 +57,12 @@ const provider: TokenProvider = {
   },
 };
 
-function start(timeoutMs = 2000) {
+function start(timeoutMs = 2000, baseUrl = pkb.url) {
   forwarder = new PkbRestForwarder({
     buffer,
     clock,
     logger: silentLogger(),
-    baseUrl: pkb.url,
+    baseUrl,
     tokens: provider,
     fetch,
     concurrency: 2,
@@ -215,5 +215,35 @@ describe("PKB REST forwarder against the stand-in", () => {
     tokens.down = false;
     clock.advance(30_000);
     await until(() => buffer.stats().byState.delivered === 1);
+  });
+
+  it("401 again after the refresh: one retry spent, not a dead letter", async () => {
+    pkb.injectFaults({ kind: "status", status: 401 }, { kind: "status", status: 401 });
+    await buffer.ingest([reading(1)]);
+    start();
+    await until(() => pkb.requests() === 2 && buffer.stats().byState.leased === 0);
+    expect(tokens.refreshes).toBe(1);
+    expect(buffer.db.prepare("SELECT state, attempts, last_error FROM outbox").get()).toEqual({
+      state: "pending",
+      attempts: 1,
+      last_error: "HTTP 401 after refresh",
+    });
+  });
+
+  it("connection refused: retried with backoff, not ambiguous (the request never left)", async () => {
+    const closed = await startPkbApiStandin();
+    const deadUrl = closed.url;
+    await closed.stop();
+    await buffer.ingest([reading(1)]);
+    start(2000, deadUrl);
+    await until(
+      () =>
+        (buffer.db.prepare("SELECT attempts FROM outbox").pluck().get() as number) === 1 &&
+        buffer.stats().byState.leased === 0,
+    );
+    expect(buffer.db.prepare("SELECT ambiguous, last_error FROM outbox").get()).toEqual({
+      ambiguous: 0,
+      last_error: "network error (ECONNREFUSED)",
+    });
   });
 });

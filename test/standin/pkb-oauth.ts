@@ -6,6 +6,7 @@ import Provider, {
   type OidcClientLike,
   type OidcContextLike,
 } from "oidc-provider";
+import { standinAdapterFactory } from "./pkb-oauth-store.js";
 
 /**
  * The stand-in's OAuth 2.0 authorization server: oidc-provider v9 mounted at PKB's paths
@@ -91,6 +92,7 @@ export class StandinOAuth {
           id_token_signed_response_alg: "ES256",
         },
       ],
+      adapter: standinAdapterFactory(),
       scopes: ["PATIENT"],
       routes: OAUTH_PATHS,
       jwks: { keys: [{ ...jwk, kid: "standin", use: "sig", alg: "ES256" }] },
