@@ -4,8 +4,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { SystemClock } from "../../src/core/clock.js";
 import { linkPatient } from "../../src/forward/pkb-rest/link.js";
 import { tokenStore } from "../../src/forward/pkb-rest/route.js";
-import { type PkbApiStandin, startPkbApiStandin } from "../../test/standin/pkb-api.js";
-import { approveAs } from "../../test/standin/pkb-oauth.js";
+import { type PkbStandin, startPkbStandin } from "../../test/standin/pkb.js";
 import type { DemoRoute } from "./types.js";
 
 const DEMO_PATIENT = {
@@ -17,13 +16,19 @@ const DEMO_PATIENT = {
   nhsNumber: "9434765919",
 };
 
-/** The REST route's demo: a PKB stand-in (OAuth + measurement API), and the demo patient linked through OAuth. */
+/**
+ * The REST route's demo: a PKB stand-in (oidc-provider at PKB's OAuth paths + measurement API), and
+ * the demo patient linked through OAuth (code + PKCE, Users API, NHS number check). The link is made
+ * in `configure`, before the agent starts, as a technician would before leaving the hub: a patient
+ * who is not linked yet has their readings held back for a minute at a time, which would only slow
+ * the demo down.
+ */
 export function createDemoRoute(): DemoRoute {
-  let pkb: PkbApiStandin | undefined;
+  let pkb: PkbStandin | undefined;
   return {
     name: "rest",
     async configure(config, dataDir) {
-      pkb = await startPkbApiStandin({ accessTokenTtlSec: 600 });
+      pkb = await startPkbStandin({ accessTokenTtlSec: 600 });
       pkb.addPatient(DEMO_PATIENT);
       const secretFile = join(dataDir, "client-secret");
       writeFileSync(secretFile, "test-secret\n", { mode: 0o600 });
@@ -51,7 +56,7 @@ export function createDemoRoute(): DemoRoute {
         show: (url) => {
           shown = url;
         },
-        paste: async () => (await approveAs(shown as URL, DEMO_PATIENT.id)).href,
+        paste: async () => (await (pkb as PkbStandin).approve(shown as URL, DEMO_PATIENT.id)).href,
       });
       process.stdout.write(
         `demo patient linked to PKB account ${link.pkbId} (OAuth code + PKCE, NHS number checked)\n`,
@@ -62,8 +67,9 @@ export function createDemoRoute(): DemoRoute {
       const records = pkb?.records(DEMO_PATIENT.id) ?? [];
       const byType = new Map<string, number>();
       for (const r of records) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
-      const lines = [...byType].map(
-        ([type, n]) => `${type}: ${n} measurement(s) in record ${DEMO_PATIENT.id}`,
+      const lines = [`stand-in ${pkb?.url ?? "?"}: POST /json/v1/measurements with the patient's own token`];
+      lines.push(
+        ...[...byType].map(([type, n]) => `${type}: ${n} measurement(s) in record ${DEMO_PATIENT.id}`),
       );
       for (const r of records.slice(0, 3)) {
         lines.push(
