@@ -89,7 +89,10 @@ async function linkAs(
       shown = url;
       if (mode === "loopback") {
         // The patient's browser: approve, then follow the redirect to the hub's callback page.
-        void approveAs(url, pkbPatient, decision).then((cb) => fetch(cb));
+        // A stray visit to the callback page first: ignored, the link keeps waiting.
+        void fetch(new URL("/callback", route().redirectUri))
+          .then(() => approveAs(url, pkbPatient, decision))
+          .then((cb) => fetch(cb));
       }
     },
     paste: async () => (await approveAs(shown as URL, pkbPatient, decision)).href,

@@ -82,9 +82,19 @@ async function waitForCallback(
         res.writeHead(404).end();
         return;
       }
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      if (!url.searchParams.has("code") && !url.searchParams.has("error")) {
+        // Not PKB's redirect (a stray visit or prefetch): keep waiting for the real one.
+        res.writeHead(400, { "content-type": "text/plain" }).end("waiting for the redirect from PKB");
+        return;
+      }
+      const refused = url.searchParams.has("error");
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
       res.end(
-        "<!doctype html><title>pkb-hub</title><p>Thank you. The hub is being linked; you can close this page.</p>",
+        `<!doctype html><title>pkb-hub</title><p>${
+          refused
+            ? "The hub was not linked: access was not approved."
+            : "Thank you. The hub is being linked; you can close this page."
+        }</p>`,
       );
       clearTimeout(timer);
       server.close();
