@@ -95,7 +95,9 @@ async function linkAs(
           .then((cb) => fetch(cb));
       }
     },
-    paste: async () => (await approveAs(shown as URL, pkbPatient, decision)).href,
+    ...(mode === "paste"
+      ? { paste: async () => (await approveAs(shown as URL, pkbPatient, decision)).href }
+      : {}),
     timeoutMs: 5000,
   });
 }
@@ -156,6 +158,29 @@ describe("linking a patient", () => {
 
   it("denied consent is a clear LINK_DENIED", async () => {
     await expect(linkAs("pkb-ann", "paste", "deny")).rejects.toMatchObject({ code: "LINK_DENIED" });
+  });
+
+  it("loopback mode with the browser on another machine: the pasted redirect is taken instead", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    config = {
+      ...config,
+      routes: { pkbRest: { ...route(), redirectUri: `http://127.0.0.1:${port}/callback` } },
+    };
+    let shown: URL | undefined;
+    const link = await linkPatient({
+      route: route(),
+      patient: patientConfig(),
+      store: store(),
+      clock,
+      mode: "loopback",
+      show: (url) => {
+        shown = url;
+      },
+      // The laptop's browser could not reach the hub's loopback page; the technician copies its address.
+      paste: async () => (await approveAs(shown as URL, "pkb-ann")).href,
+      timeoutMs: 5000,
+    });
+    expect(link.state).toBe("linked");
   });
 
   it("loopback mode: nobody approves in time → LINK_TIMEOUT, nothing stored", async () => {

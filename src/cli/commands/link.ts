@@ -41,8 +41,9 @@ export const link: Command = {
     }
     process.umask(0o077);
     const clock = new SystemClock({ mode: "assume-synced" });
-    const rl =
-      mode === "paste" ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
+    // Paste mode reads the code; loopback mode also takes a paste when someone is at the terminal.
+    const reading = mode === "paste" || (mode === "loopback" && process.stdin.isTTY === true);
+    const rl = reading ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
     try {
       const result = await linkPatient({
         route: config.routes.pkbRest,
@@ -59,7 +60,16 @@ export const link: Command = {
           if (mode === "loopback")
             io.out(`Waiting for the approval at ${config.routes.pkbRest?.redirectUri} …`);
         },
-        ...(rl ? { paste: () => rl.question("Paste the address PKB redirected to (or the code): ") } : {}),
+        ...(rl
+          ? {
+              paste: () =>
+                rl.question(
+                  mode === "paste"
+                    ? "Paste the address PKB redirected to (or the code): "
+                    : "…or, if the browser was on another machine, paste the address it ended on: ",
+                ),
+            }
+          : {}),
       });
       io.out(`linked patient ${key} (PKB account ${result.pkbId}); readings will now be delivered`);
       return 0;

@@ -1,5 +1,4 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import { HubError, messageOf } from "../../core/errors.js";
@@ -29,7 +28,10 @@ export interface LinkOptions {
   mode: "loopback" | "paste" | "device";
   /** Shows the URL to open (terminal, QR code), and in device mode the code to enter. */
   show: (url: URL, userCode?: string) => void;
-  /** paste mode: returns what the technician pasted (the full redirect URL or just the code). */
+  /**
+   * What the technician pasted (the full redirect URL or just the code): required in paste mode; in
+   * loopback mode an alternative to the callback, for when the browser is on another machine.
+   */
   paste?: () => Promise<string>;
   timeoutMs?: number;
 }
@@ -69,13 +71,24 @@ async function usersSelf(
   return { id: String(self.id), ...(typeof nhs === "string" ? { nhsNumber: nhs } : {}) };
 }
 
+/**
+ * Serves the redirect URI until PKB's redirect arrives. `onListening` shows the address and may
+ * return what the technician pastes meanwhile (the browser was on another machine, so the redirect
+ * to a loopback address went nowhere): whichever comes first is used.
+ */
 async function waitForCallback(
   redirectUri: string,
   timeoutMs: number,
-  onListening: () => void,
+  onListening: () => Promise<URL> | undefined,
 ): Promise<URL> {
   const target = new URL(redirectUri);
   return new Promise<URL>((resolve, reject) => {
+    const finish = (url: URL) => {
+      clearTimeout(timer);
+      server.close();
+      server.closeIdleConnections();
+      resolve(url);
+    };
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? "/", redirectUri);
       if (url.pathname !== target.pathname) {
@@ -96,9 +109,7 @@ async function waitForCallback(
             : "Thank you. The hub is being linked; you can close this page."
         }</p>`,
       );
-      clearTimeout(timer);
-      server.close();
-      resolve(url);
+      finish(url);
     });
     const timer = setTimeout(() => {
       server.close();
@@ -109,8 +120,8 @@ async function waitForCallback(
       reject(new HubError("USAGE", `cannot listen on ${redirectUri}: ${messageOf(err)}`, { cause: err }));
     });
     server.listen(Number(target.port || 80), target.hostname.replace(/^\[|\]$/g, ""), () => {
-      void (server.address() as AddressInfo);
-      onListening();
+      // A failed or abandoned paste leaves the callback page waiting.
+      onListening()?.then(finish, () => {});
     });
   });
 }
@@ -135,7 +146,10 @@ async function obtainTokens(
   const request = await startAuthorization(config, o.route);
   let callback: URL;
   if (o.mode === "loopback") {
-    callback = await waitForCallback(o.route.redirectUri, timeoutMs, () => o.show(request.url));
+    callback = await waitForCallback(o.route.redirectUri, timeoutMs, () => {
+      o.show(request.url);
+      return o.paste?.().then((text) => pastedToUrl(text, request, o.route.redirectUri));
+    });
   } else {
     if (!o.paste) throw new HubError("USAGE", "paste mode needs a way to read the pasted code");
     o.show(request.url);
