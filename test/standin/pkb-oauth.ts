@@ -144,6 +144,13 @@ export class StandinOAuth {
         },
       },
     });
+    // Poll the device grant every second (oidc-provider names no interval, so clients wait 5 s).
+    this.provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === OAUTH_PATHS.device_authorization && ctx.body && typeof ctx.body === "object") {
+        (ctx.body as Record<string, unknown>).interval = 1;
+      }
+    });
     this.provider.on("access_token.saved", (t: AccessTokenLike) => {
       if (!t.accountId) return;
       const set = this.tokensOf.get(t.accountId) ?? new Set<string>();

@@ -101,7 +101,12 @@ async function waitForCallback(
         return;
       }
       const refused = url.searchParams.has("error");
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      // connection: close — a kept-alive socket would outlive the server and swallow a later link's redirect.
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        connection: "close",
+      });
       res.end(
         `<!doctype html><title>pkb-hub</title><p>${
           refused
