@@ -5,6 +5,7 @@ import { runCli } from "../../src/cli/cli.js";
 import { tokenStore } from "../../src/forward/pkb-rest/route.js";
 import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
 import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
+import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -15,14 +16,7 @@ const port = 20000 + Math.floor(Math.random() * 20000);
 beforeEach(async () => {
   tmp = tempDir();
   pkb = await startPkbStandin();
-  pkb.addPatient({
-    id: "pkb-ann",
-    firstName: "Ann",
-    lastName: "Example",
-    dob: "1950-01-31",
-    gender: "F",
-    nhsNumber: "9434765919",
-  });
+  pkb.addPatient(ANN);
   writeFileSync(join(tmp.dir, "client-secret"), "test-secret\n", { mode: 0o600 });
   configFile = join(tmp.dir, "config.json");
   writeFileSync(

@@ -16,6 +16,7 @@ import { OAuthTokenProvider } from "../../src/forward/pkb-rest/tokens.js";
 import { type PkbApiStandin, startPkbApiStandin } from "../standin/pkb-api.js";
 import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
 import { makeBuffer } from "../support/buffer.js";
+import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
 import { until } from "../support/wait.js";
 
@@ -24,14 +25,7 @@ let pkb: PkbApiStandin;
 let config: Config;
 let buffer: HubBuffer;
 let clock: FakeClock;
-const ann = {
-  id: "pkb-ann",
-  firstName: "Ann",
-  lastName: "Example",
-  dob: "1950-01-31",
-  gender: "F",
-  nhsNumber: "9434765919",
-};
+const ann = ANN;
 const bob = {
   id: "pkb-bob",
   firstName: "Bob",

@@ -12,17 +12,11 @@ import { createPkbRestRoute, RELINK_ALERT, tokenStore } from "../../src/forward/
 import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
 import { makeBuffer } from "../support/buffer.js";
 import { testContext } from "../support/context.js";
+import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
 import { until } from "../support/wait.js";
 
-const ann = {
-  id: "pkb-ann",
-  firstName: "Ann",
-  lastName: "Example",
-  dob: "1950-01-31",
-  gender: "F",
-  nhsNumber: "9434765919",
-};
+const ann = ANN;
 
 let tmp: ReturnType<typeof tempDir>;
 let pkb: PkbStandin;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
+import { ANN } from "../support/pkb-patients.js";
 
 let pkb: PkbStandin;
 const auth = { authorization: "Bearer t-ann", "content-type": "application/json" };
@@ -16,17 +17,7 @@ const bp = {
 
 beforeEach(async () => {
   pkb = await startPkbStandin();
-  pkb.api.addPatient(
-    {
-      id: "pkb-ann",
-      firstName: "Ann",
-      lastName: "Example",
-      dob: "1950-01-31",
-      gender: "F",
-      nhsNumber: "9434765919",
-    },
-    "t-ann",
-  );
+  pkb.api.addPatient(ANN, "t-ann");
 });
 afterEach(() => pkb.stop());
 
