@@ -67,4 +67,22 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL, updated_ms INTEGER NOT NULL) STRICT;
   `,
+  // 2: HL7 route — each message as built, and the outbox rows it covers, so that a retry after an
+  // ambiguous outcome re-sends it byte for byte (PKB does not de-duplicate). Rows go with their outbox row.
+  `
+  CREATE TABLE hl7_messages (
+    id INTEGER PRIMARY KEY,
+    control_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    answer TEXT,             -- PKB's final outcome (JSON) while some rows it covers are still to be settled
+    created_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE hl7_message_rows (
+    outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES hl7_messages(id) ON DELETE CASCADE
+  ) STRICT;
+
+  CREATE INDEX hl7_message_rows_message ON hl7_message_rows (message_id);
+  `,
 ];

@@ -1,15 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
+import { parseAck, queryResult } from "../../src/forward/hl7/ack.js";
 import { escapeHl7, ParsedMessage, unescapeHl7 } from "../../src/forward/hl7/encoding.js";
-import {
-  buildAdtA28,
-  buildMdmT02,
-  buildOruR01,
-  buildQryA19,
-  parseAck,
-} from "../../src/forward/hl7/messages.js";
-import { extractHl7, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.js";
+import { buildAdtA28, buildMdmT02, buildOruR01, buildQryA19 } from "../../src/forward/hl7/messages.js";
+import { interpret } from "../../src/forward/hl7/outcome.js";
+import { extractHl7, retryAfterMs, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.js";
 import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
 import { hl7Time } from "../../src/forward/hl7/time.js";
 import { hl7FromSoap } from "../standin/hl7/server.js";
@@ -58,7 +54,7 @@ describe("HL7 encoding", () => {
 describe("messages", () => {
   it("ADT^A28 carries PID-3 NHS^NH, escaped names, DOB and sex, and parses back", () => {
     const text = buildAdtA28(sender, patient, "c1", now);
-    expect(text.split("\r").map((s) => s.slice(0, 3))).toEqual(["MSH", "EVN", "PID"]);
+    expect(text.split("\r").map((s) => s.slice(0, 3))).toEqual(["MSH", "EVN", "PID", "PV1"]);
     const m = new ParsedMessage(text);
     expect(m.get("MSH", 9, 1)).toBe("ADT");
     expect(m.get("MSH", 9, 2)).toBe("A28");
@@ -87,14 +83,14 @@ describe("messages", () => {
     expect(m.get("OBR", 3, 1)).toBe("rep-1");
     const obx = m.all("OBX");
     expect(obx).toHaveLength(2);
-    expect(ParsedMessage.value(obx[0]?.fields, 3, 1)).toBe("72313002");
-    expect(ParsedMessage.value(obx[0]?.fields, 3, 3)).toBe("SCT");
-    expect(ParsedMessage.value(obx[0]?.fields, 2)).toBe("NM");
-    expect(ParsedMessage.value(obx[0]?.fields, 5)).toBe("120");
-    expect(ParsedMessage.value(obx[0]?.fields, 6)).toBe("mm[Hg]");
-    expect(ParsedMessage.value(obx[0]?.fields, 11)).toBe("F");
-    expect(ParsedMessage.value(obx[0]?.fields, 14)).toBe("20260701120000+0100");
-    expect(ParsedMessage.value(obx[1]?.fields, 3, 1)).toBe("1091811000000102");
+    expect(m.value(obx[0], 3, 1)).toBe("72313002");
+    expect(m.value(obx[0], 3, 3)).toBe("SCT");
+    expect(m.value(obx[0], 2)).toBe("NM");
+    expect(m.value(obx[0], 5)).toBe("120");
+    expect(m.value(obx[0], 6)).toBe("mm[Hg]");
+    expect(m.value(obx[0], 11)).toBe("F");
+    expect(m.value(obx[0], 14)).toBe("20260701120000+0100");
+    expect(m.value(obx[1], 3, 1)).toBe("1091811000000102");
   });
 
   it("the SNOMED code and unit table is configurable per partner", () => {
@@ -103,8 +99,8 @@ describe("messages", () => {
         "bp-systolic": { code: "271649006", unit: "mmHg" },
       }),
     );
-    expect(ParsedMessage.value(m.all("OBX")[0]?.fields, 3, 1)).toBe("271649006");
-    expect(ParsedMessage.value(m.all("OBX")[0]?.fields, 6)).toBe("mmHg");
+    expect(m.value(m.all("OBX")[0], 3, 1)).toBe("271649006");
+    expect(m.value(m.all("OBX")[0], 6)).toBe("mmHg");
   });
 
   it("MDM^T02: TXA-2 type, TXA-12 number, TXA-17 AU, OBX ED base64 PDF", () => {
@@ -131,7 +127,7 @@ describe("messages", () => {
     );
   });
 
-  it("ACK parsing", () => {
+  it("ACK parsing: MSA-1/2/3, and the patients an ADR^A19 lists", () => {
     expect(
       parseAck(
         "MSH|^~\\&|PKB|PKB|||20260101||ACK^R01|a|P|2.4\rMSA|AR|c1|No observation timestamp in OBX or OBR",
@@ -140,9 +136,27 @@ describe("messages", () => {
       code: "AR",
       controlId: "c1",
       text: "No observation timestamp in OBX or OBR",
-      patientFound: false,
+      patients: [],
     });
     expect(() => parseAck("nonsense")).toThrow(expect.objectContaining({ code: "PROTOCOL" }));
+    const adr = parseAck(
+      "MSH|^~\\&|PKB|PKB|||20260101||ADR^A19|a|P|2.4\rMSA|AA|q1\rQRD|x|R|I|q1\rPID|1||PKB123^^^PKB^PI~943 476 5919^^^NHS^NH||E^A",
+    );
+    expect(adr.patients).toEqual([["PKB123", "9434765919"]]);
+    expect(queryResult(adr, "9434765919")).toEqual({ found: true, mismatch: false });
+    expect(queryResult(adr, "4010232137")).toEqual({ found: true, mismatch: true });
+    expect(queryResult(parseAck("MSH|^~\\&|P\rMSA|AA|q1"), "9434765919").found).toBe(false);
+  });
+
+  it("an answer is read with the delimiters its MSH declares", () => {
+    const m = new ParsedMessage("MSH#*~\\@#PKB\nMSA#AR#c1#Bad \\F\\ value*second");
+    expect(m.get("MSA", 3)).toBe("Bad | value");
+    expect(m.get("MSA", 3, 2)).toBe("second");
+  });
+
+  it("control characters are escaped (they cannot travel in the SOAP XML)", () => {
+    expect(escapeHl7("a\u0001b\tc")).toBe("a\\X01\\b\tc"); // tab is allowed in XML
+    expect(unescapeHl7(escapeHl7("a\u0001b\tc"))).toBe("a\u0001b\tc");
   });
 });
 
@@ -160,6 +174,50 @@ describe("SOAP", () => {
       "MSH|^~\\&|P\rMSA|AA|1",
     );
     expect(extractHl7("<x><return>MSH|^~\\&amp;|P&#13;MSA|AA|1</return></x>")).toBe("MSH|^~\\&|P\rMSA|AA|1");
-    expect(soapFault("<soap:Fault><faultstring>boom</faultstring></soap:Fault>")).toBe("boom");
+    expect(
+      soapFault("<soap:Fault><faultcode>soap:Client</faultcode><faultstring>boom</faultstring></soap:Fault>"),
+    ).toEqual({
+      code: "Client",
+      text: "boom",
+    });
+    expect(soapFault("<return>MSH|...</return>")).toBeUndefined();
+  });
+});
+
+describe("answers → outcomes", () => {
+  const ack = (code: string) =>
+    `<r><![CDATA[MSH|^~\\&|PKB|PKB|||20260101||ACK^R01|a|P|2.4\rMSA|${code}|c1|why]]></r>`;
+
+  it("classifies every kind of answer", () => {
+    expect(interpret({ status: 200, body: ack("AA") })).toMatchObject({ ack: { code: "AA" } });
+    expect(interpret({ networkError: "ECONNREFUSED", maybeSent: false })).toEqual({
+      outcome: { kind: "retry", error: "ECONNREFUSED", ambiguous: false },
+    });
+    expect(interpret({ networkError: "TIMEOUT", maybeSent: true })).toMatchObject({
+      outcome: { kind: "retry", ambiguous: true },
+    });
+    expect(interpret({ status: 500, body: "" })).toMatchObject({
+      outcome: { kind: "retry", ambiguous: true },
+    });
+    expect(interpret({ status: 429, body: "", retryAfterMs: 5000 })).toMatchObject({
+      outcome: { kind: "retry", ambiguous: false, retryAfterMs: 5000 },
+    });
+    expect(interpret({ status: 401, body: "" })).toMatchObject({
+      outcome: { kind: "retry", retryAfterMs: 600_000 },
+      blocked: "HL7_AUTH_FAILED",
+    });
+    expect(interpret({ status: 400, body: "" })).toEqual({
+      outcome: { kind: "rejected", reason: "HTTP 400" },
+    });
+    expect(interpret({ status: 200, body: "<ok/>" })).toMatchObject({
+      outcome: { kind: "retry", ambiguous: true },
+    });
+  });
+
+  it("Retry-After in seconds or as a date", () => {
+    expect(retryAfterMs("120", 0)).toBe(120_000);
+    expect(retryAfterMs(new Date(60_000).toUTCString(), 0)).toBe(60_000);
+    expect(retryAfterMs("soon", 0)).toBeUndefined();
+    expect(retryAfterMs(undefined, 0)).toBeUndefined();
   });
 });

@@ -1,255 +1,119 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { HubBuffer } from "../../src/buffer/buffer.js";
-import { parseConfig } from "../../src/config/load.js";
-import type { Config } from "../../src/config/schema.js";
-import { FakeClock } from "../../src/core/clock.js";
-import { finishReading } from "../../src/core/finish.js";
-import { silentLogger } from "../../src/core/log.js";
-import { Hl7Forwarder } from "../../src/forward/hl7/forwarder.js";
-import { soapClient } from "../../src/forward/hl7/route.js";
-import { type Hl7Standin, startHl7Standin } from "../standin/hl7/server.js";
-import { makeBuffer } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { describe, expect, it } from "vitest";
+import { patientStateKey } from "../../src/forward/hl7/patients.js";
+import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
 import { until } from "../support/wait.js";
+import { expectValidHl7 } from "./check.js";
+import { NHS, useHl7Harness } from "./harness.js";
 
-let tmp: ReturnType<typeof tempDir>;
-let pkb: Hl7Standin;
-let buffer: HubBuffer;
-let clock: FakeClock;
-let forwarder: Hl7Forwarder | undefined;
-
-beforeEach(async () => {
-  tmp = tempDir();
-  pkb = await startHl7Standin({ captureDir: join(tmp.dir, "capture") });
-  clock = new FakeClock(Date.now());
-  ({ buffer } = makeBuffer(join(tmp.dir, "data"), { clock, routeOf: () => "hl7" }));
-  writeFileSync(join(tmp.dir, "password"), "partner-password\n", { mode: 0o600 });
-});
-afterEach(async () => {
-  await forwarder?.stop();
-  forwarder = undefined;
-  buffer.close();
-  await pkb.stop();
-  tmp.cleanup();
-});
-
-function config(hl7: Record<string, unknown> = {}): Config {
-  return parseConfig({
-    hub: { id: "h", timeZone: "Europe/London", dataDir: tmp.dir },
-    patients: [
-      {
-        key: "hl7-a",
-        route: "hl7",
-        nhsNumber: "9434765919",
-        firstName: "Ann",
-        lastName: "Example",
-        dob: "1950-01-31",
-        sex: "F",
-      },
-    ],
-    routes: {
-      hl7: {
-        url: pkb.httpsUrl,
-        caFile: pkb.caFile,
-        username: "partner",
-        passwordFile: join(tmp.dir, "password"),
-        sendingFacility: "DEMOALIAS",
-        maxObservationsPerMessage: 10,
-        requestTimeoutMs: 500,
-        ...hl7,
-      },
-    },
-  });
-}
-
-function start(cfg = config()) {
-  const route = cfg.routes.hl7 as NonNullable<Config["routes"]["hl7"]>;
-  forwarder = new Hl7Forwarder({
-    buffer,
-    clock,
-    logger: silentLogger(),
-    route,
-    patients: cfg.patients,
-    timeZone: cfg.hub.timeZone,
-    client: soapClient(route),
-    idleMs: 10,
-  });
-  forwarder.start();
-}
-
-async function restart(cfg = config()) {
-  await forwarder?.stop();
-  start(cfg);
-}
-
-let n = 0;
-const reading = () =>
-  finishReading(
-    {
-      kind: "blood-pressure",
-      components: [
-        { id: "bp-systolic", value: 120 + (++n % 20), unit: "mm[Hg]" },
-        { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
-      ],
-      seq: n,
-    },
-    {
-      deviceId: "d",
-      driver: "t",
-      patient: "hl7-a",
-      timeZone: "Europe/London",
-      clock,
-      receivedAtMs: clock.nowMs(),
-    },
-  );
-/** PKB already holds the test patient's record. */
-const knownToPkb = () =>
-  pkb.registry.patients.set("9434765919", {
-    nhsNumber: "9434765919",
-    firstName: "A",
-    lastName: "E",
-    dob: "1950-01-31",
-    sex: "F",
-  });
-const types = () => pkb.registry.received.map((r) => r.type);
-const observations = () => pkb.registry.observationsFor("9434765919").length;
+const t = useHl7Harness();
 
 describe("HL7 workflow over HTTPS", () => {
-  it("unknown patient: A19 → A28 → ORU; later batches skip straight to ORU; a backlog is batched", async () => {
-    await buffer.ingest(Array.from({ length: 3 }, reading));
-    start();
-    await until(() => buffer.stats().byState.delivered === 3);
-    expect(types()).toEqual(["QRY^A19", "ADT^A28", "ORU^R01"]);
-    expect(observations()).toBe(6);
-    await buffer.ingest(Array.from({ length: 12 }, reading)); // 24 observations, 10 per message
-    await until(() => buffer.stats().byState.delivered === 15);
-    expect(types().slice(3)).toEqual(["ORU^R01", "ORU^R01", "ORU^R01"]);
-    expect(observations()).toBe(30);
-    const captured = readFileSync(join(tmp.dir, "capture", "0003-ORU-R01.hl7"), "utf8");
-    expect(captured.startsWith("MSH|^~\\&|PKBHUB|DEMOALIAS|HL7API|PKB|")).toBe(true);
-    expect(captured.split("\r").length).toBeGreaterThan(3);
+  it("unknown patient: A19 → A28 → ORU; later batches go straight to ORU; a backlog is batched", async () => {
+    const { h } = t;
+    await h.buffer.ingest(h.readings(3));
+    h.start();
+    await until(() => h.stats().byState.delivered === 3);
+    expect(h.types()).toEqual(["QRY^A19", "ADT^A28", "ORU^R01"]);
+    expect(h.observations()).toBe(6);
+    expect(h.pkb.registry.patients.get(NHS)).toMatchObject({ firstName: "Ann", lastName: "Example" });
+    await h.buffer.ingest(h.readings(12)); // 24 observations, at most 10 per message
+    await until(() => h.stats().byState.delivered === 15);
+    expect(h.types().slice(3)).toEqual(["ORU^R01", "ORU^R01", "ORU^R01"]);
+    expect(h.observations()).toBe(30);
+    const captures = h.captures();
+    expect(captures.map((c) => c.name.slice(5))).toEqual([
+      "QRY-A19.hl7",
+      "ADT-A28.hl7",
+      "ORU-R01.hl7",
+      "ORU-R01.hl7",
+      "ORU-R01.hl7",
+      "ORU-R01.hl7",
+    ]);
+    for (const c of captures) {
+      expectValidHl7(c.text, c.name);
+      expect(new IndependentHl7(c.text).segments("OBX").length).toBeLessThanOrEqual(10);
+    }
+    expect(h.pkb.registry.duplicateControlIds).toBe(0);
+    expect(h.pkb.registry.duplicateReports).toBe(0);
   });
 
   it("certificates are verified: an endpoint the hub cannot trust gets nothing", async () => {
-    await buffer.ingest([reading()]);
-    start(config({ caFile: undefined }));
-    await until(() => (buffer.db.prepare("SELECT attempts FROM outbox").pluck().get() as number) >= 1);
-    expect(pkb.registry.received).toHaveLength(0);
-    expect(buffer.db.prepare("SELECT ambiguous FROM outbox").pluck().get()).toBe(0);
+    const { h } = t;
+    await h.buffer.ingest([h.reading()]);
+    h.start(h.config({ caFile: undefined }));
+    await until(() => (h.column("attempts")[0] as number) >= 1);
+    expect(h.pkb.registry.received).toHaveLength(0);
+    expect(h.column("ambiguous")).toEqual([0]);
   });
 
-  it("a patient PKB already knows is never created again", async () => {
-    knownToPkb();
-    await buffer.ingest([reading()]);
-    start();
-    await until(() => buffer.stats().byState.delivered === 1);
-    expect(types()).toEqual(["QRY^A19", "ORU^R01"]);
+  it("a patient PKB already knows is never created; the A19 answer is cached", async () => {
+    const { h } = t;
+    h.knownToPkb();
+    await h.buffer.ingest([h.reading()]);
+    h.start();
+    await until(() => h.stats().byState.delivered === 1);
+    await h.restart();
+    await h.buffer.ingest([h.reading()]);
+    await until(() => h.stats().byState.delivered === 2);
+    expect(h.types()).toEqual(["QRY^A19", "ORU^R01", "ORU^R01"]);
   });
 
-  it("as a no-access partner organisation (own id in MSH-4) as well as on behalf of a customer", async () => {
-    await buffer.ingest([reading()]);
-    start(
-      config({
-        identity: "no-access-partner",
-        sendingFacility: "PARTNERORG",
-        url: pkb.url,
-        caFile: undefined,
-      }),
+  it("on behalf of a customer (alias in MSH-4) and as a no-access partner (own id); an unknown alias is refused", async () => {
+    const { h } = t;
+    h.knownToPkb();
+    await h.buffer.ingest([h.reading()]);
+    h.start(h.config({ identity: "customer-alias", sendingFacility: "DEMOALIAS" }));
+    await until(() => h.stats().byState.delivered === 1);
+    await h.restart(h.config({ identity: "no-access-partner", sendingFacility: "PARTNERORG" }));
+    await h.buffer.ingest([h.reading()]);
+    await until(() => h.stats().byState.delivered === 2);
+    // What PKB knows is asked per organisation: the partner's own id asks again.
+    expect(h.types()).toEqual(["QRY^A19", "ORU^R01", "QRY^A19", "ORU^R01"]);
+    const facilities = h.captures().map((c) => new IndependentHl7(c.text).get("MSH.4"));
+    expect(facilities).toEqual(["DEMOALIAS", "DEMOALIAS", "PARTNERORG", "PARTNERORG"]);
+    await h.restart(h.config({ sendingFacility: "NOT-AN-ALIAS" }));
+    await h.buffer.ingest([h.reading()]);
+    await until(() => h.stats().deadLetters === 1);
+    expect(h.buffer.outbox.deadLetters()[0]?.reason).toBe(
+      "patient query (A19) refused: AR: Sending facility is not a known organisation or alias",
     );
-    await until(() => buffer.stats().byState.delivered === 1);
-    await restart(config({ sendingFacility: "NOT-AN-ALIAS" }));
-    await buffer.ingest([reading()]);
-    await until(() => buffer.stats().deadLetters === 1);
-    expect(buffer.outbox.deadLetters()[0]?.reason).toContain(
-      "Sending facility is not a known organisation or alias",
+  });
+
+  it("delimiters in names and titles are escaped on the wire and arrive intact", async () => {
+    const { h } = t;
+    const firstName = "Ann|Marie";
+    const lastName = "O'Brien^Smith & Co~\\";
+    await h.buffer.ingest([h.reading()]);
+    h.buffer.enqueueDocument(
+      {
+        key: "doc-esc",
+        patient: "hl7-a",
+        kind: "summary",
+        title: "BP | 2^nd & last ~ ]]> <b>",
+        pdfBase64: "JVBERi0xLjQ=",
+      },
+      "hl7",
     );
+    h.start(h.config({}, { firstName, lastName }));
+    await until(() => h.stats().byState.delivered === 2);
+    expect(h.pkb.registry.patients.get(NHS)).toEqual({
+      nhsNumber: NHS,
+      firstName,
+      lastName,
+      dob: "1950-01-31",
+      sex: "F",
+    });
+    expect(h.pkb.registry.documents.get("doc-esc")?.title).toBe("BP | 2^nd & last ~ ]]> <b>");
+    for (const c of h.captures()) expectValidHl7(c.text, c.name);
+    const a28 = h.captures().find((c) => c.name.endsWith("ADT-A28.hl7"))?.text ?? "";
+    expect(a28).toContain("|O'Brien\\S\\Smith \\T\\ Co\\R\\\\E\\^Ann\\F\\Marie|");
   });
 
-  it("AR keeps PKB's text as a dead letter (no automatic retry); AE likewise", async () => {
-    await buffer.ingest([reading()]);
-    start(config({ snomed: { "bp-systolic": { code: "999999", unit: "mm[Hg]" } } }));
-    await until(() => buffer.stats().deadLetters === 1);
-    expect(buffer.outbox.deadLetters()[0]?.reason).toBe(
-      "AR: Unknown measurement: SNOMED 999999 with unit mm[Hg]",
-    );
-    // Fixed by hand (the partner's SNOMED table corrected): the dead letter is re-sent, rebuilt.
-    await restart();
-    expect(buffer.outbox.retryDead({ route: "hl7" })).toBe(1);
-    await until(() => buffer.stats().byState.delivered === 1);
-    pkb.injectFaults({ kind: "ack", code: "AE", text: "Unexpected error" });
-    await buffer.ingest([reading()]);
-    await until(() => buffer.stats().deadLetters === 1 && buffer.stats().byState.pending === 0);
-    expect(buffer.outbox.deadLetters()[0]?.reason).toBe("AE: Unexpected error");
-  });
-
-  it("SOAP fault, HTTP 500 and refused credentials are retried, never dead-lettered", async () => {
-    await buffer.ingest([reading()]);
-    knownToPkb();
-    buffer.kvSet("hl7:patient:hl7-a", "known");
-    pkb.injectFaults({ kind: "soap-fault" }, { kind: "status", status: 500 });
-    start();
-    const attempts = () => buffer.db.prepare("SELECT attempts FROM outbox").pluck().get() as number;
-    for (let i = 1; i <= 2; i++) {
-      await until(() => attempts() === i && buffer.stats().byState.leased === 0);
-      clock.advance(600_000);
-    }
-    await until(() => buffer.stats().byState.delivered === 1);
-    writeFileSync(join(tmp.dir, "wrong"), "nope", { mode: 0o600 });
-    await restart(config({ passwordFile: join(tmp.dir, "wrong") }));
-    await buffer.ingest([reading()]);
-    await until(
-      () =>
-        (buffer.db
-          .prepare("SELECT count(*) FROM outbox WHERE last_error LIKE '%credentials refused%'")
-          .pluck()
-          .get() as number) === 1,
-    );
-    expect(buffer.stats().deadLetters).toBe(0);
-  });
-
-  it("no answer after sending: the identical message (same MSH-10 and OBR-3.1) is re-sent and counted ambiguous", async () => {
-    knownToPkb();
-    buffer.kvSet("hl7:patient:hl7-a", "known");
-    pkb.injectFaults({ kind: "accept-then-hang" });
-    await buffer.ingest([reading(), reading()]);
-    start();
-    await until(() => pkb.registry.received.length === 1 && buffer.stats().byState.leased === 0);
-    clock.advance(600_000);
-    await until(() => buffer.stats().byState.delivered === 2);
-    const [first, second] = pkb.registry.received;
-    expect(second?.controlId).toBe(first?.controlId);
-    expect(pkb.registry.duplicateReports).toBe(1); // same report id: PKB can tell it is a resend
-    expect(buffer.stats().ambiguousDeliveries).toBe(2);
-  });
-
-  it("restart in the middle of the workflow: no second A28, no duplicate ORU", async () => {
-    // The A19 is answered; the A28 is processed by PKB but its answer never reaches the hub.
-    pkb.injectFaults({ kind: "none" }, { kind: "accept-then-hang" });
-    await buffer.ingest([reading()]);
-    start();
-    await until(
-      () =>
-        types().includes("ADT^A28") &&
-        buffer.stats().byState.leased === 0 &&
-        buffer.stats().byState.pending === 1,
-    );
-    expect(buffer.kvGet("hl7:patient:hl7-a")).toBe("a28-sent");
-    await restart();
-    clock.advance(600_000);
-    await until(() => buffer.stats().byState.delivered === 1);
-    expect(types()).toEqual(["QRY^A19", "ADT^A28", "QRY^A19", "ORU^R01"]);
-    await restart();
-    await buffer.ingest([reading()]);
-    await until(() => buffer.stats().byState.delivered === 2);
-    expect(types().filter((t) => t === "ADT^A28")).toHaveLength(1);
-    expect(pkb.registry.duplicateReports).toBe(0);
-  });
-
-  it("documents go as MDM^T02", async () => {
-    knownToPkb();
-    buffer.enqueueDocument(
+  it("documents go as MDM^T02, in order with the readings", async () => {
+    const { h } = t;
+    h.knownToHub();
+    await h.buffer.ingest([h.reading()]);
+    h.buffer.enqueueDocument(
       {
         key: "doc-0001",
         patient: "hl7-a",
@@ -261,8 +125,72 @@ describe("HL7 workflow over HTTPS", () => {
       },
       "hl7",
     );
-    start();
-    await until(() => buffer.stats().byState.delivered === 1);
-    expect(pkb.registry.documents.get("doc-0001")).toMatchObject({ type: "DS" });
+    await h.buffer.ingest([h.reading()]);
+    h.start();
+    await until(() => h.stats().byState.delivered === 3);
+    expect(h.types()).toEqual(["ORU^R01", "MDM^T02", "ORU^R01"]);
+    expect(h.pkb.registry.documents.get("doc-0001")).toMatchObject({ type: "DS", title: "Session summary" });
+  });
+
+  it("restart in the middle of the workflow: no second A28, no duplicate ORU", async () => {
+    const { h } = t;
+    // The A19 is answered; the A28 is processed by PKB but its answer never reaches the hub.
+    h.pkb.injectFaults({ kind: "none" }, { kind: "accept-then-hang" });
+    await h.buffer.ingest([h.reading()]);
+    h.start();
+    await until(
+      () =>
+        h.types().includes("ADT^A28") && h.stats().byState.leased === 0 && h.stats().byState.pending === 1,
+    );
+    expect(h.buffer.kvGet(patientStateKey("DEMOALIAS", NHS))).toBe("a28-sent");
+    expect(h.column("ambiguous")).toEqual([0]); // the reading itself was not sent
+    await h.restart();
+    h.clock.advance(600_000);
+    await until(() => h.stats().byState.delivered === 1);
+    expect(h.types()).toEqual(["QRY^A19", "ADT^A28", "QRY^A19", "ORU^R01"]);
+    await h.restart();
+    await h.buffer.ingest([h.reading()]);
+    await until(() => h.stats().byState.delivered === 2);
+    expect(h.types().filter((x) => x === "ADT^A28")).toHaveLength(1);
+    expect(h.pkb.registry.duplicateReports).toBe(0);
+  });
+
+  it("agent stopped while an ORU is unanswered: after restart only the identical message is re-sent", async () => {
+    const { h } = t;
+    h.knownToHub();
+    h.pkb.injectFaults({ kind: "accept-then-hang" });
+    await h.buffer.ingest(h.readings(2));
+    h.start(h.config({ requestTimeoutMs: 10_000 }));
+    await until(() => h.pkb.registry.received.length === 1);
+    await h.forwarder?.stop(); // aborts the request in flight
+    expect(h.column("state")).toEqual(["pending", "pending"]);
+    expect(h.column("ambiguous")).toEqual([1, 1]);
+    h.clock.advance(600_000);
+    h.start();
+    await until(() => h.stats().byState.delivered === 2);
+    const [first, second] = h.pkb.registry.received;
+    expect(second?.controlId).toBe(first?.controlId);
+    const [a, b] = h.captures();
+    expect(b?.text).toBe(a?.text);
+    expect(h.stats().ambiguousDeliveries).toBe(2);
+  });
+
+  it("a smaller batch limit after a restart: the stored message still goes whole, and only once more", async () => {
+    const { h } = t;
+    h.knownToHub();
+    h.pkb.injectFaults({ kind: "accept-then-hang" });
+    await h.buffer.ingest(h.readings(5)); // 10 observations: one ORU
+    h.start();
+    await until(() => h.pkb.registry.received.length === 1 && h.stats().byState.leased === 0);
+    h.clock.advance(600_000);
+    await h.restart(h.config({ maxObservationsPerMessage: 4 })); // now 4 rows per claim at most
+    await until(() => h.stats().byState.delivered === 5);
+    expect(h.pkb.registry.received).toHaveLength(2);
+    expect(h.pkb.registry.duplicateControlIds).toBe(1);
+    await h.buffer.ingest(h.readings(3));
+    await until(() => h.stats().byState.delivered === 8);
+    const obx = h.captures().map((c) => new IndependentHl7(c.text).segments("OBX").length);
+    expect(obx).toEqual([10, 10, 4, 2]);
+    expect(h.buffer.db.prepare("SELECT count(*) FROM hl7_messages").pluck().get()).toBe(0);
   });
 });

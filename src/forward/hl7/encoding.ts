@@ -1,7 +1,9 @@
 /**
- * HL7 v2 encoding with the standard delimiters (| ^ ~ \ &). hl7-standard builds messages without
- * escaping delimiters inside values, so outgoing messages are encoded here; a value is escaped
- * exactly once, at the leaf.
+ * HL7 v2 encoding with the standard delimiters (| ^ ~ \ &). Why not hl7-standard's builder: it
+ * writes values as given (a "|" or "^" in a name silently shifts every later field), never
+ * unescapes when parsing, and joins segments with CRLF where HL7 and PKB want CR — checked
+ * against hl7-standard 1.0.4. So messages are encoded here, each value escaped exactly once at
+ * the leaf, and hl7-standard is kept as an independent parser to check our output (standard.ts).
  */
 export const SEGMENT_SEPARATOR = "\r";
 
@@ -14,8 +16,19 @@ const ESCAPES: Array<[RegExp, string]> = [
   [/\r\n|\r|\n/g, "\\.br\\"],
 ];
 
+/** Other control characters (tab aside) are not allowed in the XML (SOAP) that carries the message: \Xhh\. */
+function escapeControls(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    out +=
+      (c < 0x20 && c !== 0x09) || c === 0x7f ? `\\X${c.toString(16).padStart(2, "0").toUpperCase()}\\` : ch;
+  }
+  return out;
+}
+
 export function escapeHl7(text: string): string {
-  return ESCAPES.reduce((s, [re, rep]) => s.replace(re, rep), text);
+  return escapeControls(ESCAPES.reduce((s, [re, rep]) => s.replace(re, rep), text));
 }
 
 export function unescapeHl7(text: string): string {
@@ -63,37 +76,80 @@ export function message(segments: string[]): string {
   return segments.join(SEGMENT_SEPARATOR);
 }
 
-/** A parsed message: `get("OBX", 3, 1)` is OBX-3.1 of the first OBX, unescaped. */
+interface Delimiters {
+  field: string;
+  component: string;
+  repetition: string;
+  escape: string;
+  sub: string;
+}
+
+const STANDARD: Delimiters = { field: "|", component: "^", repetition: "~", escape: "\\", sub: "&" };
+
+/** The delimiters a message declares in MSH-1/MSH-2 (PKB uses the standard ones, but an answer is read as it says). */
+function delimitersOf(text: string): Delimiters {
+  if (!text.startsWith("MSH") || text.length < 8) return STANDARD;
+  const [field, component, repetition, esc, sub] = text.slice(3, 8);
+  if (!field || !component || !repetition || !esc || !sub) return STANDARD;
+  return { field, component, repetition, escape: esc, sub };
+}
+
+export interface ParsedSegment {
+  name: string;
+  /** fields[n] is field n (for MSH too: fields[1] is the field separator, fields[2] the encoding characters). */
+  fields: string[];
+}
+
+/**
+ * A received message (PKB's ACK or ADR^A19), read without a library: `get("MSA", 3)` is MSA-3,
+ * unescaped. Segments may be separated by CR, LF or CRLF.
+ */
 export class ParsedMessage {
-  readonly segments: Array<{ name: string; fields: string[] }>;
+  readonly segments: ParsedSegment[];
+  private readonly d: Delimiters;
 
   constructor(readonly text: string) {
+    this.d = delimitersOf(text);
     this.segments = text
       .split(/\r\n|\r|\n/)
       .filter((s) => s.length > 0)
       .map((line) => {
-        const parts = line.split("|");
+        const parts = line.split(this.d.field);
         const name = parts[0] ?? "";
         // MSH-1 is the field separator itself: shift so that fields[n] is MSH-n.
-        const fields = name === "MSH" ? ["MSH", "|", ...parts.slice(1)] : parts;
+        const fields = name === "MSH" ? ["MSH", this.d.field, ...parts.slice(1)] : parts;
         return { name, fields };
       });
   }
 
-  all(name: string): Array<{ name: string; fields: string[] }> {
+  all(name: string): ParsedSegment[] {
     return this.segments.filter((s) => s.name === name);
   }
 
-  /** Field / component / subcomponent value (1-based), unescaped; "" when absent. */
+  /** Field / component / subcomponent value (1-based) of the first repetition, unescaped; "" when absent. */
   get(name: string, field: number, component = 1, sub = 1, index = 0): string {
-    return ParsedMessage.value(this.all(name)[index]?.fields, field, component, sub);
+    return this.value(this.all(name)[index], field, component, sub);
   }
 
-  static value(fields: string[] | undefined, field: number, component = 1, sub = 1): string {
-    const raw = fields?.[field];
+  value(segment: ParsedSegment | undefined, field: number, component = 1, sub = 1, repetition = 0): string {
+    const raw = segment?.fields[field];
     if (raw === undefined) return "";
-    if (fields?.[0] === "MSH" && field <= 2) return raw;
-    const comp = raw.split("~")[0]?.split("^")[component - 1] ?? "";
-    return unescapeHl7(comp.split("&")[sub - 1] ?? "");
+    if (segment?.name === "MSH" && field <= 2) return raw;
+    const rep = raw.split(this.d.repetition)[repetition] ?? "";
+    const comp = rep.split(this.d.component)[component - 1] ?? "";
+    return this.unescape(comp.split(this.d.sub)[sub - 1] ?? "");
+  }
+
+  /** How many repetitions a field has (0 when empty). */
+  repetitions(segment: ParsedSegment | undefined, field: number): number {
+    const raw = segment?.fields[field];
+    return raw ? raw.split(this.d.repetition).length : 0;
+  }
+
+  private unescape(text: string): string {
+    if (this.d.escape === "\\" && this.d.field === "|") return unescapeHl7(text);
+    // Non-standard delimiters: map them back onto the standard escape sequences first.
+    const e = this.d.escape;
+    return unescapeHl7(text.split(e).join("\\"));
   }
 }

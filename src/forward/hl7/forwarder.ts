@@ -3,22 +3,15 @@ import type { HubBuffer } from "../../buffer/buffer.js";
 import type { Claimed, Lease, Outcome } from "../../buffer/outbox.js";
 import type { Config, PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
-import { isHubError, messageOf } from "../../core/errors.js";
+import { isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
-import type { Reading } from "../../core/reading.js";
+import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
-import {
-  buildAdtA28,
-  buildMdmT02,
-  buildOruR01,
-  buildQryA19,
-  type Hl7Document,
-  type Hl7Patient,
-  type Sender,
-  type SnomedTable,
-} from "./messages.js";
-import { ackOutcome, interpret } from "./outcome.js";
+import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender, type SnomedTable } from "./messages.js";
+import { ackOutcome, type Blocked, interpret } from "./outcome.js";
+import { Deferred, type Exchange, PatientWorkflow } from "./patients.js";
 import type { SoapClient } from "./soap.js";
+import { Hl7MessageStore, type StoredMessage } from "./store.js";
 
 export type Hl7RouteConfig = NonNullable<Config["routes"]["hl7"]>;
 
@@ -29,34 +22,37 @@ export interface Hl7ForwarderOptions {
   route: Hl7RouteConfig;
   patients: PatientConfig[];
   timeZone: string;
-  client: SoapClient;
+  client: Pick<SoapClient, "send" | "close">;
   idleMs?: number;
+  newControlId?: () => string;
 }
 
-interface StoredMessage {
-  ids: number[];
-  text: string;
+/** Rows that travel in one HL7 message: a stored message's rows, one document, or a batch of readings. */
+interface Unit {
+  rows: Claimed[];
+  stored?: StoredMessage;
 }
 
-class Deferred extends Error {
-  constructor(readonly outcome: Outcome) {
-    super("deferred");
-  }
-}
-
-const newControlId = () => randomUUID().replace(/-/g, "").slice(0, 20);
+const BLOCKED_TEXT: Record<Blocked, string> = {
+  HL7_AUTH_FAILED:
+    "PKB refused the HL7 partner credentials: readings are held (not dead-lettered) until routes.hl7 username/passwordFile are fixed",
+  HL7_ENDPOINT_NOT_FOUND: "PKB's HL7 endpoint answered 404: readings are held until routes.hl7.url is fixed",
+};
 
 /**
- * The HL7 partner route. Per patient: A19 query (cached), A28 at most once and never for a patient
- * PKB knows, then the patient's readings batched into one ORU^R01; documents as MDM^T02. A message
- * is stored before it is sent and re-sent identically (same MSH-10, same OBR-3.1) after an
- * ambiguous outcome, because PKB does not de-duplicate.
+ * The HL7 partner route. Per patient (claimed in order): A19/A28 through PatientWorkflow, then the
+ * rows in id order as messages — readings batched into ORU^R01 up to `maxObservationsPerMessage`
+ * OBX rows, documents as MDM^T02. Every message is stored before it is first sent and only ever
+ * re-sent identically, because PKB does not de-duplicate.
  */
 export class Hl7Forwarder {
   readonly route = "hl7";
   private readonly loop: DeliveryLoop;
   private readonly sender: Sender;
   private readonly patients: Map<string, PatientConfig>;
+  private readonly store: Hl7MessageStore;
+  private readonly workflow: PatientWorkflow;
+  private readonly newControlId: () => string;
 
   constructor(private readonly o: Hl7ForwarderOptions) {
     this.sender = {
@@ -66,6 +62,16 @@ export class Hl7Forwarder {
       timeZone: o.timeZone,
     };
     this.patients = new Map(o.patients.map((p) => [p.key, p]));
+    this.store = new Hl7MessageStore(o.buffer.db);
+    // MSH-10 must be unique per sender for ever: 20 hex characters of a random UUID (ST, ≤ 20).
+    this.newControlId = o.newControlId ?? (() => randomUUID().replace(/-/g, "").slice(0, 20));
+    this.workflow = new PatientWorkflow({
+      buffer: o.buffer,
+      sender: this.sender,
+      clock: o.clock,
+      logger: o.logger,
+      newControlId: this.newControlId,
+    });
     this.loop = new DeliveryLoop({
       route: this.route,
       outbox: o.buffer.outbox,
@@ -74,6 +80,7 @@ export class Hl7Forwarder {
       send: (lease, signal) => this.send(lease, signal),
       concurrency: 1,
       idleMs: o.idleMs ?? 1000,
+      onSettled: (settled) => this.forgetAnswered(settled),
     });
   }
 
@@ -93,177 +100,165 @@ export class Hl7Forwarder {
     for (const row of lease.rows) byPatient.set(row.patient, [...(byPatient.get(row.patient) ?? []), row]);
     const settled: Settled[] = [];
     for (const [key, rows] of byPatient) {
-      const ids = rows.map((r) => r.id);
       const patient = this.hl7Patient(key);
-      if (!patient) {
-        settled.push({
-          ids,
-          outcome: {
-            kind: "rejected",
-            reason: `patient ${key} has no HL7 demographics in the configuration`,
-          },
-        });
+      if (typeof patient === "string") {
+        settled.push({ ids: rows.map((r) => r.id), outcome: { kind: "rejected", reason: patient } });
         continue;
       }
+      let sends = 0;
+      const exchange: Exchange = async (hl7) => {
+        sends++;
+        return this.exchange(lease, hl7, signal);
+      };
+      const mine: Settled[] = [];
       try {
-        await this.ensureKnown(key, patient, signal);
-        settled.push(...(await this.deliver(key, patient, rows, signal)));
+        await this.workflow.ensureKnown(key, patient, exchange);
+        await this.deliver(patient, key, rows, exchange, mine);
       } catch (err) {
-        if (err instanceof Deferred) settled.push({ ids, outcome: err.outcome });
-        else
-          settled.push({
-            ids,
-            outcome: {
-              kind: "retry",
-              error: isHubError(err) ? err.message : messageOf(err),
-              ambiguous: false,
-            },
-          });
+        const done = new Set(mine.flatMap((s) => s.ids));
+        const outcome: Outcome =
+          err instanceof Deferred
+            ? err.outcome
+            : {
+                kind: "retry",
+                error: isHubError(err) ? `${err.code}: ${err.message}` : "internal error",
+                ambiguous: sends > 0,
+              };
+        if (!(err instanceof Deferred)) this.o.logger.error({ err, patient: key }, "HL7 delivery failed");
+        mine.push({ ids: rows.filter((r) => !done.has(r.id)).map((r) => r.id), outcome });
+      }
+      settled.push(...mine);
+    }
+    return settled;
+  }
+
+  /** The patient's demographics, or why they cannot be sent (no PHI in the reason). */
+  private hl7Patient(key: string): Hl7Patient | string {
+    const p = this.patients.get(key);
+    if (!p?.nhsNumber || !p.firstName || !p.lastName || !p.dob || !p.sex)
+      return `patient ${key} has no HL7 demographics in the configuration`;
+    const nhsNumber = p.nhsNumber.replace(/[\s-]/g, "");
+    if (!isValidNhsNumber(nhsNumber))
+      return `patient ${key}: NHS number fails the Modulus 11 check, nothing sent`;
+    return { nhsNumber, firstName: p.firstName, lastName: p.lastName, dob: p.dob, sex: p.sex };
+  }
+
+  /** One request: keeps the lease alive (a pass may take several), raises or clears the route's alerts. */
+  private async exchange(lease: Lease, hl7: string, signal: AbortSignal) {
+    this.o.buffer.outbox.extend(lease.token);
+    const answer = interpret(await this.o.client.send(hl7, signal));
+    const alerts = this.o.buffer.alerts;
+    if ("blocked" in answer && answer.blocked) {
+      if (!alerts.has(answer.blocked))
+        this.o.logger.error({ alert: answer.blocked }, BLOCKED_TEXT[answer.blocked]);
+      alerts.raise(answer.blocked, BLOCKED_TEXT[answer.blocked], this.o.clock.nowMs());
+    } else if ("ack" in answer) {
+      for (const code of Object.keys(BLOCKED_TEXT)) alerts.clear(code);
+    }
+    return answer;
+  }
+
+  /** Sends the patient's rows in order, one message at a time; stops at the first that must be tried again. */
+  private async deliver(
+    patient: Hl7Patient,
+    key: string,
+    rows: Claimed[],
+    exchange: Exchange,
+    settled: Settled[],
+  ): Promise<void> {
+    let pending = [...rows].sort((a, b) => a.id - b.id);
+    while (pending.length > 0) {
+      const unit = this.nextUnit(pending);
+      const outcome = await this.sendUnit(unit, patient, key, exchange);
+      settled.push({ ids: unit.rows.map((r) => r.id), outcome });
+      pending = pending.filter((r) => !unit.rows.includes(r));
+      if (outcome.kind === "retry" && pending.length > 0) {
+        // Nothing overtakes: the rest waits (no attempt spent) until the head is settled.
+        const wait: Outcome = { kind: "retry", error: "waiting behind an earlier message", retryAfterMs: 0 };
+        settled.push({ ids: pending.map((r) => r.id), outcome: wait });
+        return;
       }
     }
-    return settled;
   }
 
-  private hl7Patient(key: string): Hl7Patient | undefined {
-    const p = this.patients.get(key);
-    if (!p?.nhsNumber || !p.firstName || !p.lastName || !p.dob || !p.sex) return undefined;
-    return { nhsNumber: p.nhsNumber, firstName: p.firstName, lastName: p.lastName, dob: p.dob, sex: p.sex };
-  }
-
-  /** A19 first (cached once known); A28 only when PKB does not know the patient, recorded before it is sent. */
-  private async ensureKnown(key: string, patient: Hl7Patient, signal: AbortSignal): Promise<void> {
-    const stateKey = `hl7:patient:${key}`;
-    if (this.o.buffer.kvGet(stateKey) === "known") return;
-    const query = interpret(
-      await this.o.client.send(
-        buildQryA19(this.sender, patient.nhsNumber, newControlId(), this.o.clock.nowMs()),
-        signal,
-      ),
-    );
-    // A query changes nothing at PKB: whatever went wrong, it is not an ambiguous delivery.
-    if ("outcome" in query)
-      throw new Deferred(
-        query.outcome.kind === "retry" ? { ...query.outcome, ambiguous: false } : query.outcome,
-      );
-    if (query.ack.code !== "AA")
-      throw new Deferred({ kind: "retry", error: `A19 answered ${query.ack.code}: ${query.ack.text}` });
-    if (query.ack.patientFound) {
-      this.o.buffer.kvSet(stateKey, "known");
-      return;
-    }
-    this.o.buffer.kvSet(stateKey, "a28-sent");
-    this.o.logger.info({ patient: key }, "patient unknown to PKB: creating the record (A28)");
-    const created = interpret(
-      await this.o.client.send(
-        buildAdtA28(this.sender, patient, newControlId(), this.o.clock.nowMs()),
-        signal,
-      ),
-    );
-    if ("outcome" in created) throw new Deferred(created.outcome);
-    const outcome = ackOutcome(created.ack);
-    if (outcome.kind !== "delivered") {
-      throw new Deferred({
-        kind: "rejected",
-        reason: `patient record creation refused: ${outcome.kind === "rejected" ? outcome.reason : ""}`,
-      });
-    }
-    this.o.buffer.kvSet(stateKey, "known");
-  }
-
-  private async deliver(
-    key: string,
-    patient: Hl7Patient,
-    rows: Claimed[],
-    signal: AbortSignal,
-  ): Promise<Settled[]> {
-    const settled: Settled[] = [];
-    const readings = rows.filter((r) => r.item.type === "reading");
-    for (const doc of rows.filter((r) => r.item.type === "document")) {
-      settled.push({
-        ids: [doc.id],
-        outcome: await this.sendStored([doc.id], () => this.buildDocument(patient, doc), signal),
-      });
-    }
-    if (readings.length === 0) return settled;
-    // A message already stored for these rows is re-sent as it was; rows beyond it wait their turn.
-    const stored = this.stored(readings[0]?.id as number);
-    const batch = stored ? readings.filter((r) => stored.ids.includes(r.id)) : this.fitBatch(readings);
-    const rest = readings.filter((r) => !batch.includes(r));
-    const ids = batch.map((r) => r.id);
-    const outcome = await this.sendStored(ids, () => this.buildOru(key, patient, batch), signal);
-    settled.push({ ids, outcome });
-    if (rest.length > 0)
-      settled.push({
-        ids: rest.map((r) => r.id),
-        outcome: { kind: "retry", error: "next batch", retryAfterMs: 0 },
-      });
-    return settled;
-  }
-
-  /** As many readings as fit the observation limit (at least one). */
-  private fitBatch(rows: Claimed[]): Claimed[] {
-    const out: Claimed[] = [];
+  private nextUnit(pending: Claimed[]): Unit {
+    const head = pending[0] as Claimed;
+    const stored = this.store.forRow(head.id);
+    if (stored) return { rows: pending.filter((r) => stored.rowIds.includes(r.id)), stored };
+    if (head.item.type === "document") return { rows: [head] };
+    // Consecutive readings up to the OBX limit (at least one); never a row already in a stored message.
+    const rows: Claimed[] = [];
     let obx = 0;
-    for (const r of rows) {
-      const n = r.item.type === "reading" ? r.item.reading.components.length : 1;
-      if (out.length > 0 && obx + n > this.o.route.maxObservationsPerMessage) break;
-      out.push(r);
+    for (const r of pending) {
+      if (r.item.type !== "reading") break;
+      if (rows.length > 0 && this.store.forRow(r.id)) break;
+      const n = r.item.reading.components.length;
+      if (rows.length > 0 && obx + n > this.o.route.maxObservationsPerMessage) break;
+      rows.push(r);
       obx += n;
     }
-    return out;
+    return { rows };
   }
 
-  private buildOru(key: string, patient: Hl7Patient, rows: Claimed[]): string {
-    const readings = rows.flatMap((r) => (r.item.type === "reading" ? [r.item.reading] : [])) as Reading[];
-    const reportId = `${key}-${(readings[0] as Reading).key.slice(0, 16)}`.slice(0, 60);
-    return buildOruR01(
-      this.sender,
-      patient,
-      readings,
-      reportId,
-      newControlId(),
-      this.o.clock.nowMs(),
-      this.o.route.snomed as SnomedTable,
-    );
-  }
-
-  private buildDocument(patient: Hl7Patient, row: Claimed): string {
-    if (row.item.type !== "document") throw new Error("not a document");
-    const d = row.item.document;
-    const doc: Hl7Document = {
-      documentNumber: d.key,
-      typeCode: String(d.typeCode ?? "DS"),
-      title: String(d.title ?? "Document"),
-      fileName: String(d.fileName ?? `${d.key}.pdf`),
-      pdfBase64: String(d.pdfBase64 ?? ""),
-      createdMs: Number(d.createdMs ?? this.o.clock.nowMs()),
-    };
-    return buildMdmT02(this.sender, patient, doc, newControlId(), this.o.clock.nowMs());
-  }
-
-  private stored(firstId: number): StoredMessage | undefined {
-    const text = this.o.buffer.kvGet(`hl7:msg:${firstId}`);
-    return text ? (JSON.parse(text) as StoredMessage) : undefined;
-  }
-
-  /** Builds (once) and stores the message before sending it; forgets it once PKB has answered for good. */
-  private async sendStored(ids: number[], build: () => string, signal: AbortSignal): Promise<Outcome> {
-    const key = `hl7:msg:${ids[0]}`;
-    let msg = this.stored(ids[0] as number);
+  private async sendUnit(unit: Unit, patient: Hl7Patient, key: string, exchange: Exchange): Promise<Outcome> {
+    let msg = unit.stored;
+    if (msg?.answer) return msg.answer;
     if (!msg) {
+      const controlId = this.newControlId();
+      let body: string;
       try {
-        msg = { ids, text: build() };
+        body = this.build(unit.rows, patient, key, controlId);
       } catch (err) {
-        return { kind: "rejected", reason: `message cannot be built: ${messageOf(err)}` };
+        const why = isHubError(err) ? `${err.code}: ${err.message}` : "internal error";
+        return { kind: "rejected", reason: `message cannot be built: ${why}` };
       }
-      this.o.buffer.kvSet(key, JSON.stringify(msg));
+      msg = this.store.save(
+        unit.rows.map((r) => r.id),
+        controlId,
+        body,
+        this.o.clock.nowMs(),
+      );
     }
-    const answer = interpret(await this.o.client.send(msg.text, signal));
-    const outcome = "ack" in answer ? ackOutcome(answer.ack) : answer.outcome;
-    // Answered for good: a later re-send by hand (after fixing the cause) builds a fresh message.
-    if (outcome.kind !== "retry") this.o.buffer.kvDelete(key);
+    const answer = await exchange(msg.body);
+    const outcome = "ack" in answer ? ackOutcome(answer.ack, msg.controlId) : answer.outcome;
+    // Rows of this message not in this lease (a smaller limit after a restart) get the same answer later, unsent.
+    if (outcome.kind !== "retry" && unit.rows.length < msg.rowIds.length)
+      this.store.recordAnswer(msg.id, outcome);
     if (outcome.kind === "rejected")
-      this.o.logger.warn({ rows: ids.length }, "HL7 message rejected by PKB: kept as dead letter");
+      this.o.logger.warn({ rows: unit.rows.length }, "HL7 message rejected by PKB: kept as dead letter");
     return outcome;
+  }
+
+  private build(rows: Claimed[], patient: Hl7Patient, key: string, controlId: string): string {
+    const now = this.o.clock.nowMs();
+    const head = rows[0] as Claimed;
+    if (head.item.type === "document") {
+      const d = head.item.document;
+      const doc = {
+        documentNumber: d.key,
+        typeCode: String(d.typeCode ?? "DS"),
+        title: String(d.title ?? "Document"),
+        fileName: String(d.fileName ?? `${d.key}.pdf`),
+        pdfBase64: String(d.pdfBase64 ?? ""),
+        createdMs: Number(d.createdMs ?? now),
+      };
+      return buildMdmT02(this.sender, patient, doc, controlId, now);
+    }
+    const readings = rows.flatMap((r) => (r.item.type === "reading" ? [r.item.reading] : []));
+    // OBR-3.1, PKB's report id: derived from the first reading, so a rebuilt message (after a fix by hand) keeps it.
+    const reportId = `${key}-${readings[0]?.key.slice(0, 16) ?? controlId}`.slice(0, 60);
+    const snomed = this.o.route.snomed as SnomedTable;
+    return buildOruR01(this.sender, patient, readings, reportId, controlId, now, snomed);
+  }
+
+  /** After the outcomes are recorded: a message none of whose rows is open any more is forgotten. */
+  private forgetAnswered(settled: Settled[]): void {
+    const ids = settled.filter((s) => s.outcome.kind !== "retry").flatMap((s) => s.ids);
+    if (ids.length === 0) return;
+    try {
+      this.store.forgetClosed(ids);
+    } catch (err) {
+      this.o.logger.warn({ err }, "could not forget answered HL7 messages (harmless; retried next time)");
+    }
   }
 }

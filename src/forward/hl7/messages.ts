@@ -3,7 +3,7 @@ import { HubError } from "../../core/errors.js";
 import { normaliseNhsNumber } from "../../core/nhs.js";
 import type { Reading } from "../../core/reading.js";
 import { convertRounded, isUcum } from "../../core/units.js";
-import { type Field, message, ParsedMessage, segment } from "./encoding.js";
+import { type Field, message, segment } from "./encoding.js";
 import { hl7Date, hl7Time, hl7TimeFromIso } from "./time.js";
 
 export interface Sender {
@@ -84,6 +84,8 @@ export function buildAdtA28(s: Sender, p: Hl7Patient, controlId: string, nowMs: 
     msh(s, ["ADT", "A28", "ADT_A05"], controlId, nowMs),
     segment("EVN", ["A28", hl7Time(nowMs, s.timeZone)]),
     pid(p),
+    // ADT_A05 requires PV1 in v2.4; "N" (not applicable): a record, not a visit.
+    segment("PV1", ["1", "N"]),
   ]);
 }
 
@@ -198,27 +200,4 @@ export function buildMdmT02(
       "F",
     ]),
   ]);
-}
-
-export interface Ack {
-  code: "AA" | "AE" | "AR" | "CA" | "CE" | "CR";
-  text: string;
-  controlId: string;
-  /** ADR^A19: whether a patient was returned. */
-  patientFound: boolean;
-}
-
-/** Reads PKB's answer (ACK or ADR^A19). A message without MSA is a protocol error. */
-export function parseAck(text: string): Ack {
-  const m = new ParsedMessage(text);
-  if (m.all("MSH").length === 0) throw new HubError("PROTOCOL", "answer has no MSH segment");
-  const code = m.get("MSA", 1);
-  if (!["AA", "AE", "AR", "CA", "CE", "CR"].includes(code))
-    throw new HubError("PROTOCOL", "answer has no valid MSA-1");
-  return {
-    code: code as Ack["code"],
-    text: m.get("MSA", 3),
-    controlId: m.get("MSA", 2),
-    patientFound: m.all("PID").length > 0,
-  };
 }

@@ -43,9 +43,26 @@ export function extractHl7(xml: string): string | undefined {
     .join("\r");
 }
 
-export function soapFault(xml: string): string | undefined {
+export interface SoapFault {
+  /** faultcode without its prefix: "Client" (the request is at fault) or "Server" (and others). */
+  code: string;
+  text: string;
+}
+
+/** A SOAP 1.1 fault in an answer, if there is one. */
+export function soapFault(xml: string): SoapFault | undefined {
   if (!/<(\w+:)?Fault[\s>]/.test(xml)) return undefined;
-  return xmlText(/<faultstring[^>]*>([\s\S]*?)<\/faultstring>/.exec(xml)?.[1] ?? "SOAP fault").trim();
+  const code = /<faultcode[^>]*>([\s\S]*?)<\/faultcode>/.exec(xml)?.[1]?.trim() ?? "";
+  const text = xmlText(/<faultstring[^>]*>([\s\S]*?)<\/faultstring>/.exec(xml)?.[1] ?? "SOAP fault").trim();
+  return { code: code.replace(/^.*:/, "").split(".")[0] ?? "", text };
+}
+
+/** Retry-After (seconds or an HTTP date) in ms from now; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | undefined, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 export interface SoapClientOptions {
@@ -54,10 +71,15 @@ export interface SoapClientOptions {
   password: string;
   /** Extra CA certificate (PEM) to trust; verification stays on. */
   ca?: string;
+  /** Deadline for the whole exchange, from connecting to the last byte of the answer. */
   timeoutMs: number;
+  nowMs?: () => number;
 }
 
-export type SoapAnswer = { status: number; body: string } | { networkError: string; maybeSent: boolean };
+export type SoapAnswer =
+  | { status: number; body: string; retryAfterMs?: number }
+  /** No answer. `maybeSent`: the request had left the hub, so PKB may have processed it. */
+  | { networkError: string; maybeSent: boolean };
 
 const NOT_SENT = new Set([
   "ECONNREFUSED",
@@ -87,8 +109,16 @@ export class SoapClient {
   send(hl7: string, signal?: AbortSignal): Promise<SoapAnswer> {
     const body = Buffer.from(soapEnvelope(hl7), "utf8");
     const doRequest = this.url.protocol === "https:" ? httpsRequest : httpRequest;
+    const now = this.o.nowMs ?? Date.now;
     return new Promise((resolve) => {
       let sent = false;
+      let settled = false;
+      const finish = (a: SoapAnswer) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolve(a);
+      };
       const req = doRequest(
         this.url,
         {
@@ -100,7 +130,6 @@ export class SoapClient {
             "content-length": body.length,
             authorization: `Basic ${Buffer.from(`${this.o.username}:${this.o.password}`).toString("base64")}`,
           },
-          timeout: this.o.timeoutMs,
           ...(signal ? { signal } : {}),
         },
         (res) => {
@@ -109,17 +138,28 @@ export class SoapClient {
           res.on("data", (c: string) => {
             text += c;
           });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-          res.on("error", () => resolve({ networkError: "answer cut off", maybeSent: true }));
+          res.on("end", () => {
+            const after = retryAfterMs(res.headers["retry-after"], now());
+            finish({
+              status: res.statusCode ?? 0,
+              body: text,
+              ...(after !== undefined ? { retryAfterMs: after } : {}),
+            });
+          });
+          res.on("error", () => finish({ networkError: "answer cut off", maybeSent: true }));
         },
+      );
+      // One deadline for the whole exchange: a server that trickles bytes cannot hold a lease forever.
+      const deadline = setTimeout(
+        () => req.destroy(new HubError("TIMEOUT", "no answer in time")),
+        this.o.timeoutMs,
       );
       req.on("finish", () => {
         sent = true;
       });
-      req.on("timeout", () => req.destroy(new HubError("TIMEOUT", "no answer in time")));
       req.on("error", (err: NodeJS.ErrnoException) => {
-        const code = err.code ?? (err instanceof HubError ? err.code : "");
-        resolve({ networkError: `${code || "network error"}`, maybeSent: sent && !NOT_SENT.has(code) });
+        const code = err instanceof HubError ? err.code : (err.code ?? err.name);
+        finish({ networkError: code || "network error", maybeSent: sent && !NOT_SENT.has(code) });
       });
       req.end(body);
     });

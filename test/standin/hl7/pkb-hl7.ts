@@ -1,7 +1,10 @@
 import { CODES } from "../../../src/core/codes.js";
 import { isValidNhsNumber } from "../../../src/core/nhs.js";
-import { message, segment } from "../../../src/forward/hl7/encoding.js";
+import { message, segment, unescapeHl7 } from "../../../src/forward/hl7/encoding.js";
 import { IndependentHl7 } from "../../../src/forward/hl7/standard.js";
+
+/** HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ] */
+const DTM = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$/;
 
 /** What PKB's HL7 interface does with a message, as PKB.md describes it. */
 export interface RegistryPatient {
@@ -23,15 +26,25 @@ export interface Observation {
 export class PkbHl7Registry {
   readonly patients = new Map<string, RegistryPatient>();
   readonly observations = new Map<string, Observation[]>();
-  readonly documents = new Map<string, { nhsNumber: string; type: string; bytes: number }>();
+  readonly documents = new Map<string, { nhsNumber: string; type: string; title: string; bytes: number }>();
   readonly received: Array<{ type: string; controlId: string }> = [];
   /** ORU report ids received more than once (PKB does not de-duplicate: these are duplicates in the record). */
   duplicateReports = 0;
+  /** MSH-10 values seen more than once (a re-send; PKB would process it again). */
+  duplicateControlIds = 0;
   private readonly reports = new Set<string>();
+  private readonly controlIds = new Set<string>();
+  /** SNOMED code | unit pairs PKB recognises as measurements (agreed per partner). */
   readonly allowedPairs: Set<string>;
 
-  constructor(readonly facilities: string[]) {
-    this.allowedPairs = new Set(Object.values(CODES).map((c) => `${c.snomed}|${c.unit}`));
+  constructor(
+    readonly facilities: string[],
+    extraPairs: Array<{ code: string; unit: string }> = [],
+  ) {
+    this.allowedPairs = new Set([
+      ...Object.values(CODES).map((c) => `${c.snomed}|${c.unit}`),
+      ...extraPairs.map((p) => `${p.code}|${p.unit}`),
+    ]);
   }
 
   /** Handles one message; returns the answer (ACK or ADR^A19) as HL7 text. */
@@ -45,8 +58,13 @@ export class PkbHl7Registry {
     const type = m.get("MSH.9.1");
     const trigger = m.get("MSH.9.2");
     const controlId = m.get("MSH.10");
-    if (!type || !controlId) return this.ack("AE", controlId, "MSH-9 and MSH-10 are required", "ACK");
+    if (!type || !controlId || !/^\d{8,14}/.test(m.get("MSH.7")))
+      return this.ack("AE", controlId, "MSH-7, MSH-9 and MSH-10 are required", "ACK");
+    if (!/\r[A-Z][A-Z0-9]{2}\|/.test(text) || /\n/.test(text))
+      return this.ack("AE", controlId, "Segments must be separated by CR", trigger);
     this.received.push({ type: `${type}^${trigger}`, controlId });
+    if (this.controlIds.has(controlId)) this.duplicateControlIds++;
+    this.controlIds.add(controlId);
     if (!this.facilities.includes(m.get("MSH.4.1") || m.get("MSH.4"))) {
       return this.ack("AR", controlId, "Sending facility is not a known organisation or alias", trigger);
     }
@@ -118,10 +136,11 @@ export class PkbHl7Registry {
     const nhs = m.get("PID.3.1");
     if (!isValidNhsNumber(nhs) || m.get("PID.3.5") !== "NH")
       return this.ack("AR", controlId, "PID-3 must carry a valid NHS number of type NH", "A28");
+    // hl7-standard hands values over still escaped.
     const patient = {
       nhsNumber: nhs,
-      lastName: m.get("PID.5.1"),
-      firstName: m.get("PID.5.2"),
+      lastName: unescapeHl7(m.get("PID.5.1")),
+      firstName: unescapeHl7(m.get("PID.5.2")),
       dob: m.get("PID.7"),
       sex: m.get("PID.8"),
     };
@@ -137,7 +156,8 @@ export class PkbHl7Registry {
 
   private observe(m: IndependentHl7, controlId: string): string {
     const nhs = m.get("PID.3.1");
-    if (!isValidNhsNumber(nhs)) return this.ack("AR", controlId, "Invalid NHS number", "R01");
+    if (!isValidNhsNumber(nhs) || m.get("PID.3.5") !== "NH")
+      return this.ack("AR", controlId, "Invalid NHS number", "R01");
     if (!this.patients.has(nhs)) return this.ack("AR", controlId, "Patient not found", "R01");
     const obx = m.segments("OBX");
     const reportId = m.get("OBR.3.1");
@@ -145,11 +165,17 @@ export class PkbHl7Registry {
       return this.ack("AR", controlId, "OBR-3 is required for several measurements", "R01");
     const obrTime = m.get("OBR.7");
     const accepted: Observation[] = [];
+    if (obx.length === 0) return this.ack("AR", controlId, "No OBX segment", "R01");
     for (const o of obx) {
       const time = o.get("OBX.14") || obrTime;
       if (!time) return this.ack("AR", controlId, "No observation timestamp in OBX or OBR", "R01");
+      if (!DTM.test(time))
+        return this.ack("AR", controlId, "Observation timestamp is not an HL7 date/time", "R01");
+      if (o.get("OBX.2") !== "NM")
+        return this.ack("AR", controlId, "OBX-2 must be NM for a measurement", "R01");
       const code = o.get("OBX.3.1");
-      const unit = o.get("OBX.6.1") || o.get("OBX.6");
+      // PKB: the unit is OBX-6.2 when present, else OBX-6.1.
+      const unit = o.get("OBX.6.2") || o.get("OBX.6.1") || o.get("OBX.6");
       if (o.get("OBX.3.3") !== "SCT" || !this.allowedPairs.has(`${code}|${unit}`)) {
         return this.ack("AR", controlId, `Unknown measurement: SNOMED ${code} with unit ${unit}`, "R01");
       }
@@ -170,7 +196,12 @@ export class PkbHl7Registry {
     if (!number) return this.ack("AR", controlId, "TXA-12 unique document number is required", "T02");
     if (m.get("OBX.2") !== "ED")
       return this.ack("AR", controlId, "Document content must be an ED observation", "T02");
-    this.documents.set(number, { nhsNumber: nhs, type: m.get("TXA.2"), bytes: m.get("OBX.5.5").length });
+    this.documents.set(number, {
+      nhsNumber: nhs,
+      type: m.get("TXA.2"),
+      title: unescapeHl7(m.get("OBX.3.2")),
+      bytes: m.get("OBX.5.5").length,
+    });
     return this.ack("AA", controlId, "", "T02");
   }
 

@@ -11,13 +11,14 @@ import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PKB_NAMESPACE } from "../../../src/forward/hl7/soap.js";
-import { PkbHl7Registry } from "./pkb-hl7.js";
+import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 
 export type Hl7Fault =
   /** Answers normally (to aim a later fault at a later message). */
   | { kind: "none" }
-  | { kind: "status"; status: number }
-  | { kind: "soap-fault" }
+  | { kind: "status"; status: number; retryAfterSec?: number }
+  /** A SOAP fault (HTTP 500) before processing: "Server" by default, "Client" for a request PKB cannot read. */
+  | { kind: "soap-fault"; code?: "Server" | "Client" }
   | { kind: "hang" }
   /** Processes the message, then never answers: the sender cannot know it arrived. */
   | { kind: "accept-then-hang" }
@@ -28,7 +29,12 @@ export interface Hl7StandinOptions {
   password?: string;
   /** MSH-4.1 values PKB accepts: customer aliases and no-access partner organisations. */
   facilities?: string[];
+  /** Every received HL7 message is written here as its own file (raw HL7, CR between segments). */
   captureDir?: string;
+  /** Patients PKB already holds. */
+  knownPatients?: RegistryPatient[];
+  /** SNOMED code/unit pairs agreed on top of the defaults. */
+  extraPairs?: Array<{ code: string; unit: string }>;
 }
 
 export interface Hl7Standin {
@@ -37,9 +43,14 @@ export interface Hl7Standin {
   /** PEM of the HTTPS server's self-signed certificate, to trust it explicitly. */
   caFile: string;
   registry: PkbHl7Registry;
+  /** Faults for the next requests, in order (one per request). */
   injectFaults(...f: Hl7Fault[]): void;
+  /** Delay before each request is processed (a sender whose deadline is shorter gives up while PKB still stores it). */
   setLatencyMs(ms: number): void;
+  /** Requests that reached the endpoint (authenticated or not). */
   requests(): number;
+  /** Files written to captureDir, in order. */
+  captured(): string[];
   stop(): Promise<void>;
 }
 
@@ -51,9 +62,24 @@ function soapAnswer(hl7: string): string {
   );
 }
 
-const SOAP_FAULT =
-  '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
-  "<faultcode>soap:Server</faultcode><faultstring>Internal processing error</faultstring></soap:Fault></soap:Body></soap:Envelope>";
+function soapFaultXml(code: "Server" | "Client", text: string): string {
+  return (
+    '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
+    `<faultcode>soap:${code}</faultcode><faultstring>${text}</faultstring></soap:Fault></soap:Body></soap:Envelope>`
+  );
+}
+
+/** What GET /inspect shows (stand-in data is fake, so values may be shown). */
+function inspect(r: PkbHl7Registry) {
+  return {
+    received: r.received,
+    patients: [...r.patients.keys()],
+    observations: Object.fromEntries([...r.observations].map(([nhs, obs]) => [nhs, obs.length])),
+    documents: [...r.documents.keys()],
+    duplicateReports: r.duplicateReports,
+    duplicateControlIds: r.duplicateControlIds,
+  };
+}
 
 /** The HL7 message inside PKB's SOAP request (CDATA of arg0, possibly split around "]]>"). */
 export function hl7FromSoap(xml: string): string | undefined {
@@ -64,13 +90,14 @@ export function hl7FromSoap(xml: string): string | undefined {
 
 /** PKB's HL7 SOAP endpoint stand-in, over HTTP and HTTPS, with Basic auth, faults and message capture. */
 export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Standin> {
-  const registry = new PkbHl7Registry(o.facilities ?? ["DEMOALIAS", "PARTNERORG"]);
+  const registry = new PkbHl7Registry(o.facilities ?? ["DEMOALIAS", "PARTNERORG"], o.extraPairs ?? []);
+  for (const p of o.knownPatients ?? []) registry.patients.set(p.nhsNumber, p);
   const expected = `Basic ${Buffer.from(`${o.username ?? "partner"}:${o.password ?? "partner-password"}`).toString("base64")}`;
   const faults: Hl7Fault[] = [];
   const sockets = new Set<Socket>();
   let latencyMs = 0;
   let requests = 0;
-  let captured = 0;
+  const captured: string[] = [];
   if (o.captureDir) mkdirSync(o.captureDir, { recursive: true });
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -81,22 +108,39 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
     });
     req.on("end", async () => {
       requests++;
+      if (req.method === "GET" && req.url === "/inspect") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(inspect(registry)));
+        return;
+      }
       if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
       if (req.headers.authorization !== expected) {
         res.writeHead(401, { "www-authenticate": 'Basic realm="hl7"' }).end();
         return;
       }
-      const fault = faults.shift();
-      if (fault?.kind === "hang") return;
-      if (fault?.kind === "status") return void res.writeHead(fault.status).end("error");
-      if (fault?.kind === "soap-fault")
-        return void res.writeHead(500, { "content-type": "text/xml" }).end(SOAP_FAULT);
-      const hl7 = hl7FromSoap(body) ?? "";
+      const hl7 = hl7FromSoap(body);
+      if (hl7 === undefined) {
+        res
+          .writeHead(500, { "content-type": "text/xml" })
+          .end(soapFaultXml("Client", "No acceptMessage/arg0"));
+        return;
+      }
       if (o.captureDir) {
         const type = /^MSH\|[^|]*\|(?:[^|]*\|){6}([A-Z]{3})\^?([A-Z0-9]{0,3})/.exec(hl7);
-        const name = `${String(++captured).padStart(4, "0")}-${type?.[1] ?? "UNKNOWN"}-${type?.[2] ?? ""}.hl7`;
+        const name = `${String(captured.length + 1).padStart(4, "0")}-${type?.[1] ?? "UNKNOWN"}-${type?.[2] ?? ""}.hl7`;
         writeFileSync(join(o.captureDir, name), hl7);
+        captured.push(name);
       }
+      const fault = faults.shift();
+      if (fault?.kind === "hang") return;
+      if (fault?.kind === "status") {
+        const headers =
+          fault.retryAfterSec !== undefined ? { "retry-after": String(fault.retryAfterSec) } : {};
+        return void res.writeHead(fault.status, headers).end("error");
+      }
+      if (fault?.kind === "soap-fault")
+        return void res
+          .writeHead(500, { "content-type": "text/xml" })
+          .end(soapFaultXml(fault.code ?? "Server", "Internal processing error"));
       let answer = registry.handle(hl7);
       if (fault?.kind === "accept-then-hang") return;
       if (fault?.kind === "ack")
@@ -112,7 +156,9 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       "req",
       "-x509",
       "-newkey",
-      "rsa:2048",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
       "-nodes",
       "-keyout",
       join(certDir, "key.pem"),
@@ -150,6 +196,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       latencyMs = ms;
     },
     requests: () => requests,
+    captured: () => [...captured],
     async stop() {
       for (const s of sockets) s.destroy();
       await Promise.all([http, https].map((s) => new Promise<void>((r) => s.close(() => r()))));

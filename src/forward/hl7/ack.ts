@@ -1,0 +1,44 @@
+import { HubError } from "../../core/errors.js";
+import { ParsedMessage } from "./encoding.js";
+
+export type AckCode = "AA" | "AE" | "AR" | "CA" | "CE" | "CR";
+const ACK_CODES: readonly string[] = ["AA", "AE", "AR", "CA", "CE", "CR"];
+
+export interface Ack {
+  code: AckCode;
+  /** MSA-3: PKB's reason on AR/AE (e.g. "No observation timestamp in OBX or OBR"). */
+  text: string;
+  /** MSA-2: the MSH-10 this answers. */
+  controlId: string;
+  /** ADR^A19: the identifiers (PID-3.1 of every repetition, digits only for type NH) of each patient returned. */
+  patients: string[][];
+}
+
+/** Reads PKB's answer (ACK or ADR^A19). A message without MSH or a valid MSA-1 is a protocol error. */
+export function parseAck(text: string): Ack {
+  const m = new ParsedMessage(text);
+  if (m.all("MSH").length === 0) throw new HubError("PROTOCOL", "answer has no MSH segment");
+  const code = m.get("MSA", 1);
+  if (!ACK_CODES.includes(code)) throw new HubError("PROTOCOL", "answer has no valid MSA-1");
+  const patients = m.all("PID").map((pid) => {
+    const ids: string[] = [];
+    for (let r = 0; r < m.repetitions(pid, 3); r++) {
+      const id = m.value(pid, 3, 1, 1, r);
+      ids.push(m.value(pid, 3, 5, 1, r) === "NH" ? id.replace(/\s/g, "") : id);
+    }
+    return ids;
+  });
+  return { code: code as AckCode, text: m.get("MSA", 3), controlId: m.get("MSA", 2), patients };
+}
+
+/**
+ * What an ADR^A19 says about the NHS number queried. The query is a national-id search, so any
+ * patient listed is taken as PKB knowing this one (never send A28 for a known patient — it would
+ * overwrite demographics); `mismatch` flags an answer whose NHS identifiers are all different,
+ * which the forwarder logs for investigation (the ORU that follows will tell, by AA or AR).
+ */
+export function queryResult(ack: Ack, nhsNumber: string): { found: boolean; mismatch: boolean } {
+  if (ack.patients.length === 0) return { found: false, mismatch: false };
+  const listed = ack.patients.flat().filter((id) => /^\d{10}$/.test(id));
+  return { found: true, mismatch: listed.length > 0 && !listed.includes(nhsNumber) };
+}
