@@ -3,7 +3,7 @@ import type { HubBuffer } from "../../buffer/buffer.js";
 import type { Claimed, Lease, Outcome } from "../../buffer/outbox.js";
 import type { Config, PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
-import { isHubError } from "../../core/errors.js";
+import { HubError, isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
@@ -106,10 +106,10 @@ export class Hl7Forwarder {
         continue;
       }
       let sends = 0;
-      const exchange: Exchange = async (hl7) => {
-        sends++;
-        return this.exchange(lease, hl7, signal);
-      };
+      const exchange: Exchange = (hl7) =>
+        this.exchange(lease, hl7, signal, () => {
+          sends++;
+        });
       const mine: Settled[] = [];
       try {
         await this.workflow.ensureKnown(key, patient, exchange);
@@ -144,8 +144,11 @@ export class Hl7Forwarder {
   }
 
   /** One request: keeps the lease alive (a pass may take several), raises or clears the route's alerts. */
-  private async exchange(lease: Lease, hl7: string, signal: AbortSignal) {
-    this.o.buffer.outbox.extend(lease.token);
+  private async exchange(lease: Lease, hl7: string, signal: AbortSignal, onSend: () => void) {
+    // A lease lost (expired and reclaimed) means these rows may be someone else's now: send nothing.
+    if (this.o.buffer.outbox.extend(lease.token) === 0)
+      throw new HubError("LEASE_LOST", "lease expired before the message could be sent");
+    onSend();
     const answer = interpret(await this.o.client.send(hl7, signal));
     const alerts = this.o.buffer.alerts;
     if ("blocked" in answer && answer.blocked) {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { AgentContext } from "../../agent/context.js";
 import type { RouteComponent } from "../../agent/routes.js";
 import { HubError, messageOf } from "../../core/errors.js";
@@ -26,6 +26,17 @@ export function soapClient(route: Hl7RouteConfig): SoapClient {
   });
 }
 
+/** Whether a secret file can be read by other users (it should be 0600 or 0400). */
+export function exposedSecret(file: string): boolean {
+  try {
+    return (statSync(file).mode & 0o077) !== 0;
+  } catch {
+    return false; // reading it reports the problem
+  }
+}
+
+const EXPOSED_ALERT = "HL7_SECRET_EXPOSED";
+
 /** The hl7 route for the agent, when the configuration has it. */
 export function createHl7Route(ctx: AgentContext): RouteComponent | undefined {
   const route = ctx.config.routes.hl7;
@@ -36,6 +47,13 @@ export function createHl7Route(ctx: AgentContext): RouteComponent | undefined {
     route: "hl7",
     poke: () => forwarder?.poke(),
     async start() {
+      // Readings keep flowing (stopping the hub would not un-expose the password): a loud alert instead.
+      if (exposedSecret(route.passwordFile)) {
+        const text =
+          "routes.hl7.passwordFile is readable by other users: chmod 600 it and change the partner password";
+        ctx.logger.warn({ alert: EXPOSED_ALERT }, text);
+        ctx.buffer.alerts.raise(EXPOSED_ALERT, text, ctx.clock.nowMs());
+      } else ctx.buffer.alerts.clear(EXPOSED_ALERT);
       forwarder = new Hl7Forwarder({
         buffer: ctx.buffer,
         clock: ctx.clock,

@@ -1,0 +1,57 @@
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { AgentContext } from "../../src/agent/context.js";
+import { createRoutes } from "../../src/agent/routes.js";
+import { silentLogger } from "../../src/core/log.js";
+import { until } from "../support/wait.js";
+import { type Hl7Harness, useHl7Harness } from "./harness.js";
+
+const t = useHl7Harness();
+
+function context(h: Hl7Harness): AgentContext {
+  return {
+    config: h.config(),
+    buffer: h.buffer,
+    clock: h.clock,
+    logger: silentLogger(),
+    dataDir: h.tmp.dir,
+    fetch,
+    pokeRoutes: () => {},
+  };
+}
+
+describe("hl7 route in the agent", () => {
+  it("is created for a configuration with an hl7 patient and delivers", async () => {
+    const { h } = t;
+    const ctx = context(h);
+    const routes = createRoutes(ctx).filter((r) => r.route === "hl7");
+    expect(routes.map((r) => r.name)).toEqual(["route:hl7"]);
+    const route = routes[0];
+    await route?.start();
+    try {
+      expect(h.buffer.alerts.has("HL7_SECRET_EXPOSED")).toBe(false);
+      await h.buffer.ingest([h.reading()]);
+      route?.poke();
+      await until(() => h.stats().byState.delivered === 1);
+    } finally {
+      await route?.stop();
+    }
+  });
+
+  it("a password file others can read raises an alert, and readings still flow", async () => {
+    const { h } = t;
+    chmodSync(join(h.tmp.dir, "password"), 0o644);
+    const ctx = context(h);
+    const [route] = createRoutes(ctx).filter((r) => r.route === "hl7");
+    await route?.start();
+    try {
+      expect(h.buffer.alerts.has("HL7_SECRET_EXPOSED")).toBe(true);
+      await h.buffer.ingest([h.reading()]);
+      route?.poke();
+      await until(() => h.stats().byState.delivered === 1);
+    } finally {
+      await route?.stop();
+    }
+  });
+});
