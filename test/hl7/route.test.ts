@@ -5,7 +5,7 @@ import type { AgentContext } from "../../src/agent/context.js";
 import { createRoutes } from "../../src/agent/routes.js";
 import { silentLogger } from "../../src/core/log.js";
 import { until } from "../support/wait.js";
-import { type Hl7Harness, useHl7Harness } from "./harness.js";
+import { type Hl7Harness, NHS, useHl7Harness } from "./harness.js";
 
 const t = useHl7Harness();
 
@@ -53,5 +53,21 @@ describe("hl7 route in the agent", () => {
     } finally {
       await route?.stop();
     }
+  });
+});
+
+describe("HL7 stand-in", () => {
+  it("shows what it received on GET /inspect", async () => {
+    const { h } = t;
+    h.knownToPkb();
+    await h.buffer.ingest([h.reading()]);
+    h.start();
+    await until(() => h.stats().byState.delivered === 1);
+    const res = await fetch(new URL("/inspect", h.pkb.url));
+    expect(await res.json()).toMatchObject({
+      received: [{ type: "QRY^A19" }, { type: "ORU^R01" }],
+      observations: { [NHS]: 2 },
+      duplicateControlIds: 0,
+    });
   });
 });

@@ -224,6 +224,16 @@ export class Hl7Forwarder {
     }
     const answer = await exchange(msg.body);
     const outcome = "ack" in answer ? ackOutcome(answer.ack, msg.controlId) : answer.outcome;
+    // Control id and outcome only: the message itself carries PHI and is never logged.
+    this.o.logger.debug(
+      {
+        controlId: msg.controlId,
+        rows: unit.rows.length,
+        resend: unit.stored !== undefined,
+        outcome: outcome.kind,
+      },
+      "HL7 message sent",
+    );
     // Rows of this message not in this lease (a smaller limit after a restart) get the same answer later, unsent.
     if (outcome.kind !== "retry" && unit.rows.length < msg.rowIds.length)
       this.store.recordAnswer(msg.id, outcome);

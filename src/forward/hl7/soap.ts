@@ -4,7 +4,12 @@ import { HubError } from "../../core/errors.js";
 
 export const PKB_NAMESPACE = "http://wsssl.hl7api.patientsknowbest.com/";
 
-/** PKB's SOAP 1.1 envelope: `acceptMessage` with the HL7 message in a CDATA section of `arg0`. */
+/**
+ * PKB's SOAP 1.1 envelope: `acceptMessage` with the HL7 message in a CDATA section of `arg0`.
+ * UNKNOWN until a sandbox test: an XML parser turns the CR segment separators inside CDATA into LF
+ * (XML end-of-line handling); PKB documents CDATA, so it must cope, but this is the place to
+ * change (e.g. to `&#13;` in escaped text) if it does not.
+ */
 export function soapEnvelope(hl7: string): string {
   // "]]>" cannot appear inside CDATA: split it across two sections.
   const cdata = `<![CDATA[${hl7.replace(/]]>/g, "]]]]><![CDATA[>")}]]>`;

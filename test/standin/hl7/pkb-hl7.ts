@@ -110,6 +110,7 @@ export class PkbHl7Registry {
     const nhs = m.get("QRD.8.1");
     if (m.get("QRD.8.13") !== "NH" || m.get("QRD.9") !== "DEM")
       return this.ack("AR", controlId, "QRD-8.13 must be NH and QRD-9 DEM", "A19");
+    if (!isValidNhsNumber(nhs)) return this.ack("AR", controlId, "Invalid NHS number", "A19");
     const p = this.patients.get(nhs);
     const pid = p
       ? [
