@@ -256,6 +256,21 @@ describe("tokens", () => {
     }
   });
 
+  it("a refresh refused while a technician re-links does not mark the new link relink-needed", async () => {
+    await linkAs("pkb-ann");
+    const old = store().get("p1");
+    await pkb.oauth.revokePatient("pkb-ann");
+    pkb.setLatencyMs(200);
+    clock.advance(10 * 60_000);
+    const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
+    const pending = provider.accessToken("p1");
+    // The re-link lands while the refused refresh is on the wire.
+    const fresh = { ...(old as NonNullable<typeof old>), accessToken: "new-link-token", linkedAtMs: 42 };
+    store().put("p1", fresh);
+    await expect(pending).resolves.toBe("new-link-token");
+    expect(store().get("p1")).toMatchObject({ state: "linked", accessToken: "new-link-token" });
+  });
+
   it("revocation → relink-needed (readings keep buffering) → relink → delivery with nothing lost", async () => {
     await linkAs("pkb-ann");
     const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);

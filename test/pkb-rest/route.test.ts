@@ -129,6 +129,23 @@ describe("pkb-rest route in the agent", () => {
     expect(pkb.records(ann.id)).toHaveLength(2);
   });
 
+  it("a patient not linked yet: nothing is claimed (no attempt, no churn); linking starts delivery at once", async () => {
+    await startRoute();
+    await buffer.ingest([reading(1), reading(2)]);
+    route?.poke();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(buffer.db.prepare("SELECT state, attempts, last_error FROM outbox").all()).toEqual([
+      { state: "pending", attempts: 0, last_error: null },
+      { state: "pending", attempts: 0, last_error: null },
+    ]);
+    expect(pkb.api.requests()).toBe(0);
+    await link();
+    route?.poke();
+    // No clock advance: the rows were never deferred.
+    await until(() => buffer.stats().byState.delivered === 2);
+    expect(pkb.records(ann.id)).toHaveLength(2);
+  });
+
   it("token and key files are 0600 and hold no plaintext token or NHS number", async () => {
     const linked = await link();
     const files = readdirSync(dataDir, { recursive: true, withFileTypes: true })

@@ -13,6 +13,8 @@ export interface TokenProvider {
   accessToken(patient: string): Promise<string>;
   /** Called after a 401 with the token PKB refused: refresh (one refresh at a time) and return the new one. */
   refresh(patient: string, refused: string): Promise<string>;
+  /** False while the patient has no link that could give a token (never linked, or must re-link). */
+  usable?(patient: string): boolean;
 }
 
 export interface PkbRestForwarderOptions {
@@ -25,12 +27,18 @@ export interface PkbRestForwarderOptions {
   concurrency: number;
   requestTimeoutMs: number;
   idleMs?: number;
+  /**
+   * The route's patients. While none of them has a usable link nothing is claimed, so readings
+   * wait in the outbox untouched (no attempt, no churn) and go as soon as a link is made.
+   */
+  patients?: readonly string[];
 }
 
 /** While a patient must re-link, their readings wait (no attempt spent) and are looked at again after this. */
 const RELINK_RECHECK_MS = 60_000;
 /** The token endpoint or the token store failed: the measurement was never sent, so no attempt is spent. */
 const TOKEN_RETRY_MS = 30_000;
+const NOTHING: Lease = { token: "", expiresMs: 0, rows: [] };
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /**
@@ -56,11 +64,17 @@ export class PkbRestForwarder {
       route: this.route,
       outbox: o.buffer.outbox,
       logger: o.logger,
-      claim: (outbox) => outbox.claim(this.route, 1),
+      claim: (outbox) => (this.anyoneLinked() ? outbox.claim(this.route, 1) : NOTHING),
       send: (lease, signal) => this.send(lease, signal),
       concurrency: o.concurrency,
       idleMs: o.idleMs ?? 1000,
     });
+  }
+
+  private anyoneLinked(): boolean {
+    const { patients, tokens } = this.o;
+    if (!patients || !tokens.usable) return true;
+    return patients.some((p) => tokens.usable?.(p) === true);
   }
 
   start(): void {

@@ -55,6 +55,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         fetch: ctx.fetch,
         concurrency: route.concurrency,
         requestTimeoutMs: route.requestTimeoutMs,
+        patients: ctx.config.patients.filter((p) => p.route === "pkb-rest").map((p) => p.key),
       });
       forwarder.start();
     },

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { HubError } from "../../core/errors.js";
 import { type SecretBox, writeFileAtomic } from "../../core/secrets.js";
@@ -17,8 +17,19 @@ export interface PatientLink {
   linkedAtMs: number;
 }
 
-/** One sealed file per patient under <dataDir>/links/, written atomically and durably. */
+interface Cached {
+  stamp: string;
+  link: PatientLink;
+}
+
+/**
+ * One sealed file per patient under <dataDir>/links/, written atomically and durably. Reads are
+ * cached by the file's identity (inode, size, mtime), so the forwarder may ask for every reading
+ * and still see at once a link that `pkb-hub link` wrote from another process.
+ */
 export class TokenStore {
+  private readonly cache = new Map<string, Cached>();
+
   constructor(
     private readonly dir: string,
     private readonly box: SecretBox,
@@ -29,20 +40,47 @@ export class TokenStore {
     return join(this.dir, `${patient}.link`);
   }
 
+  private stamp(file: string): string | undefined {
+    const st = statSync(file, { throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : undefined;
+  }
+
   get(patient: string): PatientLink | undefined {
     const file = this.file(patient);
-    if (!existsSync(file)) return undefined;
+    const stamp = this.stamp(file);
+    if (stamp === undefined) {
+      this.cache.delete(patient);
+      return undefined;
+    }
+    const cached = this.cache.get(patient);
+    if (cached?.stamp === stamp) return cached.link;
     const plain = this.box.open(readFileSync(file, "utf8"));
+    let link: PatientLink;
     try {
-      return JSON.parse(plain) as PatientLink;
+      link = JSON.parse(plain) as PatientLink;
     } catch {
       throw new HubError("SECRET_UNREADABLE", `link file of patient ${patient} is not a valid link`);
     }
+    this.cache.set(patient, { stamp, link });
+    return link;
   }
 
   /** Durable before it returns: a rotated refresh token is never only in memory. */
   put(patient: string, link: PatientLink): void {
-    writeFileAtomic(this.file(patient), this.box.seal(JSON.stringify(link)));
+    const file = this.file(patient);
+    writeFileAtomic(file, this.box.seal(JSON.stringify(link)));
+    const stamp = this.stamp(file);
+    if (stamp) this.cache.set(patient, { stamp, link });
+  }
+
+  /**
+   * Writes `link` only if the stored link is still the one made at `linkedAtMs`: a refresh that
+   * finishes after a technician re-linked must not overwrite the new link. False when it changed.
+   */
+  replace(patient: string, linkedAtMs: number, link: PatientLink): boolean {
+    if (this.get(patient)?.linkedAtMs !== linkedAtMs) return false;
+    this.put(patient, link);
+    return true;
   }
 
   state(patient: string): LinkState | "unlinked" {
