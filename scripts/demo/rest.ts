@@ -1,7 +1,5 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.js";
-import { SystemClock } from "../../src/core/clock.js";
 import { linkPatient } from "../../src/forward/pkb-rest/link.js";
 import { tokenStore } from "../../src/forward/pkb-rest/route.js";
 import { type PkbStandin, startPkbStandin } from "../../test/standin/pkb.js";
@@ -18,10 +16,9 @@ const DEMO_PATIENT = {
 
 /**
  * The REST route's demo: a PKB stand-in (oidc-provider at PKB's OAuth paths + measurement API), and
- * the demo patient linked through OAuth (code + PKCE, Users API, NHS number check). The link is made
- * in `configure`, before the agent starts, as a technician would before leaving the hub: a patient
- * who is not linked yet has their readings held back for a minute at a time, which would only slow
- * the demo down.
+ * the demo patient linked through OAuth (code + PKCE, Users API, NHS number check) once the agent
+ * runs, as a technician would with `pkb-hub link`. Until then the readings wait in the outbox
+ * (nothing is claimed for a patient without a link); the link starts delivery at once.
  */
 export function createDemoRoute(): DemoRoute {
   let pkb: PkbStandin | undefined;
@@ -41,23 +38,31 @@ export function createDemoRoute(): DemoRoute {
           redirectUri: "http://127.0.0.1:8765/callback",
         },
       };
-      // Link before the agent starts, as a technician would: paste mode, with the stand-in's approve page.
-      const parsed = parseConfig(config, "demo config");
-      const route = parsed.routes.pkbRest;
-      const patient = parsed.patients[0];
-      if (!route || !patient) throw new Error("demo config lacks the REST route");
+    },
+    async afterStart(agent) {
+      const standin = pkb;
+      const route = agent.ctx.config.routes.pkbRest;
+      const patient = agent.ctx.config.patients.find((p) => p.key === "demo-patient");
+      if (!standin || !route || !patient) throw new Error("demo config lacks the REST route");
+      // Paste mode, with the patient's browser played on the stand-in's approve page.
       let shown: URL | undefined;
       const link = await linkPatient({
         route,
         patient,
-        store: tokenStore(dataDir),
-        clock: new SystemClock({ mode: "assume-synced" }),
+        store: tokenStore(agent.ctx.dataDir),
+        clock: agent.ctx.clock,
+        fetch: agent.ctx.fetch,
         mode: "paste",
         show: (url) => {
           shown = url;
         },
-        paste: async () => (await (pkb as PkbStandin).approve(shown as URL, DEMO_PATIENT.id)).href,
+        paste: async () => {
+          if (!shown) throw new Error("no authorization URL was shown");
+          return (await standin.approve(shown, DEMO_PATIENT.id)).href;
+        },
+        timeoutMs: 30_000,
       });
+      agent.ctx.pokeRoutes();
       process.stdout.write(
         `demo patient linked to PKB account ${link.pkbId} (OAuth code + PKCE, NHS number checked)\n`,
       );
