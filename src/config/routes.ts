@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { COMPONENT_IDS } from "../core/codes.js";
 
 /**
  * Route settings. Each route's section lives here so the forwarders own their own knobs; every
@@ -48,7 +49,11 @@ export const hl7RouteSchema = z
     requestTimeoutMs: z.number().int().positive().default(30000),
     caFile: z.string().optional(),
     snomed: z
-      .record(z.string(), z.strictObject({ code: z.string().min(1), unit: z.string().min(1) }))
+      // Keyed by component id, so a typo is a config error rather than a silently unused row.
+      .partialRecord(
+        z.enum(COMPONENT_IDS),
+        z.strictObject({ code: z.string().min(1), unit: z.string().min(1) }),
+      )
       .default({})
       .describe("Per component id: the SNOMED code and unit agreed with PKB (overrides the defaults)"),
   })

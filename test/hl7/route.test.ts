@@ -71,3 +71,17 @@ describe("HL7 stand-in", () => {
     });
   });
 });
+
+describe("routes.hl7 configuration", () => {
+  it("a SNOMED override for an unknown component is a config error, not a silently unused row", () => {
+    const { h } = t;
+    expect(() => h.config({ snomed: { "bp-systolc": { code: "1", unit: "mm[Hg]" } } })).toThrow(
+      expect.objectContaining({ code: "CONFIG_INVALID" }),
+    );
+    expect(h.config({ snomed: { "bp-systolic": { code: "1", unit: "mm[Hg]" } } }).routes.hl7?.snomed).toEqual(
+      {
+        "bp-systolic": { code: "1", unit: "mm[Hg]" },
+      },
+    );
+  });
+});

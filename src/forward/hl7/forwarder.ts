@@ -7,7 +7,7 @@ import { HubError, isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
-import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender, type SnomedTable } from "./messages.js";
+import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender } from "./messages.js";
 import { ackOutcome, type Blocked, interpret } from "./outcome.js";
 import { Deferred, type Exchange, PatientWorkflow } from "./patients.js";
 import type { SoapClient } from "./soap.js";
@@ -260,8 +260,7 @@ export class Hl7Forwarder {
     const readings = rows.flatMap((r) => (r.item.type === "reading" ? [r.item.reading] : []));
     // OBR-3.1, PKB's report id: derived from the first reading, so a rebuilt message (after a fix by hand) keeps it.
     const reportId = `${key}-${readings[0]?.key.slice(0, 16) ?? controlId}`.slice(0, 60);
-    const snomed = this.o.route.snomed as SnomedTable;
-    return buildOruR01(this.sender, patient, readings, reportId, controlId, now, snomed);
+    return buildOruR01(this.sender, patient, readings, reportId, controlId, now, this.o.route.snomed);
   }
 
   /** After the outcomes are recorded: a message none of whose rows is open any more is forgotten. */
