@@ -197,6 +197,22 @@ describe("linking a patient", () => {
     expect(store().get("p1")).toBeUndefined();
   });
 
+  it("paste mode: nothing pasted in time → LINK_TIMEOUT, nothing stored", async () => {
+    await expect(
+      linkPatient({
+        route: route(),
+        patient: patientConfig(),
+        store: store(),
+        clock,
+        mode: "paste",
+        show: () => {},
+        paste: () => new Promise<string>(() => {}),
+        timeoutMs: 100,
+      }),
+    ).rejects.toMatchObject({ code: "LINK_TIMEOUT" });
+    expect(store().get("p1")).toBeUndefined();
+  });
+
   it("a redirect carrying another state (a forged or stale link) is refused", async () => {
     let shown: URL | undefined;
     await expect(

@@ -131,6 +131,18 @@ async function waitForCallback(
   });
 }
 
+/** The technician's paste, or LINK_TIMEOUT: an authorization code is short-lived anyway. */
+function pasteInTime(paste: () => Promise<string>, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new HubError("LINK_TIMEOUT", "nothing was pasted in time: start the link again")),
+      timeoutMs,
+    );
+  });
+  return Promise.race([paste(), expired]).finally(() => clearTimeout(timer));
+}
+
 function pastedToUrl(text: string, request: AuthorizationRequest, redirectUri: string): URL {
   const trimmed = text.trim();
   if (/^https?:\/\//.test(trimmed)) return new URL(trimmed);
@@ -158,7 +170,7 @@ async function obtainTokens(
   } else {
     if (!o.paste) throw new HubError("USAGE", "paste mode needs a way to read the pasted code");
     o.show(request.url);
-    callback = pastedToUrl(await o.paste(), request, o.route.redirectUri);
+    callback = pastedToUrl(await pasteInTime(o.paste, timeoutMs), request, o.route.redirectUri);
   }
   return finishAuthorization(config, request, callback);
 }
