@@ -111,6 +111,32 @@ describe("pkb-rest route in the agent", () => {
     await until(() => buffer.stats().byState.delivered === 1);
   });
 
+  it("token endpoint failing during a refresh (503, then a reset): nothing is lost, no attempt spent", async () => {
+    await link();
+    await startRoute();
+    pkb.expireAccessTokens(ann.id);
+    pkb.setFaults({ on: "token", kind: "status", status: 503 }, { on: "token", kind: "reset" });
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    const row = () =>
+      buffer.db.prepare("SELECT state, attempts, last_error FROM outbox").get() as {
+        state: string;
+        attempts: number;
+        last_error: string | null;
+      };
+    await until(() => row().last_error === "refresh failed: SERVER_ERROR");
+    expect(row()).toMatchObject({ state: "pending", attempts: 0 });
+    clock.advance(30_000);
+    route?.poke();
+    await until(() => row().last_error === "refresh failed: NETWORK");
+    expect(row().attempts).toBe(0);
+    clock.advance(30_000);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1);
+    expect(tokenStore(dataDir).state("p1")).toBe("linked");
+    expect(pkb.records(ann.id)).toHaveLength(1);
+  });
+
   it("a revoked link raises an alert and buffers; relinking clears it and delivers everything", async () => {
     await link();
     await startRoute();

@@ -71,4 +71,11 @@ describe("PKB stand-in API", () => {
     expect((await post(bp)).status).toBe(201);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
   });
+
+  it("inspection lists every patient's record, also over HTTP", async () => {
+    expect((await post(bp)).status).toBe(201);
+    expect(Object.keys(pkb.inspect())).toEqual(["pkb-ann"]);
+    const res = await fetch(`${pkb.url}/standin/records`);
+    expect(((await res.json()) as Record<string, unknown[]>)["pkb-ann"]).toHaveLength(1);
+  });
 });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { StandinOAuth } from "./pkb-oauth.js";
+import { OAUTH_PATHS, StandinOAuth } from "./pkb-oauth.js";
 
 /**
  * The PKB stand-in's REST part: Users API and measurement API shaped as PKB.md describes, validating
@@ -28,12 +28,17 @@ export interface StandinPatient {
   nhsNumber: string;
 }
 
-export type Fault =
+/**
+ * A fault answered to the next request of its target: `api` (Users and measurement API, the
+ * default) or `token` (the OAuth token endpoint: refreshes and code exchanges).
+ */
+export type Fault = { on?: "api" | "token" } & (
   | { kind: "status"; status: number; retryAfter?: string; message?: string }
   | { kind: "hang" }
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
-  | { kind: "accept-then-hang" };
+  | { kind: "accept-then-hang" }
+);
 
 export interface StoredMeasurement {
   type: string;
@@ -55,6 +60,8 @@ export interface PkbApiStandin {
   clearFaults(): void;
   setLatencyMs(ms: number): void;
   records(patientId: string): StoredMeasurement[];
+  /** Every patient's record (patient id → measurements). */
+  inspect(): Record<string, StoredMeasurement[]>;
   requests(): number;
   stop(): Promise<void>;
 }
@@ -109,6 +116,11 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
   let latencyMs = 0;
   let requests = 0;
 
+  const takeFault = (target: "api" | "token"): Fault | undefined => {
+    const i = faults.findIndex((f) => (f.on ?? "api") === target);
+    return i < 0 ? undefined : faults.splice(i, 1)[0];
+  };
+
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
       let data = "";
@@ -122,14 +134,31 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     requests++;
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const url = new URL(req.url ?? "/", "http://standin");
-    if (oauth?.handles(url.pathname)) return oauth.handle(req, res, url);
+    if (oauth?.handles(url.pathname)) {
+      const tokenFault = url.pathname === OAUTH_PATHS.token ? takeFault("token") : undefined;
+      if (tokenFault?.kind === "status") {
+        return send(
+          res,
+          tokenFault.status,
+          { error: "server_error", error_description: "injected" },
+          {
+            ...(tokenFault.retryAfter ? { "retry-after": tokenFault.retryAfter } : {}),
+          },
+        );
+      }
+      if (tokenFault?.kind === "reset") return req.socket.destroy();
+      if (tokenFault) return; // hang
+      return oauth.handle(req, res, url);
+    }
     const body = await readBody(req);
     if (url.pathname === "/v2-beta/measurements/apiRefs") return send(res, 200, API_REFS);
-    // Inspection (tests, demo, benchmarks): what a patient's record holds.
+    // Inspection (tests, demo, benchmarks): what each patient's record holds.
+    if (req.method === "GET" && url.pathname === "/standin/records")
+      return send(res, 200, Object.fromEntries(records));
     const inspect = /^\/standin\/records\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && inspect)
       return send(res, 200, records.get(decodeURIComponent(inspect[1] ?? "")) ?? []);
-    const fault = faults.shift();
+    const fault = takeFault("api");
     if (fault?.kind === "hang") return;
     if (fault?.kind === "reset") return req.socket.destroy();
     if (fault?.kind === "status") {
@@ -231,6 +260,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       latencyMs = ms;
     },
     records: (id) => records.get(id) ?? [],
+    inspect: () => Object.fromEntries([...records].map(([id, list]) => [id, [...list]])),
     requests: () => requests,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -119,7 +119,12 @@ export class StandinOAuth {
       },
       features: {
         devInteractions: { enabled: false },
-        revocation: { enabled: true },
+        revocation: {
+          enabled: true,
+          // A client may revoke only its own tokens (oidc-provider's default, stated so it stays quiet).
+          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+            token.clientId === client.clientId,
+        },
         resourceIndicators: {
           enabled: true,
           defaultResource: async () => this.resource,
@@ -151,6 +156,7 @@ export class StandinOAuth {
         (ctx.body as Record<string, unknown>).interval = 1;
       }
     });
+    this.callback = this.provider.callback();
     this.provider.on("access_token.saved", (t: AccessTokenLike) => {
       if (!t.accountId) return;
       const set = this.tokensOf.get(t.accountId) ?? new Set<string>();
@@ -158,6 +164,8 @@ export class StandinOAuth {
       this.tokensOf.set(t.accountId, set);
     });
   }
+
+  private readonly callback: (req: IncomingMessage, res: ServerResponse) => void;
 
   /** True for the paths this server answers. */
   handles(pathname: string): boolean {
@@ -170,7 +178,7 @@ export class StandinOAuth {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === OAUTH_PATHS.token && req.method === "POST") this.tokenRequests++;
     if (url.pathname.startsWith(INTERACTION)) return this.interaction(req, res);
-    this.provider.callback()(req, res);
+    this.callback(req, res);
   }
 
   /** The resource server's check: the patient a bearer token speaks for, if it is valid. */

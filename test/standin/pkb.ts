@@ -39,6 +39,8 @@ export interface PkbStandin {
   expireAccessTokens(patientId: string): void;
   /** What the patient's record holds. */
   records(patientId: string): StoredMeasurement[];
+  /** What every patient's record holds (also `GET /standin/records` over HTTP). */
+  inspect(): Record<string, StoredMeasurement[]>;
   /** Requests answered so far at the token endpoint. */
   tokenRequests(): number;
   stop(): Promise<void>;
@@ -67,6 +69,7 @@ export async function startPkbStandin(options: PkbStandinOptions = {}): Promise<
     revoke: (patientId) => api.oauth.revokePatient(patientId),
     expireAccessTokens: (patientId) => api.expireAccessTokens(patientId),
     records: (patientId) => api.records(patientId),
+    inspect: () => api.inspect(),
     tokenRequests: () => api.oauth.tokenRequests,
     stop: () => api.stop(),
   };

@@ -48,6 +48,13 @@ export function isInvalidGrant(err: unknown): boolean {
   return (err as { error?: unknown }).error === "invalid_grant";
 }
 
+/** The HTTP status behind an openid-client error: on the error, or on the Response it carries as cause. */
+function httpStatusOf(err: unknown): number | undefined {
+  const { status, cause } = err as { status?: unknown; cause?: unknown };
+  if (typeof status === "number") return status;
+  return cause instanceof Response ? cause.status : undefined;
+}
+
 /**
  * Refresh. `invalid_grant` (revoked, expired session) → RELINK_NEEDED; another OAuth error (e.g.
  * invalid_client: the hub's client credentials) → AUTH_FAILED; a 5xx → SERVER_ERROR; else NETWORK.
@@ -60,8 +67,9 @@ export async function refreshTokens(config: client.Configuration, refreshToken: 
       throw new HubError("RELINK_NEEDED", "PKB refused the refresh token: the patient must re-link", {
         cause: err,
       });
-    const { error, status } = err as { error?: unknown; status?: unknown };
-    if (typeof status === "number" && status >= 500)
+    const { error } = err as { error?: unknown };
+    const status = httpStatusOf(err);
+    if (status !== undefined && status >= 500)
       throw new HubError("SERVER_ERROR", `token refresh: PKB answered HTTP ${status}`, { cause: err });
     if (typeof error === "string")
       throw new HubError("AUTH_FAILED", `token refresh refused by PKB: ${error}`, { cause: err });
