@@ -4,7 +4,7 @@ import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import { HubError } from "../../src/core/errors.js";
 import { finishReading } from "../../src/core/finish.js";
-import { silentLogger } from "../../src/core/log.js";
+import { createLogger, silentLogger } from "../../src/core/log.js";
 import { PkbRestForwarder, relinkNeeded, type TokenProvider } from "../../src/forward/pkb-rest/forwarder.js";
 import { toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
 import { type PkbApiStandin, startPkbApiStandin } from "../standin/pkb-api.js";
@@ -57,11 +57,11 @@ const provider: TokenProvider = {
   },
 };
 
-function start(timeoutMs = 2000, baseUrl = pkb.url) {
+function start(timeoutMs = 2000, baseUrl = pkb.url, logger = silentLogger()) {
   forwarder = new PkbRestForwarder({
     buffer,
     clock,
-    logger: silentLogger(),
+    logger,
     baseUrl,
     tokens: provider,
     fetch,
@@ -215,6 +215,27 @@ describe("PKB REST forwarder against the stand-in", () => {
     tokens.down = false;
     clock.advance(30_000);
     await until(() => buffer.stats().byState.delivered === 1);
+  });
+
+  it("a token problem is logged once (code only, no token), not once per waiting reading", async () => {
+    tokens.down = true;
+    const lines: string[] = [];
+    await buffer.ingest([reading(1), reading(2), reading(3)]);
+    start(
+      2000,
+      pkb.url,
+      createLogger({ level: "info", destination: { write: (l: string) => lines.push(l) } }),
+    );
+    await until(
+      () =>
+        (buffer.db
+          .prepare("SELECT count(*) FROM outbox WHERE last_error IS NOT NULL")
+          .pluck()
+          .get() as number) === 3 && buffer.stats().byState.leased === 0,
+    );
+    const warned = lines.filter((l) => l.includes("no PKB access token"));
+    expect(warned).toHaveLength(1);
+    expect(JSON.parse(warned[0] as string)).toMatchObject({ code: "NETWORK", step: "token" });
   });
 
   it("401 again after the refresh: one retry spent, not a dead letter", async () => {

@@ -243,6 +243,35 @@ describe("linking a patient", () => {
   });
 });
 
+describe("re-linking", () => {
+  it("to another PKB account is refused (buffered readings belong to the first), unless asked for", async () => {
+    config = parseConfig({
+      hub: { id: "h", dataDir: join(tmp.dir, "data") },
+      patients: [{ key: "p1", route: "pkb-rest" }], // no NHS number configured: only the account guards
+      routes: { pkbRest: route() },
+    });
+    const first = await linkAs("pkb-ann");
+    await expect(linkAs("pkb-bob")).rejects.toMatchObject({ code: "MISATTRIBUTION" });
+    expect(store().get("p1")).toEqual(first);
+    expect(await pkb.oauth.activeGrants("pkb-bob")).toBe(0); // the refused grant was handed back
+    let shown: URL | undefined;
+    const moved = await linkPatient({
+      route: route(),
+      patient: patientConfig(),
+      store: store(),
+      clock,
+      mode: "paste",
+      show: (url) => {
+        shown = url;
+      },
+      paste: async () => (await approveAs(shown as URL, "pkb-bob")).href,
+      newAccount: true,
+    });
+    expect(moved.pkbId).toBe("pkb-bob");
+    expect((await linkAs("pkb-bob")).pkbId).toBe("pkb-bob"); // the same account again: fine
+  });
+});
+
 describe("tokens", () => {
   it("refreshes ahead of expiry; a rotated refresh token survives a restart", async () => {
     await linkAs("pkb-ann");

@@ -13,7 +13,8 @@ function qr(text: string): Promise<string> {
 
 export const link: Command = {
   name: "link",
-  usage: "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N]",
+  usage:
+    "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N] [--new-account]",
   summary: "link a patient's PKB account to this hub (the patient approves in a browser)",
   async run(args, io) {
     const { values, positionals } = parse(
@@ -22,6 +23,7 @@ export const link: Command = {
         config: { type: "string", short: "c" },
         mode: { type: "string", default: "loopback" },
         "timeout-sec": { type: "string", default: "600" },
+        "new-account": { type: "boolean", default: false },
       },
       true,
     );
@@ -52,6 +54,7 @@ export const link: Command = {
         clock,
         mode,
         timeoutMs: timeoutSec * 1000,
+        newAccount: values["new-account"] === true,
         show: (url, userCode) => {
           io.out("Ask the patient to open this address, sign in to Patients Know Best and approve the hub:");
           io.out(url.href);

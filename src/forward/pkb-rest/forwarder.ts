@@ -58,6 +58,8 @@ function tokenFailure(err: unknown, step: string): Settled["outcome"] {
 export class PkbRestForwarder {
   readonly route = "pkb-rest";
   private readonly loop: DeliveryLoop;
+  /** The code of the token problem last seen, so it is logged once, not once per reading. */
+  private tokenTrouble: string | undefined;
 
   constructor(private readonly o: PkbRestForwarderOptions) {
     this.loop = new DeliveryLoop({
@@ -106,18 +108,19 @@ export class PkbRestForwarder {
     try {
       token = await this.o.tokens.accessToken(row.patient);
     } catch (err) {
-      return tokenFailure(err, "token");
+      return this.tokenFailure(err, "token");
     }
     let answer = await this.post(body, token, signal);
     if ("status" in answer && answer.status === 401) {
       try {
         answer = await this.post(body, await this.o.tokens.refresh(row.patient, token), signal);
       } catch (err) {
-        return tokenFailure(err, "refresh");
+        return this.tokenFailure(err, "refresh");
       }
       if ("status" in answer && answer.status === 401)
         return { kind: "retry", error: "HTTP 401 after refresh" };
     }
+    this.tokenTrouble = undefined;
     const outcome = classify(answer, this.o.clock.nowMs());
     if (outcome.kind !== "delivered") {
       this.o.logger.warn(
@@ -126,6 +129,16 @@ export class PkbRestForwarder {
       );
     }
     return outcome;
+  }
+
+  /** Logs a token problem once when it starts (not once per reading), then settles the row. */
+  private tokenFailure(err: unknown, step: string): Settled["outcome"] {
+    const code = isHubError(err) ? err.code : "INTERNAL";
+    if (code !== "RELINK_NEEDED" && code !== this.tokenTrouble) {
+      this.o.logger.warn({ code, step }, "no PKB access token: readings wait, no attempt spent");
+    }
+    this.tokenTrouble = code;
+    return tokenFailure(err, step);
   }
 
   private async post(body: string, token: string, signal: AbortSignal): Promise<Answer> {

@@ -34,6 +34,8 @@ export interface LinkOptions {
    */
   paste?: () => Promise<string>;
   timeoutMs?: number;
+  /** Re-linking to a different PKB account than before is refused unless this is set. */
+  newAccount?: boolean;
 }
 
 /** GET /json/users/self: the PKB id and NHS number of the account that approved the link. */
@@ -175,6 +177,15 @@ async function obtainTokens(
   return finishAuthorization(config, request, callback);
 }
 
+/** The patient's current link, if any; an unreadable one (lost key) counts as none. */
+function readPrevious(o: LinkOptions): PatientLink | undefined {
+  try {
+    return o.store.get(o.patient.key);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Links a patient: authorization code with state and PKCE, then the Users API. The mis-attribution
  * guard refuses the link when the configured NHS number differs from the PKB account's.
@@ -197,6 +208,17 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
       `the PKB account that approved the link is not patient ${o.patient.key}'s (${
         linkedNhs ? "NHS numbers differ" : "the account has no valid NHS number"
       }): link refused, nothing stored`,
+    );
+  }
+  // Re-linking: readings buffered meanwhile belong to the account linked before. Another account
+  // would receive them, so that takes an explicit decision (pkb-hub link --new-account).
+  const previous = readPrevious(o);
+  if (previous && previous.pkbId !== self.id && !o.newAccount) {
+    await revokeQuietly(config, tokens.refreshToken);
+    throw new HubError(
+      "MISATTRIBUTION",
+      `patient ${o.patient.key} was linked to another PKB account before: link refused, nothing stored ` +
+        "(if the patient really changed account, link again with --new-account)",
     );
   }
   const link: PatientLink = {
