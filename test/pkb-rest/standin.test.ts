@@ -78,4 +78,17 @@ describe("PKB stand-in API", () => {
     const res = await fetch(`${pkb.url}/standin/records`);
     expect(((await res.json()) as Record<string, unknown[]>)["pkb-ann"]).toHaveLength(1);
   });
+
+  it("options: patients known from the start and added latency", async () => {
+    const other = await startPkbStandin({ patients: [ANN], latencyMs: 80 });
+    try {
+      other.api.addToken("t2", ANN.id);
+      const t0 = Date.now();
+      const res = await fetch(`${other.url}/json/users/self`, { headers: { authorization: "Bearer t2" } });
+      expect(res.status).toBe(200);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(70);
+    } finally {
+      await other.stop();
+    }
+  });
 });

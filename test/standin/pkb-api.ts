@@ -103,17 +103,21 @@ export interface PkbStandinOptions {
   deviceGrant?: boolean;
   /** Paths of the hub's registered redirect URIs (any loopback host and port). */
   redirectPaths?: string[];
+  /** Patients PKB knows from the start (more with addPatient). */
+  patients?: StandinPatient[];
+  /** Added to every answer (benchmarks, timeout tests). */
+  latencyMs?: number;
 }
 
 export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promise<PkbApiStandin> {
-  const patients = new Map<string, StandinPatient>();
+  const patients = new Map<string, StandinPatient>((options.patients ?? []).map((p) => [p.id, p]));
   // Bearer tokens registered directly by unit tests; OAuth-issued ones are checked by the provider.
   const tokens = new Map<string, { patientId: string; expiresAtMs: number }>();
   let oauth: StandinOAuth | undefined;
   const records = new Map<string, StoredMeasurement[]>();
   const faults: Fault[] = [];
   const sockets = new Set<Socket>();
-  let latencyMs = 0;
+  let latencyMs = options.latencyMs ?? 0;
   let requests = 0;
 
   const takeFault = (target: "api" | "token"): Fault | undefined => {
