@@ -98,6 +98,29 @@ describe("pkb-rest route in the agent", () => {
     expect(pkb.records(ann.id).map((m) => m.type)).toEqual(["WEIGHT", "WEIGHT"]);
   });
 
+  it("a refresh token rotated before a restart is the one used after it (the old one is dead)", async () => {
+    const first = await link();
+    await startRoute();
+    pkb.expireAccessTokens(ann.id);
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1);
+    const rotated = tokenStore(dataDir).get("p1")?.refreshToken;
+    expect(rotated).toBeDefined();
+    expect(rotated).not.toBe(first.refreshToken);
+    // Restart: a new route (new token store, key read from disk, new OAuth client) after a stop.
+    await route?.stop();
+    route = undefined;
+    await startRoute();
+    pkb.expireAccessTokens(ann.id);
+    await buffer.ingest([reading(2)]);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 2);
+    expect(tokenStore(dataDir).state("p1")).toBe("linked");
+    expect(tokenStore(dataDir).get("p1")?.refreshToken).not.toBe(rotated);
+    expect(pkb.records(ann.id)).toHaveLength(2);
+  });
+
   it("503 with Retry-After waits without spending an attempt", async () => {
     await link();
     await startRoute();
