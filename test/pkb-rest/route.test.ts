@@ -110,7 +110,6 @@ describe("pkb-rest route in the agent", () => {
     expect(rotated).not.toBe(first.refreshToken);
     // Restart: a new route (new token store, key read from disk, new OAuth client) after a stop.
     await route?.stop();
-    route = undefined;
     await startRoute();
     pkb.expireAccessTokens(ann.id);
     await buffer.ingest([reading(2)]);
