@@ -187,10 +187,12 @@ describe("pkb-rest route in the agent", () => {
       { state: "pending", attempts: 0, last_error: null },
     ]);
     expect(pkb.api.requests()).toBe(0);
+    expect(buffer.alerts.list().find((a) => a.code === RELINK_ALERT)?.message).toContain("p1");
     await link();
     route?.poke();
     // No clock advance: the rows were never deferred.
     await until(() => buffer.stats().byState.delivered === 2);
+    expect(buffer.alerts.list().some((a) => a.code === RELINK_ALERT)).toBe(false);
     expect(pkb.records(ann.id)).toHaveLength(2);
   });
 

@@ -76,7 +76,8 @@ export class PkbRestForwarder {
   private anyoneLinked(): boolean {
     const { patients, tokens } = this.o;
     if (!patients || !tokens.usable) return true;
-    return patients.some((p) => tokens.usable?.(p) === true);
+    // Every patient is looked at (not just up to the first linked one): each check keeps its alert current.
+    return patients.map((p) => tokens.usable?.(p) === true).includes(true);
   }
 
   start(): void {

@@ -20,7 +20,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
   if (!route || !ctx.config.patients.some((p) => p.route === "pkb-rest")) return undefined;
   const logger = ctx.logger.child({ component: "pkb-rest" });
   let forwarder: PkbRestForwarder | undefined;
-  // Local patient keys (not PHI) whose link was revoked or expired; one alert lists them all.
+  // Local patient keys (not PHI) without a usable link; one alert lists them all.
   const relinking = new Set<string>();
   return {
     name: "route:pkb-rest",
@@ -35,13 +35,14 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         logger,
         route.refreshAheadSec,
         (patient, state) => {
+          if (state === "relink-needed" ? relinking.has(patient) : !relinking.has(patient)) return;
           if (state === "relink-needed") relinking.add(patient);
-          else if (!relinking.delete(patient)) return;
+          else relinking.delete(patient);
           if (relinking.size === 0) ctx.buffer.alerts.clear(RELINK_ALERT);
           else
             ctx.buffer.alerts.raise(
               RELINK_ALERT,
-              `PKB link must be renewed (pkb-hub link) for patient(s): ${[...relinking].sort().join(", ")}`,
+              `no usable PKB link (never linked, revoked or expired): run pkb-hub link for patient(s): ${[...relinking].sort().join(", ")}`,
               ctx.clock.nowMs(),
             );
         },

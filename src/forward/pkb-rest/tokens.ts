@@ -24,14 +24,20 @@ export class OAuthTokenProvider implements TokenProvider {
     private readonly onLinkState: (patient: string, state: "linked" | "relink-needed") => void = () => {},
   ) {}
 
-  /** True when the patient has a link that may give a token (linked, not waiting for a re-link). */
+  /**
+   * True when the patient has a link that may give a token: linked, not waiting for a re-link.
+   * A patient never linked counts as needing a link (the alert says so) without any reading tried.
+   */
   usable(patient: string): boolean {
+    let linked: boolean;
     try {
-      return this.store.state(patient) === "linked";
+      linked = this.store.state(patient) === "linked";
     } catch {
       // An unreadable link file is reported by accessToken() when a reading is tried.
       return true;
     }
+    this.onLinkState(patient, linked ? "linked" : "relink-needed");
+    return linked;
   }
 
   async accessToken(patient: string): Promise<string> {
