@@ -8,6 +8,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
@@ -33,6 +34,12 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } finally {
     closeSync(dirFd);
   }
+}
+
+/** Whether a secret file can be read or written by other users (it should be 0600 or 0400). */
+export function isSecretFileExposed(file: string): boolean {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && (st.mode & 0o077) !== 0;
 }
 
 /** Reads a secret (client secret, partner password) from a file; trailing newline ignored. */

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RouteComponent } from "../../src/agent/routes.js";
@@ -8,7 +8,12 @@ import type { Config } from "../../src/config/schema.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { linkPatient } from "../../src/forward/pkb-rest/link.js";
-import { createPkbRestRoute, RELINK_ALERT, tokenStore } from "../../src/forward/pkb-rest/route.js";
+import {
+  createPkbRestRoute,
+  EXPOSED_ALERT,
+  RELINK_ALERT,
+  tokenStore,
+} from "../../src/forward/pkb-rest/route.js";
 import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
 import { makeBuffer } from "../support/buffer.js";
 import { testContext } from "../support/context.js";
@@ -194,6 +199,21 @@ describe("pkb-rest route in the agent", () => {
     await until(() => buffer.stats().byState.delivered === 2);
     expect(buffer.alerts.list().some((a) => a.code === RELINK_ALERT)).toBe(false);
     expect(pkb.records(ann.id)).toHaveLength(2);
+  });
+
+  it("a client secret file others can read raises an alert; readings still flow", async () => {
+    chmodSync(join(tmp.dir, "client-secret"), 0o644);
+    await link();
+    await startRoute();
+    expect(buffer.alerts.list().map((a) => a.code)).toContain(EXPOSED_ALERT);
+    expect(JSON.stringify(buffer.alerts.list())).not.toContain("test-secret");
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1);
+    await route?.stop();
+    chmodSync(join(tmp.dir, "client-secret"), 0o600);
+    await startRoute();
+    expect(buffer.alerts.list().map((a) => a.code)).not.toContain(EXPOSED_ALERT);
   });
 
   it("token and key files are 0600 and hold no plaintext token or NHS number", async () => {

@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import type { AgentContext } from "../../agent/context.js";
 import type { RouteComponent } from "../../agent/routes.js";
-import { SecretBox } from "../../core/secrets.js";
+import { isSecretFileExposed, SecretBox } from "../../core/secrets.js";
 import { PkbRestForwarder } from "./forwarder.js";
 import { oauthConfig } from "./oauth.js";
 import { TokenStore } from "./token-store.js";
 import { OAuthTokenProvider } from "./tokens.js";
 
 export const RELINK_ALERT = "RELINK_NEEDED";
+export const EXPOSED_ALERT = "PKB_SECRET_EXPOSED";
 
 /** The token store of a hub: sealed link files under <dataDir>/links, key beside them. */
 export function tokenStore(dataDir: string): TokenStore {
@@ -27,6 +28,13 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
     route: "pkb-rest",
     poke: () => forwarder?.poke(),
     async start() {
+      // Readings keep flowing (stopping would not un-expose the secret): a loud alert instead.
+      if (isSecretFileExposed(route.clientSecretFile)) {
+        const text =
+          "routes.pkbRest.clientSecretFile is readable by other users: chmod 600 it and have the client secret changed";
+        logger.warn({ alert: EXPOSED_ALERT }, text);
+        ctx.buffer.alerts.raise(EXPOSED_ALERT, text, ctx.clock.nowMs());
+      } else ctx.buffer.alerts.clear(EXPOSED_ALERT);
       // The client secret is read here: a missing file is a clear start-up error, not a later surprise.
       const tokens = new OAuthTokenProvider(
         tokenStore(ctx.dataDir),
