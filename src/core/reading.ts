@@ -45,6 +45,12 @@ export interface Reading {
   source?: { deviceTime?: string; seq?: number };
   /** Small typed details (temperature site, sample type, user slot); never names or identifiers. */
   meta: Record<string, MetaValue>;
+  /**
+   * Set when a value is physically impossible (outside the hard limits of its component): the reading
+   * is stored in the `quarantined` state with this reason and never forwarded. The reason names the
+   * component and the limits, never the value (values are PHI outside the buffer and the routes).
+   */
+  quarantine?: string;
 }
 
 /** What a pure driver decoder returns: values and the device's own time, before binding to a patient. */
