@@ -46,6 +46,8 @@ describe("hazard log", () => {
   it("reads a title the way the log writes it (the checker itself)", () => {
     const src = `it("a \\"quoted\\" title", () => {});\ntest('single', () => {});\nit.skip(\`tick\`, () => {});`;
     expect([...titlesIn(src)]).toEqual(['a "quoted" title', "single", "tick"]);
-    expect(references("`test/x.test.ts` › `a title`")).toEqual([{ file: "test/x.test.ts", title: "a title" }]);
+    expect(references("`test/x.test.ts` › `a title`")).toEqual([
+      { file: "test/x.test.ts", title: "a title" },
+    ]);
   });
 });
