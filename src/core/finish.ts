@@ -5,7 +5,14 @@ import { CODES } from "./codes.js";
 import { HubError } from "./errors.js";
 import { idempotencyKey, type KeyTime } from "./key.js";
 import type { Component, Flag, Reading, ReadingDraft, TimeSource } from "./reading.js";
-import { isoInZone, isValidLocal, localToString, zonedToInstant } from "./time.js";
+import {
+  chooseOverlapInstant,
+  isoInZone,
+  isValidLocal,
+  localToString,
+  offsetMinutes,
+  zonedToInstant,
+} from "./time.js";
 import { canConvert, convertRounded } from "./units.js";
 
 export interface FinishContext {
@@ -44,6 +51,11 @@ function toComponents(draft: ReadingDraft, flags: Flag[]): Component[] {
   });
 }
 
+/** A record with no identity of its own in time is one reading per receipt. */
+function receiptKeyTime(ctx: FinishContext): KeyTime {
+  return { kind: "receipt", receivedAtMs: ctx.receivedAtMs, token: (ctx.receiptToken ?? randomUUID)() };
+}
+
 /**
  * Turns a driver's draft into a durable Reading: canonical units, range flags, the measurement
  * time and its source, and the idempotency key built from what the device sent.
@@ -58,33 +70,48 @@ export function finishReading(draft: ReadingDraft, ctx: FinishContext): Reading 
   let measuredAt = receivedAt;
   let timeSource: TimeSource = synced ? "hub" : "hub-unsynced";
   let deviceTime: string | undefined;
+  let keyTime: KeyTime | undefined;
   if (draft.deviceTime) {
     deviceTime = localToString(draft.deviceTime);
+    keyTime = { kind: "device", local: deviceTime };
     const valid = isValidLocal(draft.deviceTime);
     const zoned = valid ? zonedToInstant(draft.deviceTime, ctx.timeZone) : undefined;
+    // In a DST overlap the wall time names two instants: choose from the receipt where it can tell.
+    const choice =
+      zoned?.ambiguous === true
+        ? chooseOverlapInstant(
+            zoned.candidates,
+            synced ? ctx.receivedAtMs + (ctx.deviceClockSkewMs ?? 0) : undefined,
+          )
+        : undefined;
+    if (choice && draft.seq === undefined) {
+      // Nothing else tells the two records of the repeated hour apart: a certain choice keys on the
+      // offset too; otherwise the receipt does, so they are never merged (a re-sent copy may reach
+      // PKB twice, flagged: see key.md).
+      keyTime =
+        choice.basis === "certain"
+          ? { kind: "device", local: deviceTime, offsetMin: offsetMinutes(choice.epochMs, ctx.timeZone) }
+          : receiptKeyTime(ctx);
+    }
     if (!zoned || zoned.epochMs < DEVICE_TIME_FLOOR_MS) {
       flags.push("device-time-invalid");
     } else if (synced && zoned.epochMs > ctx.receivedAtMs + FUTURE_TOLERANCE_MS) {
       flags.push("device-time-future");
     } else {
-      measuredAt = zoned.iso;
+      measuredAt = choice ? isoInZone(choice.epochMs, ctx.timeZone) : zoned.iso;
       timeSource = "device";
-      if (zoned.ambiguous) flags.push("ambiguous-local-time");
+      if (choice && choice.basis !== "certain") flags.push("ambiguous-local-time");
       if (zoned.nonexistent) flags.push("nonexistent-local-time");
     }
   }
 
-  const keyTime: KeyTime =
-    deviceTime !== undefined
-      ? { kind: "device", local: deviceTime }
-      : { kind: "receipt", receivedAtMs: ctx.receivedAtMs, token: (ctx.receiptToken ?? randomUUID)() };
   const reading: Reading = {
     key: idempotencyKey({
       deviceId: ctx.deviceId,
       patient: ctx.patient,
       userSlot: draft.userSlot,
       kind: draft.kind,
-      time: keyTime,
+      time: keyTime ?? receiptKeyTime(ctx),
       seq: draft.seq,
       values: draft.components,
     }),
