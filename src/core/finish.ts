@@ -4,6 +4,7 @@ import { EARLIEST_PLAUSIBLE_MS } from "./clock.js";
 import { CODES } from "./codes.js";
 import { HubError } from "./errors.js";
 import { idempotencyKey, type KeyTime } from "./key.js";
+import { describeLimits, isImpossible } from "./limits.js";
 import type { Component, Flag, Reading, ReadingDraft, TimeSource } from "./reading.js";
 import {
   chooseOverlapInstant,
@@ -37,7 +38,7 @@ const DEVICE_TIME_FLOOR_MS = Date.UTC(2015, 0, 1);
 const SKEW_FLAG_MS = 5 * 60_000;
 const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
-function toComponents(draft: ReadingDraft, flags: Flag[]): Component[] {
+function toComponents(draft: ReadingDraft, flags: Flag[], impossible: string[]): Component[] {
   return draft.components.map((c) => {
     const row = CODES[c.id];
     if (!Number.isFinite(c.value))
@@ -46,7 +47,12 @@ function toComponents(draft: ReadingDraft, flags: Flag[]): Component[] {
       throw new HubError("READING_INVALID", `component ${c.id} has unit ${c.unit}, expected ${row.unit}`);
     }
     const value = convertRounded(c.value, c.unit, row.unit);
-    if (value < row.range[0] || value > row.range[1]) flags.push(`out-of-range:${c.id}`);
+    if (!Number.isFinite(value))
+      throw new HubError("READING_INVALID", `component ${c.id} is beyond any number in ${row.unit}`);
+    if (isImpossible(c.id, value)) {
+      flags.push(`impossible:${c.id}`);
+      impossible.push(describeLimits(c.id));
+    } else if (value < row.range[0] || value > row.range[1]) flags.push(`out-of-range:${c.id}`);
     return { id: c.id, code: row.loinc, snomed: row.snomed, mdc: row.mdc, value, unit: row.unit };
   });
 }
@@ -57,13 +63,15 @@ function receiptKeyTime(ctx: FinishContext): KeyTime {
 }
 
 /**
- * Turns a driver's draft into a durable Reading: canonical units, range flags, the measurement
- * time and its source, and the idempotency key built from what the device sent.
+ * Turns a driver's draft into a durable Reading: canonical units, range flags, quarantine of
+ * physically impossible values (hard limits, limits.ts), the measurement time and its source, and
+ * the idempotency key built from what the device sent.
  */
 export function finishReading(draft: ReadingDraft, ctx: FinishContext): Reading {
   if (draft.components.length === 0) throw new HubError("READING_INVALID", "reading has no components");
   const flags: Flag[] = [...(draft.flags ?? [])];
-  const components = toComponents(draft, flags);
+  const impossible: string[] = [];
+  const components = toComponents(draft, flags, impossible);
   const synced = ctx.clock.isSynced() && ctx.receivedAtMs >= EARLIEST_PLAUSIBLE_MS;
   const receivedAt = isoInZone(ctx.receivedAtMs, ctx.timeZone);
 
@@ -136,5 +144,8 @@ export function finishReading(draft: ReadingDraft, ctx: FinishContext): Reading 
     if (draft.seq !== undefined) reading.source.seq = draft.seq;
   }
   if (draft.userSlot !== undefined) reading.meta.userSlot = draft.userSlot;
+  // Physically impossible values are kept for the record but never forwarded (the buffer stores
+  // the reading as quarantined). The reason names components and limits, never the values.
+  if (impossible.length > 0) reading.quarantine = `physically impossible: ${impossible.join("; ")}`;
   return reading;
 }
