@@ -3,6 +3,8 @@ import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
 
 export const BLOOD_PRESSURE_MEASUREMENT = "2a35";
+/** Flag bits 5-7 are reserved for future use. */
+const RESERVED_FLAGS = 0xe0;
 
 /** Blood Pressure Measurement (0x2A35): flags, sys/dia/MAP SFLOAT, [time], [pulse], [user], [status]. */
 export function decodeBloodPressure(frame: Uint8Array) {
@@ -29,6 +31,7 @@ export function decodeBloodPressure(frame: Uint8Array) {
     if (range === 2) b.flag("pulse-rate-below-range");
     if (bit(status, 5)) b.flag("improper-measurement-position");
   }
+  r.end(flags, RESERVED_FLAGS);
   return b.build();
 }
 

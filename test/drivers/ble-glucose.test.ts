@@ -138,3 +138,19 @@ describe("glucose measurement, field by field", () => {
     expect(refusal(() => glucose(hex))).toBe("FRAME_SHORT");
   });
 });
+
+describe("glucose measurement, whole frame checked", () => {
+  it("bytes after the last announced field are FRAME_MALFORMED unless a reserved flag bit is set", () => {
+    expect(refusal(() => glucose(`02 | 0100 | ${BASE} | ${KGL_95} | 11 | 00`))).toBe("FRAME_MALFORMED");
+    expect(refusal(() => glucose(`00 | 0100 | ${BASE} | 00`))).toBe("FRAME_MALFORMED");
+    // flags 22 (bit 5 reserved) | … | a field this version does not know
+    expect(only(glucose(`22 | 0100 | ${BASE} | ${KGL_95} | 11 | 0000`)).values).toEqual({ glucose: 95 });
+  });
+
+  it("a control-solution record or one without concentration is still checked to its end", () => {
+    expect(refusal(() => glucose(`0a | 0700 | ${BASE} | ${KGL_95} | 1a`))).toBe("FRAME_SHORT");
+    expect(refusal(() => glucose(`08 | 0800 | ${BASE}`))).toBe("FRAME_SHORT");
+    // no concentration, but the sensor status is there: read, then no reading
+    expect(glucose(`08 | 0800 | ${BASE} | 0100`)).toEqual([]);
+  });
+});
