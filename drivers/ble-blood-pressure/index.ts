@@ -1,3 +1,4 @@
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -39,5 +40,5 @@ export const driver: DriverDefinition = {
   id: "ble-blood-pressure",
   description: "Bluetooth Blood Pressure profile (service 0x1810)",
   matcher: { transport: "ble", services: ["1810"], characteristics: [BLOOD_PRESSURE_MEASUREMENT] },
-  decode: (frame) => decodeBloodPressure(frame),
+  decode: byCharacteristic("blood pressure", { [BLOOD_PRESSURE_MEASUREMENT]: decodeBloodPressure }),
 };

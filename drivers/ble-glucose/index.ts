@@ -1,3 +1,4 @@
+import { byCharacteristic } from "../characteristic.js";
 import { addMinutes, DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -98,5 +99,5 @@ export const driver: DriverDefinition = {
   id: "ble-glucose",
   description: "Bluetooth Glucose profile (service 0x1808) with Record Access Control Point download",
   matcher: { transport: "ble", services: ["1808"], characteristics: [GLUCOSE_MEASUREMENT], racp: RACP },
-  decode: (frame) => decodeGlucose(frame),
+  decode: byCharacteristic("glucose", { [GLUCOSE_MEASUREMENT]: decodeGlucose }),
 };

@@ -1,4 +1,5 @@
 import { HubError } from "../../src/core/errors.js";
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -40,7 +41,12 @@ export function decodeHeartRate(frame: Uint8Array) {
 export const driver: DriverDefinition = {
   id: "ble-heart-rate",
   description: "Bluetooth Heart Rate profile (service 0x180D)",
-  matcher: { transport: "ble", services: ["180d"], characteristics: [HEART_RATE_MEASUREMENT] },
+  matcher: {
+    transport: "ble",
+    services: ["180d"],
+    characteristics: [HEART_RATE_MEASUREMENT],
+    streams: [HEART_RATE_MEASUREMENT],
+  },
   continuous: true,
-  decode: (frame) => decodeHeartRate(frame),
+  decode: byCharacteristic("heart rate", { [HEART_RATE_MEASUREMENT]: decodeHeartRate }),
 };

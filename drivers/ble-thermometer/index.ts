@@ -1,3 +1,4 @@
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -43,5 +44,5 @@ export const driver: DriverDefinition = {
   id: "ble-thermometer",
   description: "Bluetooth Health Thermometer profile (service 0x1809)",
   matcher: { transport: "ble", services: ["1809"], characteristics: [TEMPERATURE_MEASUREMENT] },
-  decode: (frame) => decodeTemperature(frame),
+  decode: byCharacteristic("thermometer", { [TEMPERATURE_MEASUREMENT]: decodeTemperature }),
 };

@@ -1,3 +1,4 @@
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -43,5 +44,5 @@ export const driver: DriverDefinition = {
   id: "ble-weight-scale",
   description: "Bluetooth Weight Scale profile (service 0x181D)",
   matcher: { transport: "ble", services: ["181d"], characteristics: [WEIGHT_MEASUREMENT] },
-  decode: (frame) => decodeWeight(frame),
+  decode: byCharacteristic("weight scale", { [WEIGHT_MEASUREMENT]: decodeWeight }),
 };

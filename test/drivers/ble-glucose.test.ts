@@ -114,6 +114,13 @@ describe("glucose measurement, field by field", () => {
     expect(d.flags).toEqual(["above-measuring-range:glucose"]);
   });
 
+  it("a LO result (bit 6) keeps the meter's limit as the value and says it is not exact", () => {
+    // 20 mg/dL = 0.0002 kg/L: SFLOAT 0xC002, exponent -4, mantissa 2 | status 0x0040 result too low
+    const d = only(glucose(`0a | 0100 | ${BASE} | 02c0 | 11 | 4000`));
+    expect(d.values).toEqual({ glucose: 20 });
+    expect(d.flags).toEqual(["below-measuring-range:glucose"]);
+  });
+
   it("context information follows (bit4) is noted", () => {
     expect(only(glucose(`12 | 0100 | ${BASE} | ${KGL_95} | 11`)).meta.contextFollows).toBe(true);
   });
