@@ -96,6 +96,7 @@ export class HubBuffer {
       backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
       maxAttempts: options.maxAttempts,
       leaseMs: options.leaseMs,
+      alerts: this.alerts,
       ...(options.random ? { random: options.random } : {}),
     });
     this.stmts = {
@@ -105,8 +106,8 @@ export class HubBuffer {
          ON CONFLICT(key) DO NOTHING`,
       ),
       outbox: this.db.prepare(
-        `INSERT INTO outbox (reading_id, document_id, route, patient, state, available_ms, created_ms)
-         VALUES (@readingId, @documentId, @route, @patient, @state, @now, @now)`,
+        `INSERT INTO outbox (reading_id, document_id, route, patient, state, reason, available_ms, created_ms, done_ms)
+         VALUES (@readingId, @documentId, @route, @patient, @state, @reason, @now, @now, @doneMs)`,
       ),
       document: this.db.prepare(
         `INSERT INTO documents (key, patient, kind, body, created_ms) VALUES (@key, @patient, @kind, @body, @now)
@@ -151,13 +152,18 @@ export class HubBuffer {
       now,
     });
     if (info.changes === 0) return false;
+    // A physically impossible value is kept for a person to see, never forwarded (quarantine wins over
+    // held: it is never sent, whatever its time). A reading stamped by an unsynchronised hub clock waits
+    // until its time can be corrected.
+    const quarantine = typeof r.quarantine === "string" && r.quarantine !== "" ? r.quarantine : undefined;
     this.stmts.outbox.run({
       readingId: info.lastInsertRowid,
       documentId: null,
       route,
       patient: r.patient,
-      // A reading stamped by an unsynchronised hub clock waits until its time can be corrected.
-      state: unsynced ? "held" : "pending",
+      state: quarantine !== undefined ? "quarantined" : unsynced ? "held" : "pending",
+      reason: quarantine ?? null,
+      doneMs: quarantine !== undefined ? now : null,
       now,
     });
     return true;
@@ -285,6 +291,8 @@ export class HubBuffer {
           route,
           patient: doc.patient,
           state: "pending",
+          reason: null,
+          doneMs: null,
           now,
         });
         return true;
@@ -323,7 +331,7 @@ export class HubBuffer {
         if (row.bootId !== clock.bootId || row.monoMs === null) {
           this.db
             .prepare(
-              `UPDATE outbox SET state = 'dead', done_ms = ?, dead_reason = 'measurement time unknown: hub clock was not synchronised and the hub restarted before it was' WHERE id = ?`,
+              `UPDATE outbox SET state = 'dead', done_ms = ?, reason = 'measurement time unknown: hub clock was not synchronised and the hub restarted before it was' WHERE id = ?`,
             )
             .run(now, row.outboxId);
           unrecoverable++;
