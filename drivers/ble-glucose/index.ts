@@ -2,7 +2,19 @@ import { addMinutes, DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
 
-const SAMPLE_TYPES = ["", "capillary-whole-blood", "capillary-plasma", "venous-whole-blood", "venous-plasma"];
+/** Type (low nibble of the type-sample location byte); 0 and 11-15 are reserved. */
+const SAMPLE_TYPES = [
+  "",
+  "capillary-whole-blood",
+  "capillary-plasma",
+  "venous-whole-blood",
+  "venous-plasma",
+  "arterial-whole-blood",
+  "arterial-plasma",
+  "undetermined-whole-blood",
+  "undetermined-plasma",
+  "interstitial-fluid",
+];
 const LOCATIONS: Record<number, string> = {
   1: "finger",
   2: "alternate-site",
@@ -10,6 +22,27 @@ const LOCATIONS: Record<number, string> = {
   4: "control-solution",
 };
 const CONTROL_SOLUTION_TYPE = 10;
+const CONTROL_SOLUTION_LOCATION = 4;
+
+/**
+ * Sensor Status Annunciation (uint16), bits 12-15 reserved. Bits 5 and 6 mean the meter could not
+ * measure the value (it showed HI or LO): the concentration is its limit, never an exact value.
+ * The reading is kept with the flags (losing it would hide a HI from the clinician).
+ */
+const SENSOR_STATUS: ReadonlyArray<[bit: number, flag: string]> = [
+  [0, "device-battery-low"],
+  [1, "sensor-malfunction"],
+  [2, "sample-size-insufficient"],
+  [3, "strip-insertion-error"],
+  [4, "strip-type-incorrect"],
+  [5, "above-measuring-range:glucose"],
+  [6, "below-measuring-range:glucose"],
+  [7, "sensor-temperature-too-high"],
+  [8, "sensor-temperature-too-low"],
+  [9, "sensor-read-interrupted"],
+  [10, "general-device-fault"],
+  [11, "device-time-fault"],
+];
 
 /** The record's sequence number (bytes 1-2), for RACP bookkeeping even when the record is no reading. */
 export function glucoseSequence(frame: Uint8Array): number {
@@ -36,7 +69,7 @@ export function decodeGlucose(frame: Uint8Array) {
   const typeLocation = r.u8();
   const type = typeLocation & 0x0f;
   const location = typeLocation >> 4;
-  if (type === CONTROL_SOLUTION_TYPE || location === 4) return [];
+  if (type === CONTROL_SOLUTION_TYPE || location === CONTROL_SOLUTION_LOCATION) return [];
   const molar = bit(flags, 2);
   const value = concentration.ok
     ? { ok: true as const, value: molar ? concentration.value * 1000 : concentration.value * 100000 }
@@ -46,7 +79,7 @@ export function decodeGlucose(frame: Uint8Array) {
   if (LOCATIONS[location]) b.meta("sampleLocation", LOCATIONS[location] as string);
   if (bit(flags, 3)) {
     const status = r.u16();
-    if (status !== 0) b.flag("sensor-status-annunciation");
+    for (const [n, flag] of SENSOR_STATUS) if (bit(status, n)) b.flag(flag);
   }
   if (bit(flags, 4)) b.meta("contextFollows", true);
   return b.build();

@@ -1,8 +1,9 @@
+import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { EARLIEST_PLAUSIBLE_MS } from "./clock.js";
 import { CODES } from "./codes.js";
 import { HubError } from "./errors.js";
-import { idempotencyKey } from "./key.js";
+import { idempotencyKey, type KeyTime } from "./key.js";
 import type { Component, Flag, Reading, ReadingDraft, TimeSource } from "./reading.js";
 import { isoInZone, isValidLocal, localToString, zonedToInstant } from "./time.js";
 import { canConvert, convertRounded } from "./units.js";
@@ -17,6 +18,11 @@ export interface FinishContext {
   receivedAtMs: number;
   /** Device clock minus hub clock, if the transport measured it (Current Time, ASTM header). */
   deviceClockSkewMs?: number;
+  /**
+   * A token unique to this receipt, for records with no identity of their own in time (no device
+   * time): each receipt is then one reading. Defaults to a random UUID; tests inject their own.
+   */
+  receiptToken?: () => string;
 }
 
 /** Device clocks that were never set report 2000/2010 dates: such a time is not a measurement time. */
@@ -68,11 +74,17 @@ export function finishReading(draft: ReadingDraft, ctx: FinishContext): Reading 
     }
   }
 
+  const keyTime: KeyTime =
+    deviceTime !== undefined
+      ? { kind: "device", local: deviceTime }
+      : { kind: "receipt", receivedAtMs: ctx.receivedAtMs, token: (ctx.receiptToken ?? randomUUID)() };
   const reading: Reading = {
     key: idempotencyKey({
       deviceId: ctx.deviceId,
+      patient: ctx.patient,
+      userSlot: draft.userSlot,
       kind: draft.kind,
-      time: deviceTime ?? measuredAt,
+      time: keyTime,
       seq: draft.seq,
       values: draft.components,
     }),

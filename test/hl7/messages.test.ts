@@ -5,7 +5,7 @@ import { parseAck, queryResult } from "../../src/forward/hl7/ack.js";
 import { escapeHl7, ParsedMessage, unescapeHl7 } from "../../src/forward/hl7/encoding.js";
 import { buildAdtA28, buildMdmT02, buildOruR01, buildQryA19 } from "../../src/forward/hl7/messages.js";
 import { interpret } from "../../src/forward/hl7/outcome.js";
-import { extractHl7, retryAfterMs, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.js";
+import { extractHl7, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.js";
 import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
 import { hl7Time } from "../../src/forward/hl7/time.js";
 import { hl7FromSoap } from "../standin/hl7/server.js";
@@ -212,12 +212,5 @@ describe("answers → outcomes", () => {
     expect(interpret({ status: 200, body: "<ok/>" })).toMatchObject({
       outcome: { kind: "retry", ambiguous: true },
     });
-  });
-
-  it("Retry-After in seconds or as a date", () => {
-    expect(retryAfterMs("120", 0)).toBe(120_000);
-    expect(retryAfterMs(new Date(60_000).toUTCString(), 0)).toBe(60_000);
-    expect(retryAfterMs("soon", 0)).toBeUndefined();
-    expect(retryAfterMs(undefined, 0)).toBeUndefined();
   });
 });

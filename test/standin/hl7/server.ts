@@ -16,7 +16,8 @@ import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 export type Hl7Fault =
   /** Answers normally (to aim a later fault at a later message). */
   | { kind: "none" }
-  | { kind: "status"; status: number; retryAfterSec?: number }
+  /** `retryAfter`: the Retry-After header exactly as given (seconds, a date, or nonsense). */
+  | { kind: "status"; status: number; retryAfter?: number | string }
   /** A SOAP fault (HTTP 500) before processing: "Server" by default, "Client" for a request PKB cannot read. */
   | { kind: "soap-fault"; code?: "Server" | "Client" }
   | { kind: "hang" }
@@ -133,8 +134,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       const fault = faults.shift();
       if (fault?.kind === "hang") return;
       if (fault?.kind === "status") {
-        const headers =
-          fault.retryAfterSec !== undefined ? { "retry-after": String(fault.retryAfterSec) } : {};
+        const headers = fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {};
         return void res.writeHead(fault.status, headers).end("error");
       }
       if (fault?.kind === "soap-fault")
