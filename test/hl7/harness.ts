@@ -7,7 +7,7 @@ import type { Config, PatientConfig } from "../../src/config/schema.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
-import type { Reading } from "../../src/core/reading.js";
+import type { Reading, ReadingDraft } from "../../src/core/reading.js";
 import { Hl7Forwarder } from "../../src/forward/hl7/forwarder.js";
 import { patientStateKey } from "../../src/forward/hl7/patients.js";
 import { soapClient } from "../../src/forward/hl7/route.js";
@@ -94,16 +94,18 @@ export class Hl7Harness {
     this.start(cfg);
   }
 
-  /** A blood pressure reading (two observations) for the test patient. */
-  reading(): Reading {
+  /** A blood pressure reading (two observations) for the test patient, or the reading `draft` describes. */
+  reading(draft?: Omit<ReadingDraft, "seq">): Reading {
     const n = ++this.n;
     return finishReading(
       {
-        kind: "blood-pressure",
-        components: [
-          { id: "bp-systolic", value: 100 + n, unit: "mm[Hg]" },
-          { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
-        ],
+        ...(draft ?? {
+          kind: "blood-pressure",
+          components: [
+            { id: "bp-systolic", value: 100 + n, unit: "mm[Hg]" },
+            { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
+          ],
+        }),
         seq: n,
       },
       {

@@ -24,6 +24,7 @@ const patient = {
   sex: "F",
 };
 const now = Date.UTC(2026, 6, 1, 11, 30, 5);
+const sct = { snomed: {}, codingSystem: "SCT" };
 const clock = new FakeClock(now);
 const bp = finishReading(
   {
@@ -79,7 +80,7 @@ describe("messages", () => {
   });
 
   it("ORU^R01: OBR-3.1 report id, one SNOMED-coded NM OBX per value with unit, F and time", () => {
-    const m = new ParsedMessage(buildOruR01(sender, patient, [bp], "rep-1", "o1", now, {}));
+    const m = new ParsedMessage(buildOruR01(sender, patient, [bp], "rep-1", "o1", now, sct));
     expect(m.get("OBR", 3, 1)).toBe("rep-1");
     const obx = m.all("OBX");
     expect(obx).toHaveLength(2);
@@ -96,7 +97,8 @@ describe("messages", () => {
   it("the SNOMED code and unit table is configurable per partner", () => {
     const m = new ParsedMessage(
       buildOruR01(sender, patient, [bp], "r", "o", now, {
-        "bp-systolic": { code: "271649006", unit: "mmHg" },
+        snomed: { "bp-systolic": { code: "271649006", unit: "mmHg" } },
+        codingSystem: "SCT",
       }),
     );
     expect(m.value(m.all("OBX")[0], 3, 1)).toBe("271649006");

@@ -260,7 +260,7 @@ export class Hl7Forwarder {
     const readings = rows.flatMap((r) => (r.item.type === "reading" ? [r.item.reading] : []));
     // OBR-3.1, PKB's report id: derived from the first reading, so a rebuilt message (after a fix by hand) keeps it.
     const reportId = `${key}-${readings[0]?.key.slice(0, 16) ?? controlId}`.slice(0, 60);
-    return buildOruR01(this.sender, patient, readings, reportId, controlId, now, this.o.route.snomed);
+    return buildOruR01(this.sender, patient, readings, reportId, controlId, now, this.o.route);
   }
 
   /** After the outcomes are recorded: a message none of whose rows is open any more is forgotten. */

@@ -36,6 +36,8 @@ export interface Hl7StandinOptions {
   knownPatients?: RegistryPatient[];
   /** SNOMED code/unit pairs agreed on top of the defaults. */
   extraPairs?: Array<{ code: string; unit: string }>;
+  /** OBX-3.3 accepted for SNOMED CT (default SCT). */
+  codingSystem?: string;
 }
 
 export interface Hl7Standin {
@@ -91,7 +93,11 @@ export function hl7FromSoap(xml: string): string | undefined {
 
 /** PKB's HL7 SOAP endpoint stand-in, over HTTP and HTTPS, with Basic auth, faults and message capture. */
 export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Standin> {
-  const registry = new PkbHl7Registry(o.facilities ?? ["DEMOALIAS", "PARTNERORG"], o.extraPairs ?? []);
+  const registry = new PkbHl7Registry(
+    o.facilities ?? ["DEMOALIAS", "PARTNERORG"],
+    o.extraPairs ?? [],
+    o.codingSystem ?? "SCT",
+  );
   for (const p of o.knownPatients ?? []) registry.patients.set(p.nhsNumber, p);
   const expected = `Basic ${Buffer.from(`${o.username ?? "partner"}:${o.password ?? "partner-password"}`).toString("base64")}`;
   const faults: Hl7Fault[] = [];
