@@ -24,6 +24,8 @@ export class Hl7Harness {
   buffer!: HubBuffer;
   clock = new FakeClock(Date.now());
   forwarder: Hl7Forwarder | undefined;
+  /** The local key of the test patient (config and readings). */
+  patientKey = "hl7-a";
   private n = 0;
 
   async setUp(): Promise<void> {
@@ -49,7 +51,7 @@ export class Hl7Harness {
       hub: { id: "h", timeZone: "Europe/London", dataDir: this.tmp.dir },
       patients: [
         {
-          key: "hl7-a",
+          key: this.patientKey,
           route: "hl7",
           nhsNumber: NHS,
           firstName: "Ann",
@@ -83,6 +85,7 @@ export class Hl7Harness {
       route,
       patients,
       timeZone: cfg.hub.timeZone,
+      hubId: cfg.hub.id,
       client: soapClient(route),
       idleMs: 10,
     });
@@ -111,7 +114,7 @@ export class Hl7Harness {
       {
         deviceId: "d",
         driver: "t",
-        patient: "hl7-a",
+        patient: this.patientKey,
         timeZone: "Europe/London",
         clock: this.clock,
         receivedAtMs: this.clock.nowMs(),

@@ -72,11 +72,11 @@ describe("messages", () => {
   });
 
   it("QRY^A19: QRD-8.1 NHS number with QRD-8.13 NH, QRD-9 DEM", () => {
-    const m = new ParsedMessage(buildQryA19(sender, "943 476 5919", "q1", now));
+    const m = new ParsedMessage(buildQryA19(sender, "943 476 5919", "q1", now, "1Z"));
     expect(m.get("QRD", 8, 1)).toBe("9434765919");
     expect(m.get("QRD", 8, 13)).toBe("NH");
     expect(m.get("QRD", 9)).toBe("DEM");
-    expect(m.get("QRD", 4)).toBe("q1");
+    expect(m.get("QRD", 4)).toBe("1Z");
   });
 
   it("ORU^R01: OBR-3.1 report id, one SNOMED-coded NM OBX per value with unit, F and time", () => {
@@ -138,6 +138,7 @@ describe("messages", () => {
       code: "AR",
       controlId: "c1",
       text: "No observation timestamp in OBX or OBR",
+      queryId: "",
       patients: [],
     });
     expect(() => parseAck("nonsense")).toThrow(expect.objectContaining({ code: "PROTOCOL" }));

@@ -65,8 +65,14 @@ function pid(p: Hl7Patient): string {
   ]);
 }
 
-/** QRY^A19: does PKB know this NHS number? */
-export function buildQryA19(s: Sender, nhsNumber: string, controlId: string, nowMs: number): string {
+/** QRY^A19: does PKB know this NHS number? `queryId` is QRD-4 (at most 10 characters), echoed in the answer. */
+export function buildQryA19(
+  s: Sender,
+  nhsNumber: string,
+  controlId: string,
+  nowMs: number,
+  queryId: string,
+): string {
   const nhs = normaliseNhsNumber(nhsNumber);
   const qrd8: Field = [nhs, "", "", "", "", "", "", "", "", "", "", "", "NH"];
   return message([
@@ -75,7 +81,7 @@ export function buildQryA19(s: Sender, nhsNumber: string, controlId: string, now
       hl7Time(nowMs, s.timeZone),
       "R",
       "I",
-      controlId,
+      queryId,
       undefined,
       undefined,
       ["1", "RD"],

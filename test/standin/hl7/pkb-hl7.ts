@@ -126,6 +126,8 @@ export class PkbHl7Registry {
 
   private query(m: IndependentHl7, controlId: string): string {
     const nhs = m.get("QRD.8.1");
+    if (m.get("QRD.4").length === 0 || m.get("QRD.4").length > 10)
+      return this.ack("AR", controlId, "QRD-4 query id must be 1-10 characters", "A19");
     if (m.get("QRD.8.13") !== "NH" || m.get("QRD.9") !== "DEM")
       return this.ack("AR", controlId, "QRD-8.13 must be NH and QRD-9 DEM", "A19");
     if (!isValidNhsNumber(nhs)) return this.ack("AR", controlId, "Invalid NHS number", "A19");
@@ -179,7 +181,8 @@ export class PkbHl7Registry {
       return this.ack("AR", controlId, "Invalid NHS number", "R01");
     if (!this.patients.has(nhs)) return this.ack("AR", controlId, "Patient not found", "R01");
     const obx = m.segments("OBX");
-    const reportId = m.get("OBR.3.1");
+    const reportId = m.get("OBR.3.1") || m.get("OBR.3");
+    if (reportId.length > 22) return this.ack("AR", controlId, "OBR-3 is longer than 22 characters", "R01");
     if (obx.length > 1 && !reportId)
       return this.ack("AR", controlId, "OBR-3 is required for several measurements", "R01");
     const obrTime = m.get("OBR.7");

@@ -23,7 +23,9 @@ export type Hl7Fault =
   | { kind: "hang" }
   /** Processes the message, then never answers: the sender cannot know it arrived. */
   | { kind: "accept-then-hang" }
-  | { kind: "ack"; code: "AR" | "AE"; text: string };
+  | { kind: "ack"; code: "AR" | "AE"; text: string }
+  /** Processes the message, then answers with `edit` applied to the HL7 answer (or to the whole SOAP body with `soap`). */
+  | { kind: "rewrite"; edit: (answer: string) => string; soap?: boolean };
 
 export interface Hl7StandinOptions {
   username?: string;
@@ -151,7 +153,11 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       if (fault?.kind === "accept-then-hang") return;
       if (fault?.kind === "ack")
         answer = answer.replace(/MSA\|AA\|([^|\r]*)/, `MSA|${fault.code}|$1|${fault.text}`);
-      res.writeHead(200, { "content-type": "text/xml; charset=utf-8" }).end(soapAnswer(answer));
+      if (fault?.kind === "rewrite" && !fault.soap) answer = fault.edit(answer);
+      const wire = soapAnswer(answer);
+      res
+        .writeHead(200, { "content-type": "text/xml; charset=utf-8" })
+        .end(fault?.kind === "rewrite" && fault.soap ? fault.edit(wire) : wire);
     });
   };
 
