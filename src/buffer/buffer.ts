@@ -115,6 +115,7 @@ export class HubBuffer {
         backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
         maxAttempts: options.maxAttempts,
         leaseMs: options.leaseMs,
+        alerts: this.alerts,
         ...(options.random ? { random: options.random } : {}),
       }),
       () => this.makeRoom(),

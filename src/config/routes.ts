@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { COMPONENT_IDS } from "../core/codes.js";
+import { COMPONENT_IDS, type ComponentId } from "../core/codes.js";
+import { unitProblem } from "../forward/hl7/units.js";
 import { isLoopbackHost } from "./url.js";
 
 /**
@@ -55,8 +56,22 @@ export const hl7RouteSchema = z
         z.enum(COMPONENT_IDS),
         z.strictObject({ code: z.string().min(1), unit: z.string().min(1) }),
       )
+      .superRefine((table, ctx) => {
+        // A unit the hub cannot convert to would carry a number in another unit: refused here.
+        for (const [id, row] of Object.entries(table)) {
+          const problem = row && unitProblem(id as ComponentId, row.unit);
+          if (problem) ctx.addIssue({ code: "custom", path: [id, "unit"], message: problem });
+        }
+      })
       .default({})
-      .describe("Per component id: the SNOMED code and unit agreed with PKB (overrides the defaults)"),
+      .describe(
+        "Per component id: the SNOMED code and unit agreed with PKB (overrides the defaults; glucose defaults to mmol/L). The unit may be UCUM or an accepted spelling (mmHg, mmol/l, bpm, lb, ...); the value is converted to it",
+      ),
+    codingSystem: z
+      .string()
+      .regex(/^[^\s|^~\\&]{1,20}$/, "1-20 characters, no spaces or HL7 delimiters")
+      .default("SCT")
+      .describe("OBX-3.3 coding-system string for SNOMED CT, as agreed with PKB"),
   })
   .describe("PKB HL7 v2 partner route (SOAP over HTTPS)");
 
