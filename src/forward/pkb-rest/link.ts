@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import { loopbackRedirectProblem } from "../../config/routes.js";
 import type { PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import { HubError, messageOf } from "../../core/errors.js";
@@ -161,6 +162,10 @@ async function obtainTokens(
 ): Promise<TokenSet> {
   if (o.mode === "device") {
     return deviceAuthorization(config, o.route, (uri, userCode) => o.show(new URL(uri), userCode), timeoutMs);
+  }
+  if (o.mode === "loopback") {
+    const problem = loopbackRedirectProblem(o.route.redirectUri);
+    if (problem) throw new HubError("CONFIG_INVALID", `routes.pkbRest.redirectUri ${problem}`);
   }
   const request = await startAuthorization(config, o.route);
   let callback: URL;
