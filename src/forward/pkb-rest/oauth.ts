@@ -136,6 +136,9 @@ export async function finishAuthorization(
   request: AuthorizationRequest,
   callbackUrl: URL,
 ): Promise<TokenSet> {
+  // An answer to another request (forged, stale) is not ours, whether it carries a code or an error.
+  if (callbackUrl.searchParams.get("state") !== request.state)
+    throw new HubError("AUTH_FAILED", "the redirect does not answer this link request (state differs)");
   const error = callbackUrl.searchParams.get("error");
   if (error === "access_denied") throw new HubError("LINK_DENIED", "the patient did not give consent");
   if (error) throw new HubError("LINK_DENIED", `PKB refused the link: ${error}`);
