@@ -39,7 +39,7 @@ describe("retention", () => {
     deliverAll(buffer);
     await buffer.ingest([bpReading(clock)]);
     clock.advance(2000);
-    expect(buffer.housekeeping().pruned).toBe(1);
+    expect((await buffer.housekeeping()).pruned).toBe(1);
     expect(buffer.stats().byState).toMatchObject({ delivered: 0, pending: 1 });
     // The device re-sends the old record: still recognised as a duplicate.
     expect(await buffer.ingest([delivered])).toMatchObject({ stored: 0, duplicates: 1 });
