@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { HubBuffer, type HubBufferOptions } from "../../src/buffer/buffer.js";
+import type { Outcome } from "../../src/buffer/outbox.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
@@ -39,4 +40,28 @@ export function bpReading(clock: FakeClock, n = ++seq, patient = "p1", deviceId 
     },
     { deviceId, driver: "test", patient, timeZone: "Europe/London", clock, receivedAtMs: clock.nowMs() },
   );
+}
+
+/** Ingests `n` blood pressure readings for a patient; returns them in order. */
+export async function seedReadings(buffer: HubBuffer, clock: FakeClock, n: number, patient = "p1") {
+  const readings = Array.from({ length: n }, () => bpReading(clock, undefined, patient));
+  await buffer.ingest(readings);
+  return readings;
+}
+
+/** The state of every outbox row, by id. */
+export function outboxStates(buffer: HubBuffer): Array<{ id: number; state: string }> {
+  return buffer.db.prepare("SELECT id, state FROM outbox ORDER BY id").all() as Array<{
+    id: number;
+    state: string;
+  }>;
+}
+
+/** Claims one row of a route and completes it with `outcome`; returns its id. */
+export function sendOnce(buffer: HubBuffer, route: string, outcome: Outcome): number {
+  const lease = buffer.outbox.claim(route, 1);
+  const id = lease.rows[0]?.id;
+  if (id === undefined) throw new Error(`nothing to claim on ${route}`);
+  buffer.outbox.complete(lease.token, [id], outcome);
+  return id;
 }
