@@ -31,7 +31,7 @@ describe("HL7 units: the value PKB stores is the value measured", () => {
     h.start(h.config({ snomed: { "body-weight": { code: WEIGHT, unit: "lb" } } }));
     await until(() => h.stats().byState.delivered === 1);
     expect(h.pkb.registry.observationsFor(NHS).map((o) => [o.unit, o.value])).toEqual([["lb", 176.37]]);
-    expect(h.captures()[0]?.text).toContain("|NM|27113001^body weight^SCT||176.37|lb|");
+    expect(h.captures()[0]?.text).toContain("|NM|27113001^body weight^SCT|1|176.37|lb|");
   });
 
   it("glucose goes in mmol/L by default (NHS practice): a meter's 99.1 mg/dL arrives as 5.5 mmol/L", async () => {

@@ -102,6 +102,19 @@ export function buildAdtA28(s: Sender, p: Hl7Patient, controlId: string, nowMs: 
   ]);
 }
 
+/**
+ * OBX-8 (HL7 table 0078) says only what the device said about its own scale: `>` when it showed
+ * HI (the value is its upper limit, the true value is above), `<` for LO. Nothing else: `A`
+ * (abnormal) or `H`/`L` would be a clinical judgement the hub cannot make: the plausibility range
+ * in the code table is a check on the device, not a reference range for this patient (impossible
+ * values are quarantined in the core and never sent; unusual ones go unflagged, as measured).
+ */
+export function abnormalFlag(r: Pick<Reading, "flags">, id: ComponentId): string | undefined {
+  if (r.flags.includes(`above-measuring-range:${id}`)) return ">";
+  if (r.flags.includes(`below-measuring-range:${id}`)) return "<";
+  return undefined;
+}
+
 /** ORU^R01: the readings of one patient, one OBX per measured value, SNOMED-coded. */
 export function buildOruR01(
   s: Sender,
@@ -115,7 +128,7 @@ export function buildOruR01(
   if (readings.length === 0) throw new HubError("INTERNAL", "an ORU needs at least one reading");
   const first = readings[0] as Reading;
   const obx: string[] = [];
-  for (const r of readings) {
+  readings.forEach((r, i) => {
     for (const c of r.components) {
       const code = snomedFor(c.id, coding.snomed);
       obx.push(
@@ -123,11 +136,13 @@ export function buildOruR01(
           String(obx.length + 1),
           "NM",
           [code.code, CODES[c.id].label, coding.codingSystem],
-          undefined,
+          // OBX-4 sub-id: the components of one reading share it, so several blood pressures of the
+          // same instant in one batch still pair each systolic with its own diastolic.
+          String(i + 1),
           valueIn(c, code.unit), // converted to the unit it is sent under, or refused
           [code.unit],
           undefined,
-          r.flags.some((f) => f === `out-of-range:${c.id}`) ? "A" : undefined,
+          abnormalFlag(r, c.id),
           undefined,
           undefined,
           "F",
@@ -137,7 +152,7 @@ export function buildOruR01(
         ]),
       );
     }
-  }
+  });
   return message([
     msh(s, ["ORU", "R01", "ORU_R01"], controlId, nowMs),
     pid(p),

@@ -25,6 +25,29 @@ const PKB_MEASUREMENT_TYPES: ReadonlyArray<{ code: string; unit: string }> = [
   { code: CODES["peak-flow"].snomed, unit: "L/min" },
 ];
 
+/** HL7 v2.4 table 0078 (abnormal flags), and empty. */
+const ABNORMAL_FLAGS = [
+  "",
+  "L",
+  "H",
+  "LL",
+  "HH",
+  "<",
+  ">",
+  "N",
+  "A",
+  "AA",
+  "U",
+  "D",
+  "B",
+  "W",
+  "S",
+  "R",
+  "I",
+  "MS",
+  "VS",
+];
+
 /** What PKB's HL7 interface does with a message, as PKB.md describes it. */
 export interface RegistryPatient {
   nhsNumber: string;
@@ -36,6 +59,10 @@ export interface RegistryPatient {
 
 export interface Observation {
   reportId: string;
+  /** OBX-4: the observations of one measurement (a systolic and its diastolic) share it. */
+  group: string;
+  /** OBX-8 as received (HL7 table 0078). */
+  abnormal: string;
   code: string;
   unit: string;
   value: number;
@@ -186,6 +213,7 @@ export class PkbHl7Registry {
     if (obx.length > 1 && !reportId)
       return this.ack("AR", controlId, "OBR-3 is required for several measurements", "R01");
     const obrTime = m.get("OBR.7");
+    const seen = new Set<string>();
     const accepted: Observation[] = [];
     if (obx.length === 0) return this.ack("AR", controlId, "No OBX segment", "R01");
     for (const o of obx) {
@@ -202,8 +230,17 @@ export class PkbHl7Registry {
         return this.ack("AR", controlId, `Unknown measurement: SNOMED ${code} with unit ${unit}`, "R01");
       }
       const value = Number(o.get("OBX.5"));
-      if (!Number.isFinite(value)) return this.ack("AR", controlId, "OBX-5 must be numeric", "R01");
-      accepted.push({ reportId, code, unit, value, time });
+      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(o.get("OBX.5")) || !Number.isFinite(value))
+        return this.ack("AR", controlId, "OBX-5 must be an HL7 NM number", "R01");
+      const group = o.get("OBX.4");
+      // Two values of one type in one group cannot be paired with the rest of their measurement.
+      if (seen.has(`${code}|${group}|${time}`))
+        return this.ack("AR", controlId, `Several ${code} at ${time} without distinct OBX-4 sub-ids`, "R01");
+      seen.add(`${code}|${group}|${time}`);
+      const abnormal = o.get("OBX.8");
+      if (!ABNORMAL_FLAGS.includes(abnormal))
+        return this.ack("AR", controlId, `OBX-8 ${abnormal} is not in HL7 table 0078`, "R01");
+      accepted.push({ reportId, group, abnormal, code, unit, value, time });
     }
     if (this.reports.has(reportId)) this.duplicateReports++;
     this.reports.add(reportId);
