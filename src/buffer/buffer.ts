@@ -4,9 +4,10 @@ import type { Logger } from "../core/log.js";
 import type { Reading } from "../core/reading.js";
 import { type Alert, type AlertListener, Alerts } from "./alerts.js";
 import { inChunks } from "./chunks.js";
-import { type Db, openDatabase, translateSqliteError } from "./db.js";
+import { checkpoint, type Db, openDatabase, translateSqliteError } from "./db.js";
 import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
+import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats } from "./stats.js";
 
@@ -28,6 +29,8 @@ export interface HubBufferOptions {
   maxBatch?: number;
   onAlert?: AlertListener;
   random?: () => number;
+  /** Disk space held back so delivery keeps working on a full disk (default: scaled to the cap). */
+  reserveBytes?: number;
 }
 
 export interface IngestResult {
@@ -51,6 +54,11 @@ interface Waiting {
 /** Refusing readings starts at the cap; pruning under pressure frees down to this share of it. */
 const LOW_WATER = 0.9;
 const LATENCY_SAMPLES = 1024;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, Math.floor(n)));
+const DISK_FULL_MESSAGE =
+  "the disk is full: new readings are refused until space returns; delivery continues on space held in reserve";
 /** Rows per housekeeping transaction: a few ms on a Pi, so the event loop is never blocked for long. */
 const HOUSEKEEPING_CHUNK = 500;
 /** …and never more than this much work per transaction (the commit's fsync comes on top). */
@@ -90,6 +98,7 @@ export class HubBuffer {
   private lastFlushAt = Number.NEGATIVE_INFINITY;
   private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
   private readonly stmts;
+  private readonly reserve: DiskReserve;
   private readonly held: HeldReadings;
   private releasing: Promise<ReleaseResult> | undefined;
   /** Told how many held readings were released (the agent wakes the routes). */
@@ -98,7 +107,15 @@ export class HubBuffer {
 
   constructor(private readonly options: HubBufferOptions) {
     this.log = options.logger.child({ component: "buffer" });
-    const opened = openDatabase(options.file, options.clock.nowMs());
+    const cap = options.maxSizeBytes;
+    const reserveBytes = options.reserveBytes ?? clamp(cap / 64, 256 * KIB, 8 * MIB);
+    this.reserve = new DiskReserve(`${options.file}.reserve`, reserveBytes);
+    // The WAL stays within the reserve: on a full disk, releasing the reserve is then always enough
+    // room to checkpoint the WAL into the database and truncate it (which frees the WAL's space too).
+    const opened = openDatabase(options.file, {
+      nowMs: options.clock.nowMs(),
+      walLimitBytes: clamp(Math.min(cap / 16, reserveBytes || cap), 64 * KIB, 4 * MIB),
+    });
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
     if (opened.corruptMovedTo) {
@@ -106,14 +123,19 @@ export class HubBuffer {
       this.log.error({ movedTo: opened.corruptMovedTo }, "buffer corrupt: moved aside");
       this.alerts.raise("BUFFER_CORRUPT", message, options.clock.nowMs());
     }
-    this.outbox = new Outbox(this.db, {
-      clock: options.clock,
-      backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
-      maxAttempts: options.maxAttempts,
-      leaseMs: options.leaseMs,
-      alerts: this.alerts,
-      ...(options.random ? { random: options.random } : {}),
-    });
+    // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
+    this.outbox = retryWhenFull(
+      new Outbox(this.db, {
+        clock: options.clock,
+        backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
+        maxAttempts: options.maxAttempts,
+        leaseMs: options.leaseMs,
+        alerts: this.alerts,
+        ...(options.random ? { random: options.random } : {}),
+      }),
+      () => this.makeRoom(),
+    );
+    if (!this.reserve.restore()) this.diskFull();
     this.stmts = {
       reading: this.db.prepare(
         `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, boot_id, mono_ms, body, created_ms)
@@ -263,9 +285,9 @@ export class HubBuffer {
 
   private onStoreFailure(e: HubError, refused: number): void {
     const now = this.options.clock.nowMs();
-    if (e.code === "DISK_FULL" || e.code === "STORAGE_IO" || e.code === "BUFFER_FULL") {
-      this.alerts.raise(e.code, e.message, now);
-    }
+    if (isFull(e.cause)) this.makeRoom();
+    else if (e.code === "DISK_FULL") this.diskFull();
+    else if (e.code === "STORAGE_IO" || e.code === "BUFFER_FULL") this.alerts.raise(e.code, e.message, now);
     try {
       this.stmts.counter.run("refused", refused);
     } catch {
@@ -274,18 +296,45 @@ export class HubBuffer {
     this.log.error({ code: e.code, refused }, "readings not stored");
   }
 
-  /** Enforces the size cap: prune delivered data first; refuse (never drop) when only unsent data is left. */
+  private diskFull(): void {
+    this.alerts.raise("DISK_FULL", DISK_FULL_MESSAGE, this.options.clock.nowMs());
+  }
+
+  /**
+   * The disk is full: give the reserve back to the filesystem (so claims, completions and the
+   * checkpoint have room) and refuse new readings until it can be re-created. Returns whether
+   * anything was freed, i.e. whether a retry can succeed.
+   */
+  private makeRoom(): boolean {
+    this.diskFull();
+    if (!this.reserve.release()) return false;
+    this.log.error({ bytes: this.reserve.bytes }, "disk full: reserve released for delivery");
+    checkpoint(this.db, "TRUNCATE");
+    return true;
+  }
+
+  /**
+   * Before new readings are written: the disk reserve must be in place (re-created once space has
+   * returned; refused while it cannot be), and the size cap — WAL included — is enforced: prune
+   * delivered data first; refuse (never drop) when only unsent data is left.
+   */
   private ensureCapacity(): void {
+    if (!this.reserve.held() && !this.reserve.restore()) {
+      throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+    }
     const cap = this.options.maxSizeBytes;
+    if (usedBytes(this.db) >= cap) checkpoint(this.db, "TRUNCATE");
     if (usedBytes(this.db) < cap) {
       this.alerts.clear("BUFFER_FULL");
       return;
     }
     const target = cap * LOW_WATER;
     while (usedBytes(this.db) >= target) {
-      if (pruneDelivered(this.db, Number.MAX_SAFE_INTEGER, 5000) > 0) continue;
-      if (pruneKeys(this.db, 5000) > 0) continue;
-      break;
+      const pruned =
+        pruneDelivered(this.db, Number.MAX_SAFE_INTEGER, 5000) > 0 || pruneKeys(this.db, 5000) > 0;
+      if (!pruned) break;
+      // Pruning itself writes to the WAL: fold it back so the next measure sees the space it freed.
+      checkpoint(this.db, "TRUNCATE");
     }
     if (usedBytes(this.db) >= cap) {
       throw new HubError(
