@@ -276,6 +276,7 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
     );
   }
   const link: PatientLink = {
+    patient: o.patient.key,
     state: "linked",
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
