@@ -20,6 +20,11 @@ export type Matcher =
       namePrefixes?: string[];
       /** Characteristics to subscribe to (indications or notifications). */
       characteristics: string[];
+      /**
+       * Those of `characteristics` whose values are a continuous stream (heart rate, PLX continuous):
+       * condensed into one spot reading per window before they become readings, never stored one by one.
+       */
+      streams?: string[];
       /** Record Access Control Point for stored-record download (glucose). */
       racp?: string;
     };

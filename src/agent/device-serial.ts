@@ -1,4 +1,4 @@
-import { Condenser } from "../../drivers/condense.js";
+import { Condenser, condensePolicy } from "../../drivers/condense.js";
 import { hex } from "../../drivers/ieee11073.js";
 import type { DriverDefinition, SessionEvent } from "../../drivers/types.js";
 import type { DeviceConfig } from "../config/schema.js";
@@ -37,10 +37,7 @@ export class SerialDevice implements Component {
     this.name = `device:${device.id}`;
     this.log = ctx.logger.child({ component: "device", device: device.id, driver: driver.id });
     this.sink = new ReadingSink(ctx, device, driver, this.log, this.counters);
-    this.condenser = new Condenser({
-      windowMs: Number(device.options.condenseWindowSec ?? 60) * 1000,
-      minSamples: Number(device.options.condenseMinSamples ?? 10),
-    });
+    this.condenser = new Condenser(condensePolicy(device.options));
   }
 
   async start(): Promise<void> {

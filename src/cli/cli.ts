@@ -1,7 +1,22 @@
+import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "../config/load.js";
 import { HubError, messageOf } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
 import type { CliIo, Command } from "./io.js";
+
+/**
+ * The release's version, from the nearest package.json above this file named pkb-hub
+ * (`dist/src/cli/` in a build or an installed release under /opt/pkb-hub/<version>, `src/cli/` in tests).
+ */
+export function version(): string {
+  for (let up = 2; up <= 3; up++) {
+    const file = new URL(`${"../".repeat(up)}package.json`, import.meta.url);
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown };
+    if (pkg.name === "pkb-hub" && typeof pkg.version === "string") return pkg.version;
+  }
+  return "unknown";
+}
 
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
@@ -10,6 +25,8 @@ export function helpText(): string {
     "",
     "usage:",
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    "",
+    `${"  pkb-hub --version".padEnd(width + 2)}  print the version`,
     "",
     "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.",
   ].join("\n");
@@ -30,6 +47,10 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     io.out(helpText());
     return args.length === 0 ? 2 : 0;
+  }
+  if (args[0] === "--version" || args[0] === "-V") {
+    io.out(`pkb-hub ${version()}`);
+    return 0;
   }
   const found = find(args);
   if (!found) {

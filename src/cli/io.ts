@@ -17,6 +17,28 @@ export interface Command {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
+/**
+ * The process's own streams. A reader that goes away early (`pkb-hub outbox list | head -1`)
+ * closes the pipe: further output is dropped quietly instead of ending in an EPIPE stack trace.
+ */
+export function processIo(
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv,
+): CliIo {
+  const writer = (stream: NodeJS.WritableStream) => {
+    let closed = false;
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      closed = true;
+    });
+    return (line: string) => {
+      if (!closed) stream.write(`${line}\n`);
+    };
+  };
+  return { out: writer(stdout), err: writer(stderr), env };
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** parseArgs with our error: unknown flags and bad values are a USAGE error, never a stack trace. */
