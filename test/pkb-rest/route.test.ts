@@ -191,6 +191,26 @@ describe("pkb-rest route in the agent", () => {
   });
 });
 
+describe("token refresh", () => {
+  it("an access token living shorter than refreshAheadSec is not refreshed for every reading: 20 readings, no refresh; then one per half-lifetime", async () => {
+    pkb.setAccessTokenTtlSec(60); // refreshAheadSec is 120 (the default)
+    await link();
+    expect(f.route().refreshAheadSec).toBe(120);
+    const linked = pkb.tokenRequests();
+    await startRoute();
+    await buffer.ingest(Array.from({ length: 20 }, (_, i) => reading(i + 1)));
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 20);
+    expect(pkb.tokenRequests() - linked).toBe(0);
+    clock.advance(31_000); // past half the lifetime: refreshed once, then 20 more readings on the new token
+    await buffer.ingest(Array.from({ length: 20 }, (_, i) => reading(i + 21)));
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 40);
+    expect(pkb.tokenRequests() - linked).toBe(1);
+    expect(pkb.records(ann.id)).toHaveLength(40);
+  });
+});
+
 describe("links bound to their patient", () => {
   const twoPatients = () => {
     f.config = {

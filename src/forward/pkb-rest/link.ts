@@ -281,6 +281,7 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
     expiresAtMs: o.clock.nowMs() + tokens.expiresInSec * 1000,
+    lifetimeMs: tokens.expiresInSec * 1000,
     pkbId: self.id,
     ...(linkedNhs ? { nhsNumber: linkedNhs } : {}),
     linkedAtMs: o.clock.nowMs(),

@@ -14,6 +14,8 @@ export interface PatientLink {
   refreshToken?: string;
   /** Access token expiry, epoch ms. */
   expiresAtMs: number;
+  /** The access token's lifetime as PKB gave it (expires_in), so refresh-ahead can be clamped to it. */
+  lifetimeMs?: number;
   pkbId: string;
   nhsNumber?: string;
   linkedAtMs: number;
