@@ -2,6 +2,7 @@ import { driverById } from "../../../drivers/index.js";
 import { FakeClock } from "../../core/clock.js";
 import { HubError } from "../../core/errors.js";
 import { finishReading } from "../../core/finish.js";
+import { isValidTimeZone } from "../../core/time.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 function bytesOf(hex: string): Uint8Array {
@@ -24,6 +25,9 @@ export const decode: Command = {
       json: { type: "boolean" },
       "time-zone": { type: "string", default: "Europe/London" },
     });
+    const timeZone = values["time-zone"] ?? "Europe/London";
+    if (!isValidTimeZone(timeZone))
+      throw new HubError("USAGE", `--time-zone: unknown IANA time zone '${timeZone}' (e.g. Europe/London)`);
     const driver = driverById(requireOption(values.driver, "--driver ID"));
     const frame = bytesOf(requireOption(values.hex, '--hex "..."'));
     const characteristic = values.characteristic?.toLowerCase().replace(/^0x/, "");
@@ -34,7 +38,7 @@ export const decode: Command = {
         deviceId: "decode",
         driver: driver.id,
         patient: "decode",
-        timeZone: values["time-zone"] ?? "Europe/London",
+        timeZone,
         clock,
         receivedAtMs: clock.nowMs(),
       }),
