@@ -57,6 +57,9 @@ export const decode: Command = {
       json: { type: "boolean" },
       "time-zone": { type: "string", default: "Europe/London" },
     });
+    const timeZone = values["time-zone"] ?? "Europe/London";
+    if (!isValidTimeZone(timeZone))
+      throw new HubError("USAGE", `--time-zone: unknown IANA time zone '${timeZone}' (e.g. Europe/London)`);
     const driver = driverById(requireOption(values.driver, "--driver ID"));
     const frame = bytesOf(requireOption(values.hex, '--hex "..."'));
     const characteristic = characteristicOf(driver, values.characteristic);
