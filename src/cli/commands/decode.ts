@@ -63,9 +63,6 @@ export const decode: Command = {
     const driver = driverById(requireOption(values.driver, "--driver ID"));
     const frame = bytesOf(requireOption(values.hex, '--hex "..."'));
     const characteristic = characteristicOf(driver, values.characteristic);
-    const timeZone = values["time-zone"] ?? "Europe/London";
-    if (!isValidTimeZone(timeZone))
-      throw new HubError("USAGE", `--time-zone '${timeZone}' is not an IANA time zone (e.g. Europe/London)`);
     const drafts = driver.decode(frame, characteristic);
     const clock = new FakeClock(Date.now(), true);
     const readings = drafts.map((draft) =>
