@@ -29,8 +29,22 @@ export function translateSqliteError(err: unknown): HubError {
   return new HubError("INTERNAL", `buffer error: ${messageOf(err)}`, { cause: err });
 }
 
-function configure(db: Db): void {
+/** Default bound on the WAL file; the buffer passes one scaled to its size cap. */
+export const DEFAULT_WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+
+export interface OpenOptions {
+  nowMs?: number;
+  /** The WAL is checkpointed at half of this and truncated back to it after each reset. */
+  walLimitBytes?: number;
+}
+
+function configure(db: Db, walLimitBytes: number): void {
   db.pragma("journal_mode = WAL");
+  // Without a limit the WAL keeps its high-water size for ever; with one it is cut back after each
+  // checkpoint, and checkpoints come often enough that it stays near this bound.
+  const pageSize = db.pragma("page_size", { simple: true }) as number;
+  db.pragma(`journal_size_limit = ${walLimitBytes}`);
+  db.pragma(`wal_autocheckpoint = ${Math.max(8, Math.floor(walLimitBytes / 2 / pageSize))}`);
   // FULL: a commit is on the SD card before ingest resolves. NORMAL could lose acknowledged readings on power loss.
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
@@ -46,12 +60,23 @@ export function migrate(db: Db): number {
       `buffer schema version ${current} is newer than this agent (${MIGRATIONS.length})`,
     );
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    const sql = MIGRATIONS[v] as string;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  // A step may rebuild a table (SQLite's documented 12-step procedure): with foreign keys on, dropping the
+  // old table would cascade into its children (hl7_message_rows). Off during the steps (the pragma is a
+  // no-op inside a transaction), checked before each commit, restored after.
+  const fk = db.pragma("foreign_keys", { simple: true }) as number;
+  db.pragma("foreign_keys = OFF");
+  try {
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      const sql = MIGRATIONS[v] as string;
+      db.transaction(() => {
+        db.exec(sql);
+        const broken = db.pragma("foreign_key_check") as unknown[];
+        if (broken.length > 0) throw new HubError("BUFFER_CORRUPT", `migration ${v + 1} broke foreign keys`);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${fk ? "ON" : "OFF"}`);
   }
   return MIGRATIONS.length;
 }
@@ -70,11 +95,24 @@ function moveAside(file: string, stamp: number): string {
   return target;
 }
 
-function tryOpen(file: string): { db?: Db; problem?: string } {
+/**
+ * Copies the WAL into the database and, with TRUNCATE, gives its space back to the filesystem.
+ * Returns whether the checkpoint completed (false when the disk was too full or a reader held it).
+ */
+export function checkpoint(db: Db, mode: "PASSIVE" | "TRUNCATE" = "TRUNCATE"): boolean {
+  try {
+    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>;
+    return row?.busy === 0;
+  } catch {
+    return false;
+  }
+}
+
+function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: string } {
   let db: Db | undefined;
   try {
     db = new Database(file);
-    configure(db);
+    configure(db, walLimitBytes);
     const problem = checkIntegrity(db);
     if (problem) {
       db.close();
@@ -93,15 +131,17 @@ function tryOpen(file: string): { db?: Db; problem?: string } {
  * Opens (creating with 0700/0600) the buffer, runs `PRAGMA quick_check`, and moves a corrupt file
  * aside so the agent keeps working on a fresh buffer; the caller raises the alert.
  */
-export function openDatabase(file: string, nowMs: number = Date.now()): OpenResult {
+export function openDatabase(file: string, options: OpenOptions = {}): OpenResult {
+  const nowMs = options.nowMs ?? Date.now();
+  const walLimit = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const first = tryOpen(file);
+  const first = tryOpen(file, walLimit);
   let db = first.db;
   let corruptMovedTo: string | undefined;
   if (!db) {
     corruptMovedTo = moveAside(file, nowMs);
-    const fresh = tryOpen(file);
+    const fresh = tryOpen(file, walLimit);
     if (!fresh.db) throw new HubError("BUFFER_CORRUPT", `fresh buffer failed its check: ${fresh.problem}`);
     db = fresh.db;
   }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { HubError } from "../../core/errors.js";
 import { type SecretBox, writeFileAtomic } from "../../core/secrets.js";
@@ -15,7 +15,16 @@ export interface PatientLink {
   pkbId: string;
   nhsNumber?: string;
   linkedAtMs: number;
+  /**
+   * Linked although the hub could not check the account is this patient's (no NHS number in the
+   * configuration): `pkb-hub link --accept-unverified`, a technician's explicit decision.
+   */
+  acceptedUnverified?: true;
+  /** Linked although another local patient uses the same PKB account (`--shared-account`). */
+  sharedAccount?: true;
 }
+
+const LINK_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 interface Cached {
   stamp: string;
@@ -36,13 +45,22 @@ export class TokenStore {
   ) {}
 
   private file(patient: string): string {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(patient)) throw new HubError("USAGE", "invalid patient key");
+    if (!LINK_KEY.test(patient)) throw new HubError("USAGE", "invalid patient key");
     return join(this.dir, `${patient}.link`);
   }
 
   private stamp(file: string): string | undefined {
     const st = statSync(file, { throwIfNoEntry: false });
     return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : undefined;
+  }
+
+  /** The local patients that have a link file (readable or not). */
+  patients(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const names = readdirSync(this.dir, { withFileTypes: true, encoding: "utf8" }).filter(
+      (e) => e.isFile() && e.name.endsWith(".link"),
+    );
+    return names.map((e) => e.name.slice(0, -".link".length)).filter((k) => LINK_KEY.test(k));
   }
 
   get(patient: string): PatientLink | undefined {
