@@ -93,6 +93,9 @@ export interface DriverDefinition {
   decode(frame: Uint8Array, characteristic?: string): DecodedDraft[];
   /** For serial drivers: a fresh session for a new connection. */
   createSession?: () => SerialSession;
-  /** Continuous streams are condensed before they become readings. */
+  /**
+   * Serial drivers whose every reading is a stream sample, condensed before it becomes a reading
+   * (BLE drivers name their stream characteristics in `matcher.streams` instead).
+   */
   continuous?: boolean;
 }

@@ -119,7 +119,6 @@ export const driver: DriverDefinition = {
     characteristics: [PLX_SPOT_CHECK, PLX_CONTINUOUS],
     streams: [PLX_CONTINUOUS], // spot-checks are readings as they come
   },
-  continuous: true,
   decode: byCharacteristic("pulse oximeter", {
     [PLX_SPOT_CHECK]: decodeSpotCheck,
     [PLX_CONTINUOUS]: decodeContinuous,
