@@ -10,6 +10,7 @@ import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats } from "./stats.js";
+import { BufferTimebase } from "./timebase.js";
 
 export interface HubBufferOptions {
   file: string;
@@ -47,6 +48,8 @@ interface Waiting {
    * derived from them, so a clock step between ingest() and the (group) commit cannot shift it. */
   wallMs: number;
   monoMs: number;
+  /** Buffer time at ingest(): the rows are available from then. */
+  availableMs: number;
   resolve: (r: IngestResult) => void;
   reject: (e: unknown) => void;
 }
@@ -100,6 +103,8 @@ export class HubBuffer {
   private readonly stmts;
   private readonly reserve: DiskReserve;
   private readonly held: HeldReadings;
+  /** Buffer time: what every outbox deadline is measured in (monotonic within a boot). */
+  readonly timebase: BufferTimebase;
   private releasing: Promise<ReleaseResult> | undefined;
   /** Told how many held readings were released (the agent wakes the routes). */
   onReleased: ((released: number) => void) | undefined;
@@ -123,10 +128,12 @@ export class HubBuffer {
       this.log.error({ movedTo: opened.corruptMovedTo }, "buffer corrupt: moved aside");
       this.alerts.raise("BUFFER_CORRUPT", message, options.clock.nowMs());
     }
+    this.timebase = new BufferTimebase(this.db, options.clock);
     // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
     this.outbox = retryWhenFull(
       new Outbox(this.db, {
         clock: options.clock,
+        timebase: this.timebase,
         backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
         maxAttempts: options.maxAttempts,
         leaseMs: options.leaseMs,
@@ -144,7 +151,7 @@ export class HubBuffer {
       ),
       outbox: this.db.prepare(
         `INSERT INTO outbox (reading_id, document_id, route, patient, state, reason, available_ms, created_ms, done_ms)
-         VALUES (@readingId, @documentId, @route, @patient, @state, @reason, @now, @now, @doneMs)`,
+         VALUES (@readingId, @documentId, @route, @patient, @state, @reason, @available, @now, @doneMs)`,
       ),
       document: this.db.prepare(
         `INSERT INTO documents (key, patient, kind, body, created_ms) VALUES (@key, @patient, @kind, @body, @now)
@@ -154,7 +161,7 @@ export class HubBuffer {
         "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
       ),
     };
-    this.held = new HeldReadings(this.db, options.clock);
+    this.held = new HeldReadings(this.db, options.clock, this.timebase);
     this.insertBatch = this.db.transaction((batch: Waiting[]) => {
       const now = this.options.clock.nowMs();
       let dupTotal = 0;
@@ -203,6 +210,7 @@ export class HubBuffer {
       state: quarantine !== undefined ? "quarantined" : unsynced ? "held" : "pending",
       reason: quarantine ?? null,
       doneMs: quarantine !== undefined ? now : null,
+      available: w.availableMs,
       now,
     });
     return true;
@@ -224,7 +232,15 @@ export class HubBuffer {
     return new Promise((resolve, reject) => {
       const clock = this.options.clock;
       const t0 = performance.now();
-      this.queue.push({ readings, t0, wallMs: clock.nowMs(), monoMs: clock.monotonicMs(), resolve, reject });
+      this.queue.push({
+        readings,
+        t0,
+        wallMs: clock.nowMs(),
+        monoMs: clock.monotonicMs(),
+        availableMs: this.timebase.nowMs(),
+        resolve,
+        reject,
+      });
       this.queuedReadings += readings.length;
       if (this.queuedReadings >= (this.options.maxBatch ?? 1000)) this.flush();
       else this.schedule();
@@ -367,6 +383,7 @@ export class HubBuffer {
           state: "pending",
           reason: null,
           doneMs: null,
+          available: this.timebase.nowMs(),
           now,
         });
         return true;
@@ -410,6 +427,7 @@ export class HubBuffer {
   async housekeeping(): Promise<{ pruned: number; reclaimed: number } & ReleaseResult> {
     const released = await this.releaseHeld();
     if (this.closed) return { pruned: 0, reclaimed: 0, ...released };
+    this.timebase.checkpoint();
     const reclaimed = this.outbox.reclaimExpired();
     const before = this.options.clock.nowMs() - this.options.retentionMs;
     const pruned = await inChunks(() =>
@@ -463,6 +481,7 @@ export class HubBuffer {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.timebase.checkpoint();
     this.db.close();
   }
 
