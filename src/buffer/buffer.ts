@@ -11,6 +11,7 @@ import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats } from "./stats.js";
 import { BufferTimebase } from "./timebase.js";
+import { validateReadings } from "./validate.js";
 
 export interface HubBufferOptions {
   file: string;
@@ -54,6 +55,22 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
+/** One caller's share of a group commit: its counts, or why its readings alone were not stored. */
+type CallerResult = { stored: number; duplicates: number } | { error: HubError };
+
+/**
+ * A failure that belongs to one caller's readings (a constraint, a value SQLite refuses, a reading
+ * that cannot be serialised). Anything else — full disk, I/O, corruption, a busy database — is the
+ * storage's and aborts the whole group commit (handled by onStoreFailure).
+ */
+function callerFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return !(err instanceof HubError);
+  return ["SQLITE_CONSTRAINT", "SQLITE_MISMATCH", "SQLITE_TOOBIG", "SQLITE_RANGE"].some((c) =>
+    code.startsWith(c),
+  );
+}
+
 /** Refusing readings starts at the cap; pruning under pressure frees down to this share of it. */
 const LOW_WATER = 0.9;
 const LATENCY_SAMPLES = 1024;
@@ -66,19 +83,6 @@ const DISK_FULL_MESSAGE =
 const HOUSEKEEPING_CHUNK = 500;
 /** …and never more than this much work per transaction (the commit's fsync comes on top). */
 const CHUNK_BUDGET_MS = 20;
-
-function validate(r: Reading): void {
-  const ok =
-    typeof r.key === "string" &&
-    r.key.length > 0 &&
-    typeof r.patient === "string" &&
-    r.patient.length > 0 &&
-    Array.isArray(r.components) &&
-    r.components.length > 0 &&
-    !Number.isNaN(Date.parse(r.measuredAt));
-  if (!ok)
-    throw new HubError("READING_INVALID", "reading lacks key, patient, components or a valid measuredAt");
-}
 
 /**
  * The store-and-forward buffer: readings and their outbox rows are written in one transaction, and
@@ -99,7 +103,7 @@ export class HubBuffer {
   /** Transactions committed by ingest (group commit makes this far lower than ingest calls). */
   commits = 0;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
-  private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
+  private readonly insertBatch: (batch: Waiting[]) => CallerResult[];
   private readonly stmts;
   private readonly reserve: DiskReserve;
   private readonly held: HeldReadings;
@@ -162,20 +166,38 @@ export class HubBuffer {
       ),
     };
     this.held = new HeldReadings(this.db, options.clock, this.timebase);
+    // Each caller's readings go in their own savepoint inside the shared transaction: a failure that
+    // belongs to one caller (a constraint, a reading that cannot be serialised) rolls back that caller
+    // alone; a failure of the storage itself (full disk, I/O, corruption) aborts the whole commit.
+    const insertCaller = this.db.transaction((w: Waiting, now: number) => {
+      let stored = 0;
+      let duplicates = 0;
+      for (const r of w.readings) {
+        if (this.insertReading(r, now, w)) stored++;
+        else duplicates++;
+      }
+      return { stored, duplicates };
+    });
     this.insertBatch = this.db.transaction((batch: Waiting[]) => {
       const now = this.options.clock.nowMs();
       let dupTotal = 0;
-      const results = batch.map((w) => {
-        let stored = 0;
-        let duplicates = 0;
-        for (const r of w.readings) {
-          if (this.insertReading(r, now, w)) stored++;
-          else duplicates++;
+      let refused = 0;
+      const results = batch.map((w): CallerResult => {
+        try {
+          const r = insertCaller(w, now);
+          dupTotal += r.duplicates;
+          return r;
+        } catch (err) {
+          if (!callerFault(err)) throw err;
+          const e = translateSqliteError(err);
+          refused += w.readings.length;
+          return {
+            error: new HubError("READING_INVALID", `readings not stored: ${e.message}`, { cause: err }),
+          };
         }
-        dupTotal += duplicates;
-        return { stored, duplicates };
       });
       if (dupTotal > 0) this.stmts.counter.run("duplicates", dupTotal);
+      if (refused > 0) this.stmts.counter.run("refused", refused);
       return results;
     });
   }
@@ -220,8 +242,8 @@ export class HubBuffer {
   ingest(readings: Reading[]): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new HubError("BUFFER_CLOSED", "buffer is closed"));
     try {
+      validateReadings(readings);
       for (const r of readings) {
-        validate(r);
         if (this.options.routeOf(r.patient) === undefined) {
           throw new HubError("READING_INVALID", "reading is for a patient with no configured route");
         }
@@ -270,7 +292,7 @@ export class HubBuffer {
     this.queuedReadings = 0;
     if (batch.length === 0) return;
     this.lastFlushAt = performance.now();
-    let results: Array<{ stored: number; duplicates: number }>;
+    let results: CallerResult[];
     try {
       this.ensureCapacity();
       results = this.insertBatch(batch);
@@ -294,8 +316,9 @@ export class HubBuffer {
     batch.forEach((w, i) => {
       const durableMs = t1 - w.t0;
       this.recordLatency(durableMs);
-      const r = results[i] as { stored: number; duplicates: number };
-      w.resolve({ ...r, durableMs });
+      const r = results[i] as CallerResult;
+      if ("error" in r) w.reject(r.error);
+      else w.resolve({ ...r, durableMs });
     });
   }
 
