@@ -1,3 +1,4 @@
+import { byCharacteristic } from "../characteristic.js";
 import { addMinutes, DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -51,9 +52,13 @@ export function glucoseSequence(frame: Uint8Array): number {
   return r.u16();
 }
 
+/** Flag bits 5-7 are reserved for future use. */
+const RESERVED_FLAGS = 0xe0;
+
 /**
  * Glucose Measurement (0x2A18): flags, seq, base time, [time offset], [concentration + type/location],
- * [sensor status]. Control-solution records are not patient readings and yield nothing.
+ * [sensor status]. The whole frame is checked before anything is decided from it. Control-solution
+ * records are not patient readings and yield nothing.
  */
 export function decodeGlucose(frame: Uint8Array) {
   const r = new Reader(frame, "glucose measurement");
@@ -64,9 +69,15 @@ export function decodeGlucose(frame: Uint8Array) {
   const b = new DraftBuilder("glucose").seq(seq);
   const known = knownTime(base);
   b.time(known ? addMinutes(known, offset) : undefined);
-  if (!bit(flags, 1)) return []; // no concentration in this record
-  const concentration = r.sfloat();
-  const typeLocation = r.u8();
+  const hasConcentration = bit(flags, 1);
+  const concentration = hasConcentration ? r.sfloat() : undefined;
+  const typeLocation = hasConcentration ? r.u8() : 0;
+  if (bit(flags, 3)) {
+    const status = r.u16();
+    for (const [n, flag] of SENSOR_STATUS) if (bit(status, n)) b.flag(flag);
+  }
+  r.end(flags, RESERVED_FLAGS);
+  if (!concentration) return []; // no concentration in this record
   const type = typeLocation & 0x0f;
   const location = typeLocation >> 4;
   if (type === CONTROL_SOLUTION_TYPE || location === CONTROL_SOLUTION_LOCATION) return [];
@@ -77,10 +88,6 @@ export function decodeGlucose(frame: Uint8Array) {
   b.add("glucose", value, molar ? "mmol/L" : "mg/dL");
   b.meta("sampleType", SAMPLE_TYPES[type] || `type-${type}`);
   if (LOCATIONS[location]) b.meta("sampleLocation", LOCATIONS[location] as string);
-  if (bit(flags, 3)) {
-    const status = r.u16();
-    for (const [n, flag] of SENSOR_STATUS) if (bit(status, n)) b.flag(flag);
-  }
   if (bit(flags, 4)) b.meta("contextFollows", true);
   return b.build();
 }
@@ -92,5 +99,5 @@ export const driver: DriverDefinition = {
   id: "ble-glucose",
   description: "Bluetooth Glucose profile (service 0x1808) with Record Access Control Point download",
   matcher: { transport: "ble", services: ["1808"], characteristics: [GLUCOSE_MEASUREMENT], racp: RACP },
-  decode: (frame) => decodeGlucose(frame),
+  decode: byCharacteristic("glucose", { [GLUCOSE_MEASUREMENT]: decodeGlucose }),
 };

@@ -1,4 +1,4 @@
-import { HubError } from "../../src/core/errors.js";
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
@@ -112,14 +112,15 @@ export function decodeContinuous(frame: Uint8Array) {
 export const driver: DriverDefinition = {
   id: "ble-pulse-oximeter",
   description: "Bluetooth Pulse Oximeter profile (service 0x1822), spot-check and continuous",
-  matcher: { transport: "ble", services: ["1822"], characteristics: [PLX_SPOT_CHECK, PLX_CONTINUOUS] },
-  continuous: true,
-  decode(frame, characteristic) {
-    if (characteristic === PLX_SPOT_CHECK) return decodeSpotCheck(frame);
-    if (characteristic === PLX_CONTINUOUS) return decodeContinuous(frame);
-    throw new HubError(
-      "FRAME_UNSUPPORTED",
-      `pulse oximeter: characteristic ${characteristic ?? "(none)"} is not decoded`,
-    );
+  matcher: {
+    transport: "ble",
+    services: ["1822"],
+    characteristics: [PLX_SPOT_CHECK, PLX_CONTINUOUS],
+    streams: [PLX_CONTINUOUS], // spot-checks are readings as they come
   },
+  continuous: true,
+  decode: byCharacteristic("pulse oximeter", {
+    [PLX_SPOT_CHECK]: decodeSpotCheck,
+    [PLX_CONTINUOUS]: decodeContinuous,
+  }),
 };

@@ -68,12 +68,23 @@ export function migrate(db: Db, target: number = MIGRATIONS.length): number {
       `buffer schema version ${current} is newer than this agent (${MIGRATIONS.length})`,
     );
   }
-  for (let v = current; v < target; v++) {
-    const sql = MIGRATIONS[v] as string;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  // A step may rebuild a table (SQLite's documented 12-step procedure): with foreign keys on, dropping the
+  // old table would cascade into its children (hl7_message_rows). Off during the steps (the pragma is a
+  // no-op inside a transaction), checked before each commit, restored after.
+  const fk = db.pragma("foreign_keys", { simple: true }) as number;
+  db.pragma("foreign_keys = OFF");
+  try {
+    for (let v = current; v < target; v++) {
+      const sql = MIGRATIONS[v] as string;
+      db.transaction(() => {
+        db.exec(sql);
+        const broken = db.pragma("foreign_key_check") as unknown[];
+        if (broken.length > 0) throw new HubError("BUFFER_CORRUPT", `migration ${v + 1} broke foreign keys`);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${fk ? "ON" : "OFF"}`);
   }
   return Math.max(current, target);
 }

@@ -114,6 +114,13 @@ describe("glucose measurement, field by field", () => {
     expect(d.flags).toEqual(["above-measuring-range:glucose"]);
   });
 
+  it("a LO result (bit 6) keeps the meter's limit as the value and says it is not exact", () => {
+    // 20 mg/dL = 0.0002 kg/L: SFLOAT 0xC002, exponent -4, mantissa 2 | status 0x0040 result too low
+    const d = only(glucose(`0a | 0100 | ${BASE} | 02c0 | 11 | 4000`));
+    expect(d.values).toEqual({ glucose: 20 });
+    expect(d.flags).toEqual(["below-measuring-range:glucose"]);
+  });
+
   it("context information follows (bit4) is noted", () => {
     expect(only(glucose(`12 | 0100 | ${BASE} | ${KGL_95} | 11`)).meta.contextFollows).toBe(true);
   });
@@ -136,5 +143,21 @@ describe("glucose measurement, field by field", () => {
     ["sensor status announced, 1 byte", `0a | 0100 | ${BASE} | ${KGL_95} | 11 | 20`],
   ])("an announced field missing is FRAME_SHORT: %s", (_name, hex) => {
     expect(refusal(() => glucose(hex))).toBe("FRAME_SHORT");
+  });
+});
+
+describe("glucose measurement, whole frame checked", () => {
+  it("bytes after the last announced field are FRAME_MALFORMED unless a reserved flag bit is set", () => {
+    expect(refusal(() => glucose(`02 | 0100 | ${BASE} | ${KGL_95} | 11 | 00`))).toBe("FRAME_MALFORMED");
+    expect(refusal(() => glucose(`00 | 0100 | ${BASE} | 00`))).toBe("FRAME_MALFORMED");
+    // flags 22 (bit 5 reserved) | … | a field this version does not know
+    expect(only(glucose(`22 | 0100 | ${BASE} | ${KGL_95} | 11 | 0000`)).values).toEqual({ glucose: 95 });
+  });
+
+  it("a control-solution record or one without concentration is still checked to its end", () => {
+    expect(refusal(() => glucose(`0a | 0700 | ${BASE} | ${KGL_95} | 1a`))).toBe("FRAME_SHORT");
+    expect(refusal(() => glucose(`08 | 0800 | ${BASE}`))).toBe("FRAME_SHORT");
+    // no concentration, but the sensor status is there: read, then no reading
+    expect(glucose(`08 | 0800 | ${BASE} | 0100`)).toEqual([]);
   });
 });

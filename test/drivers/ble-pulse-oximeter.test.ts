@@ -107,6 +107,20 @@ describe("PLX spot-check measurement, field by field", () => {
     expect(spot(`04 | 6100 | 4800 | ${status}`)).toEqual([]);
   });
 
+  it("demonstration, test, unavailable or invalid data, or a sensor off the patient, is never a reading", () => {
+    // measurement status bits 10, 11, 13, 15 each alone, with the good bits 7 and 8 also set
+    for (const status of [0x0580, 0x0980, 0x2180, 0x8180]) {
+      const le = `${(status & 0xff).toString(16).padStart(2, "0")}${(status >> 8).toString(16).padStart(2, "0")}`;
+      expect(spot(`02 | 6100 | 4800 | ${le}`), le).toEqual([]);
+    }
+    // device and sensor status bit 11 (unconnected) and bit 15 (disconnected), with poor signal bit 4
+    expect(spot("04 | 6100 | 4800 | 100800")).toEqual([]);
+    expect(spot("04 | 6100 | 4800 | 108000")).toEqual([]);
+    // both status words present: either one refusing is enough
+    expect(spot("06 | 6100 | 4800 | 0001 | 008000")).toEqual([]);
+    expect(spot("06 | 6100 | 4800 | 0080 | 000000")).toEqual([]);
+  });
+
   it("pulse amplitude index (bit3) is read and not a reading", () => {
     // flags 08 | 97 | 72 | PAI 0xF02A = 4.2 %
     expect(only(spot("08 | 6100 | 4800 | 2af0")).values).toEqual({ spo2: 97, "pulse-rate": 72 });

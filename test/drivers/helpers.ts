@@ -5,7 +5,7 @@ import { localToString } from "../../src/core/time.js";
 
 /** Decodes a commented hex vector (spaces and `|` allowed) with a driver. */
 export function decodeHex(driverId: string, hex: string, characteristic?: string): ReadingDraft[] {
-  return driverById(driverId).decode(hexBytes(hex.replace(/\|/g, "")), characteristic);
+  return driverById(driverId).decode(hexBytes(hex), characteristic);
 }
 
 /** The one draft a frame must yield, in a shape that compares exactly (no `undefined` noise). */

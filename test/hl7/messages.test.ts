@@ -24,6 +24,7 @@ const patient = {
   sex: "F",
 };
 const now = Date.UTC(2026, 6, 1, 11, 30, 5);
+const sct = { snomed: {}, codingSystem: "SCT" };
 const clock = new FakeClock(now);
 const bp = finishReading(
   {
@@ -71,15 +72,15 @@ describe("messages", () => {
   });
 
   it("QRY^A19: QRD-8.1 NHS number with QRD-8.13 NH, QRD-9 DEM", () => {
-    const m = new ParsedMessage(buildQryA19(sender, "943 476 5919", "q1", now));
+    const m = new ParsedMessage(buildQryA19(sender, "943 476 5919", "q1", now, "1Z"));
     expect(m.get("QRD", 8, 1)).toBe("9434765919");
     expect(m.get("QRD", 8, 13)).toBe("NH");
     expect(m.get("QRD", 9)).toBe("DEM");
-    expect(m.get("QRD", 4)).toBe("q1");
+    expect(m.get("QRD", 4)).toBe("1Z");
   });
 
   it("ORU^R01: OBR-3.1 report id, one SNOMED-coded NM OBX per value with unit, F and time", () => {
-    const m = new ParsedMessage(buildOruR01(sender, patient, [bp], "rep-1", "o1", now, {}));
+    const m = new ParsedMessage(buildOruR01(sender, patient, [bp], "rep-1", "o1", now, sct));
     expect(m.get("OBR", 3, 1)).toBe("rep-1");
     const obx = m.all("OBX");
     expect(obx).toHaveLength(2);
@@ -96,7 +97,8 @@ describe("messages", () => {
   it("the SNOMED code and unit table is configurable per partner", () => {
     const m = new ParsedMessage(
       buildOruR01(sender, patient, [bp], "r", "o", now, {
-        "bp-systolic": { code: "271649006", unit: "mmHg" },
+        snomed: { "bp-systolic": { code: "271649006", unit: "mmHg" } },
+        codingSystem: "SCT",
       }),
     );
     expect(m.value(m.all("OBX")[0], 3, 1)).toBe("271649006");
@@ -136,6 +138,7 @@ describe("messages", () => {
       code: "AR",
       controlId: "c1",
       text: "No observation timestamp in OBX or OBR",
+      queryId: "",
       patients: [],
     });
     expect(() => parseAck("nonsense")).toThrow(expect.objectContaining({ code: "PROTOCOL" }));
