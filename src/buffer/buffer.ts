@@ -345,7 +345,10 @@ export class HubBuffer {
    */
   private ensureCapacity(): void {
     if (!this.reserve.held() && !this.reserve.restore()) {
-      throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+      // Delivered data is what can go: its pages go back to the filesystem, then try again.
+      if (pruneDelivered(this.db, Number.MAX_SAFE_INTEGER) === 0 || !this.reserve.restore()) {
+        throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+      }
     }
     const cap = this.options.maxSizeBytes;
     if (usedBytes(this.db) >= cap) checkpoint(this.db, "TRUNCATE");
