@@ -64,15 +64,20 @@ function configure(db: Db, walLimitBytes: number): void {
   db.pragma("temp_store = MEMORY");
 }
 
+/** A file written by a newer agent (a downgrade) is refused before anything touches it. */
+function refuseNewer(version: number): void {
+  if (version > MIGRATIONS.length) {
+    throw new HubError(
+      "BUFFER_TOO_NEW",
+      `buffer schema version ${version} is newer than this agent (${MIGRATIONS.length}): a newer pkb-hub wrote it; run that version or later (the file was left untouched)`,
+    );
+  }
+}
+
 /** Applies the migrations a database lacks, up to `target` (default: all). */
 export function migrate(db: Db, target: number = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new HubError(
-      "BUFFER_CORRUPT",
-      `buffer schema version ${current} is newer than this agent (${MIGRATIONS.length})`,
-    );
-  }
+  refuseNewer(current);
   // A step may rebuild a table (SQLite's documented 12-step procedure): with foreign keys on, dropping the
   // old table would cascade into its children (hl7_message_rows). Off during the steps (the pragma is a
   // no-op inside a transaction), checked before each commit, restored after.
@@ -176,6 +181,7 @@ function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: stri
   let db: Db | undefined;
   try {
     db = new Database(file);
+    refuseNewer(db.pragma("user_version", { simple: true }) as number);
     configure(db, walLimitBytes);
     const problem = checkIntegrity(db);
     if (problem) {
