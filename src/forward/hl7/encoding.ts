@@ -112,6 +112,7 @@ export class ParsedMessage {
     this.d = delimitersOf(text);
     this.segments = text
       .split(/\r\n|\r|\n/)
+      .map((s) => s.trimStart())
       .filter((s) => s.length > 0)
       .map((line) => {
         const parts = line.split(this.d.field);

@@ -10,7 +10,7 @@ import { createServer as createHttps } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PKB_NAMESPACE } from "../../../src/forward/hl7/soap.js";
+import { type AckVariant, ackVariantBody, soapAnswer } from "./ack-variants.js";
 import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 
 export type Hl7Fault =
@@ -24,6 +24,8 @@ export type Hl7Fault =
   /** Processes the message, then never answers: the sender cannot know it arrived. */
   | { kind: "accept-then-hang" }
   | { kind: "ack"; code: "AR" | "AE"; text: string }
+  /** Processes the message, then answers 200 with the ACK in one of the variants. */
+  | { kind: "ack-variant"; variant: AckVariant }
   /** Processes the message, then answers with `edit` applied to the HL7 answer (or to the whole SOAP body with `soap`). */
   | { kind: "rewrite"; edit: (answer: string) => string; soap?: boolean };
 
@@ -57,14 +59,6 @@ export interface Hl7Standin {
   /** Files written to captureDir, in order. */
   captured(): string[];
   stop(): Promise<void>;
-}
-
-function soapAnswer(hl7: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` +
-    `<soap:Body><ns2:acceptMessageResponse xmlns:ns2="${PKB_NAMESPACE}"><return><![CDATA[${hl7}]]></return>` +
-    `</ns2:acceptMessageResponse></soap:Body></soap:Envelope>`
-  );
 }
 
 function soapFaultXml(code: "Server" | "Client", text: string): string {
@@ -154,7 +148,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       if (fault?.kind === "ack")
         answer = answer.replace(/MSA\|AA\|([^|\r]*)/, `MSA|${fault.code}|$1|${fault.text}`);
       if (fault?.kind === "rewrite" && !fault.soap) answer = fault.edit(answer);
-      const wire = soapAnswer(answer);
+      const wire = fault?.kind === "ack-variant" ? ackVariantBody(answer, fault.variant) : soapAnswer(answer);
       res
         .writeHead(200, { "content-type": "text/xml; charset=utf-8" })
         .end(fault?.kind === "rewrite" && fault.soap ? fault.edit(wire) : wire);
