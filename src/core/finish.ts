@@ -14,7 +14,7 @@ import {
   offsetMinutes,
   zonedToInstant,
 } from "./time.js";
-import { canConvert, convertRounded } from "./units.js";
+import { canConvert, convert, roundTo } from "./units.js";
 
 export interface FinishContext {
   deviceId: string;
@@ -46,7 +46,8 @@ function toComponents(draft: ReadingDraft, flags: Flag[], impossible: string[]):
     if (!canConvert(c.unit, row.unit)) {
       throw new HubError("READING_INVALID", `component ${c.id} has unit ${c.unit}, expected ${row.unit}`);
     }
-    const value = convertRounded(c.value, c.unit, row.unit);
+    // Rounded once, here, to the component's resolution: routes format it and never compute.
+    const value = roundTo(convert(c.value, c.unit, row.unit), row.decimals);
     if (!Number.isFinite(value))
       throw new HubError("READING_INVALID", `component ${c.id} is beyond any number in ${row.unit}`);
     if (isImpossible(c.id, value)) {

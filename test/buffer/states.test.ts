@@ -33,7 +33,7 @@ describe("outbox: quarantined readings", () => {
     expect(buffer.outbox.claimAmbiguous("hl7", 10).rows).toEqual([]);
     clock.advance(3_600_000);
     buffer.outbox.reclaimAll();
-    buffer.housekeeping();
+    await buffer.housekeeping();
     expect(outboxStates(buffer)[0]?.state).toBe("quarantined");
     expect(buffer.stats()).toMatchObject({ quarantined: 1, byState: { quarantined: 1, pending: 1 } });
   });
@@ -42,7 +42,7 @@ describe("outbox: quarantined readings", () => {
     clock.synced = false;
     await buffer.ingest([{ ...bpReading(clock), quarantine: QUARANTINE }]);
     clock.synced = true;
-    expect(buffer.releaseHeld()).toEqual({ released: 0, unrecoverable: 0 });
+    expect(await buffer.releaseHeld()).toEqual({ released: 0, unrecoverable: 0 });
     expect(outboxStates(buffer)).toEqual([{ id: 1, state: "quarantined" }]);
   });
 });
@@ -63,7 +63,7 @@ describe("outbox: ambiguous deliveries", () => {
     // Time passes, leases expire, the agent restarts: the row is never claimed for sending again.
     clock.advance(86_400_000);
     buffer.outbox.reclaimAll();
-    buffer.housekeeping();
+    await buffer.housekeeping();
     expect(buffer.outbox.claim("pkb-rest", 10).rows.map((r) => r.id)).toEqual([2]);
     expect(buffer.stats()).toMatchObject({ ambiguous: 1, byState: { ambiguous: 1, leased: 1 } });
   });
