@@ -23,7 +23,8 @@ export interface Ack {
  */
 export function parseAck(text: string): Ack {
   const m = new ParsedMessage(text);
-  if (m.segments[0]?.name !== "MSH") throw new HubError("PROTOCOL", "answer does not start with an MSH segment");
+  if (m.segments[0]?.name !== "MSH")
+    throw new HubError("PROTOCOL", "answer does not start with an MSH segment");
   const code = m.get("MSA", 1).trim().toUpperCase();
   if (!ACK_CODES.includes(code)) throw new HubError("PROTOCOL", "answer has no valid MSA-1");
   const patients = m.all("PID").map((pid) => {

@@ -1,7 +1,7 @@
 import { CODES, type ComponentId } from "../../core/codes.js";
 import { HubError } from "../../core/errors.js";
-import type { Component } from "../../core/reading.js";
 import { formatValue } from "../../core/format.js";
+import type { Component } from "../../core/reading.js";
 import { canConvert, convert, type Ucum } from "../../core/units.js";
 
 /**

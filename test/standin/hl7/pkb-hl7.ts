@@ -107,6 +107,12 @@ export class PkbHl7Registry {
       return this.ack("AE", controlId, "MSH-7, MSH-9 and MSH-10 are required", "ACK");
     if (!/\r[A-Z][A-Z0-9]{2}\|/.test(text) || /\n/.test(text))
       return this.ack("AE", controlId, "Segments must be separated by CR", trigger);
+    // Empty MSH-18 means ASCII: any other character must come with the character set it is in.
+    const charset = m.get("MSH.18");
+    if (charset !== "" && charset !== "UNICODE UTF-8")
+      return this.ack("AR", controlId, `MSH-18 character set ${charset} is not supported`, trigger);
+    if (charset === "" && /[\u0080-\uffff]/.test(text))
+      return this.ack("AR", controlId, "Characters beyond ASCII without a character set in MSH-18", trigger);
     this.received.push({ type: `${type}^${trigger}`, controlId });
     if (this.controlIds.has(controlId)) this.duplicateControlIds++;
     this.controlIds.add(controlId);

@@ -80,6 +80,30 @@ function inspect(r: PkbHl7Registry) {
   };
 }
 
+/**
+ * A SOAP request body as text. Only UTF-8 is accepted, and it must be declared as such wherever
+ * it is declared (Content-Type charset, XML declaration) and be valid UTF-8: a body in Latin-1, or
+ * labelled one way and encoded another, would store a different name than the one sent.
+ */
+export function decodeSoapBody(
+  raw: Buffer,
+  contentType: string | undefined,
+): { body: string } | { problem: string } {
+  const charset = /charset=("?)([^";\s]+)\1/i.exec(contentType ?? "")?.[2];
+  if (charset !== undefined && charset.toLowerCase() !== "utf-8")
+    return { problem: `Content-Type charset ${charset} is not supported: send UTF-8` };
+  let body: string;
+  try {
+    body = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    return { problem: "The request body is not valid UTF-8" };
+  }
+  const declared = /^<\?xml[^>]*encoding=["']([^"']+)["']/.exec(body)?.[1];
+  if (declared !== undefined && declared.toLowerCase() !== "utf-8")
+    return { problem: `XML encoding ${declared} is not supported: send UTF-8` };
+  return { body };
+}
+
 /** The HL7 message inside PKB's SOAP request (CDATA of arg0, possibly split around "]]>"). */
 export function hl7FromSoap(xml: string): string | undefined {
   const arg = /<arg0>([\s\S]*?)<\/arg0>/.exec(xml)?.[1];
@@ -104,12 +128,13 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
   if (o.captureDir) mkdirSync(o.captureDir, { recursive: true });
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => {
-      body += c;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      chunks.push(c);
     });
     req.on("end", async () => {
+      // The body is read as the request declares it: UTF-8 (header and XML declaration), strictly.
+      const decoded = decodeSoapBody(Buffer.concat(chunks), req.headers["content-type"]);
       requests++;
       if (req.method === "GET" && req.url === "/inspect") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(inspect(registry)));
@@ -120,7 +145,11 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
         res.writeHead(401, { "www-authenticate": 'Basic realm="hl7"' }).end();
         return;
       }
-      const hl7 = hl7FromSoap(body);
+      if ("problem" in decoded) {
+        res.writeHead(500, { "content-type": "text/xml" }).end(soapFaultXml("Client", decoded.problem));
+        return;
+      }
+      const hl7 = hl7FromSoap(decoded.body);
       if (hl7 === undefined) {
         res
           .writeHead(500, { "content-type": "text/xml" })
