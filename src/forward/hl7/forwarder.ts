@@ -7,6 +7,7 @@ import { HubError, isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
+import { checkedBase64 } from "./document.js";
 import { reportId } from "./ids.js";
 import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender } from "./messages.js";
 import { type Blocked, interpret, settle } from "./outcome.js";
@@ -262,7 +263,7 @@ export class Hl7Forwarder {
         typeCode: String(d.typeCode ?? "DS"),
         title: String(d.title ?? "Document"),
         fileName: String(d.fileName ?? `${d.key}.pdf`),
-        pdfBase64: String(d.pdfBase64 ?? ""),
+        pdfBase64: checkedBase64(d.key, d.pdfBase64, this.o.route.maxDocumentBytes),
         createdMs: Number(d.createdMs ?? now),
       };
       return buildMdmT02(this.sender, patient, doc, controlId, now);

@@ -217,6 +217,7 @@ export function buildMdmT02(
   controlId: string,
   nowMs: number,
 ): string {
+  if (doc.pdfBase64 === "") throw new HubError("DOCUMENT_INVALID", "an MDM^T02 needs document content");
   const when = hl7Time(doc.createdMs, s.timeZone, true);
   return hl7Message(s, ["MDM", "T02", "MDM_T02"], controlId, nowMs, [
     segment("EVN", ["T02", hl7Time(nowMs, s.timeZone)]),

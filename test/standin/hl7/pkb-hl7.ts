@@ -261,11 +261,16 @@ export class PkbHl7Registry {
     if (!number) return this.ack("AR", controlId, "TXA-12 unique document number is required", "T02");
     if (m.get("OBX.2") !== "ED")
       return this.ack("AR", controlId, "Document content must be an ED observation", "T02");
+    const content = m.get("OBX.5.5");
+    if (content === "") return this.ack("AR", controlId, "Document content is empty", "T02");
+    const pdf = Buffer.from(content, "base64");
+    if (pdf.toString("base64") !== content || pdf.subarray(0, 5).toString("latin1") !== "%PDF-")
+      return this.ack("AR", controlId, "Document content is not a base64 PDF", "T02");
     this.documents.set(number, {
       nhsNumber: nhs,
       type: m.get("TXA.2"),
       title: unescapeHl7(m.get("OBX.3.2")),
-      bytes: m.get("OBX.5.5").length,
+      bytes: pdf.length,
     });
     return this.ack("AA", controlId, "", "T02");
   }
