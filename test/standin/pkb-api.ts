@@ -44,6 +44,8 @@ export interface StoredMeasurement {
   type: string;
   observedDate: string;
   values: Array<{ name: string; value: number; unit: string }>;
+  /** The reading's flags (out-of-range, above/below the device's measuring range, ambiguous local time…). */
+  flags?: string[];
   externalId?: string;
 }
 
@@ -91,8 +93,13 @@ function validate(body: unknown): string | undefined {
     if (typeof v.value !== "number" || !Number.isFinite(v.value))
       return `value of ${v.name} must be a number`;
   }
+  if (b.flags !== undefined && !(Array.isArray(b.flags) && b.flags.every((x) => typeof x === "string")))
+    return "flags must be a list of strings";
   return undefined;
 }
+
+/** A value written in exponent notation (1e-7, 5.5E+1): a receiver may read it as another number. */
+const EXPONENT_VALUE = /"value"\s*:\s*-?\d+(\.\d+)?[eE]/;
 
 export interface PkbStandinOptions {
   clientId?: string;
@@ -201,7 +208,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       } catch {
         return send(res, 400, { message: "body is not JSON" });
       }
-      const problem = validate(parsed);
+      const problem = EXPONENT_VALUE.test(body) ? "value in exponent notation" : validate(parsed);
       if (problem) return send(res, 400, { message: problem });
       const list = records.get(patientId) ?? [];
       list.push(parsed as StoredMeasurement);
