@@ -209,6 +209,71 @@ describe("PKB REST forwarder against the stand-in", () => {
     expect(buffer.stats().ambiguousDeliveries).toBe(1);
   });
 
+  it("a 2xx the route cannot read (HTML, not JSON, no id, empty) is ambiguous: never re-sent, a person is told", async () => {
+    const answers = [
+      { status: 200, body: "<html><body>Please sign in</body></html>", contentType: "text/html" },
+      { status: 201, body: "created", contentType: "text/plain" },
+      { status: 201, body: '{"status":"ok"}' },
+      { status: 204, body: "" },
+    ];
+    pkb.injectFaults(...answers.map((a) => ({ kind: "accept-then-answer" as const, ...a })));
+    await buffer.ingest([reading(1), reading(2), reading(3), reading(4)]);
+    start();
+    await until(() => buffer.stats().byState.ambiguous === 4);
+    clock.advance(24 * 3_600_000);
+    forwarder?.poke();
+    await new Promise((r) => setTimeout(r, 150));
+    // Each was stored once by PKB, and none was sent again.
+    expect(pkb.records(patient.id)).toHaveLength(4);
+    expect(pkb.requests()).toBe(4);
+    // Sent two at a time: which reading got which answer varies, the four outcomes do not.
+    expect(buffer.db.prepare("SELECT state, attempts, reason FROM outbox ORDER BY reason").all()).toEqual([
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason: "PKB answered HTTP 200 but with a body that is not JSON: it may have stored the measurement",
+      },
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason: "PKB answered HTTP 201 but with a body that is not JSON: it may have stored the measurement",
+      },
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason:
+          "PKB answered HTTP 201 but with no id of the created measurement: it may have stored the measurement",
+      },
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason: "PKB answered HTTP 204 but with an empty body: it may have stored the measurement",
+      },
+    ]);
+    expect(buffer.alerts.list().map((a) => a.code)).toContain("AMBIGUOUS_DELIVERY");
+  });
+
+  it("Retry-After is read by the shared parser: capped at an hour, not a day; a value that is not Retry-After spends an attempt", async () => {
+    pkb.injectFaults(
+      { kind: "status", status: 503, retryAfter: "99999999" },
+      { kind: "status", status: 429, retryAfter: "1.5" },
+    );
+    await buffer.ingest([reading(1)]);
+    start();
+    const row = () =>
+      buffer.db.prepare("SELECT state, attempts, available_ms FROM outbox").get() as {
+        state: string;
+        attempts: number;
+        available_ms: number;
+      };
+    await until(() => pkb.requests() === 1 && row().state === "pending");
+    expect(row()).toEqual({ state: "pending", attempts: 0, available_ms: clock.nowMs() + 3_600_000 });
+    clock.advance(3_600_000);
+    forwarder?.poke();
+    await until(() => pkb.requests() === 2 && row().state === "pending");
+    expect(row().attempts).toBe(1);
+  });
+
   it("other 4xx: dead letter with PKB's message", async () => {
     pkb.injectFaults({ kind: "status", status: 400, message: "wrong unit kPa for BLOOD_PRESSURE.systolic" });
     await buffer.ingest([reading(1)]);

@@ -38,6 +38,8 @@ export type Fault = { on?: "api" | "token" } & (
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
   | { kind: "accept-then-hang" }
+  /** Stores the measurement, then answers this (a proxy's HTML page, an empty or odd 2xx body). */
+  | { kind: "accept-then-answer"; status: number; body: string; contentType?: string }
 );
 
 export interface StoredMeasurement {
@@ -214,6 +216,10 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       list.push(parsed as StoredMeasurement);
       records.set(patientId, list);
       if (fault?.kind === "accept-then-hang") return;
+      if (fault?.kind === "accept-then-answer") {
+        res.writeHead(fault.status, { "content-type": fault.contentType ?? "application/json" });
+        return res.end(fault.body);
+      }
       return send(res, 201, { id: `${patientId}-${list.length}` });
     }
     const byType = /^\/json\/v1\/measurements\/byType\/([A-Z_]+)$/.exec(url.pathname);

@@ -155,15 +155,9 @@ export class PkbRestForwarder {
         body,
         signal: AbortSignal.any([signal, timeout]),
       });
+      // A body cut off after a 2xx reads as empty: the answer is then ambiguous, never "delivered".
       const text = await res.text().catch(() => "");
-      let message = text;
-      try {
-        const parsed = JSON.parse(text) as { message?: unknown };
-        if (typeof parsed.message === "string") message = parsed.message;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, retryAfter: res.headers.get("retry-after"), message };
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), body: text };
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code;
       const timedOut = timeout.aborted || signal.aborted;

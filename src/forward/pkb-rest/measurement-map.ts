@@ -123,3 +123,23 @@ export function pkbMeasurementJson(body: PkbMeasurementBody): string {
   const { values: _values, ...rest } = body;
   return `${JSON.stringify(rest).slice(0, -1)},"values":[${values.join(",")}]}`;
 }
+
+/**
+ * Why a 2xx answer to a measurement POST does not say what PKB created, or undefined when it does.
+ * PKB's answer is not public either: the stand-in answers `{"id": …}`, the shape every PKB JSON
+ * create answer is documented with. Kept here, beside the request body, so both change together.
+ */
+export function createdMeasurementProblem(body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body.trim() === "" ? "with an empty body" : "with a body that is not JSON";
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    return "with JSON that is not an object";
+  const { id } = parsed as { id?: unknown };
+  return typeof id === "string" || typeof id === "number"
+    ? undefined
+    : "with no id of the created measurement";
+}
