@@ -222,19 +222,24 @@ describe("links bound to their patient", () => {
     };
   };
   const p1File = () => join(dataDir, "links", "p1.link");
+  /** Starts the route with a reading of p1 waiting: the relink alert names p1's file and why. */
+  const expectRelinkAlertForP1 = async (why: string) => {
+    await startRoute();
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => relinkAlert() !== undefined);
+    expect(relinkAlert()).toBe(
+      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ${why})`,
+    );
+  };
 
   it("a link file copied over another patient's does not open there: the relink alert names the file and why; nothing is sent", async () => {
     twoPatients();
     await link();
     await f.link(BOB.id, { patient: f.patient("p2") });
     copyFileSync(join(dataDir, "links", "p2.link"), p1File());
-    await startRoute();
-    await buffer.ingest([reading(1)]);
-    route?.poke();
-    await until(() => relinkAlert() !== undefined);
-    expect(relinkAlert()).toBe(
-      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ` +
-        "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered))",
+    await expectRelinkAlertForP1(
+      "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
     );
     await new Promise((r) => setTimeout(r, 100));
     expect(pkb.records(BOB.id)).toEqual([]);
@@ -256,13 +261,8 @@ describe("links bound to their patient", () => {
     await link();
     const linkRequests = pkb.api.requests();
     writeFileSync(join(dataDir, "secret.key"), Buffer.alloc(32, 9).toString("base64"), { mode: 0o600 });
-    await startRoute();
-    await buffer.ingest([reading(1)]);
-    route?.poke();
-    await until(() => relinkAlert() !== undefined);
-    expect(relinkAlert()).toBe(
-      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ` +
-        "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered))",
+    await expectRelinkAlertForP1(
+      "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
     );
     await new Promise((r) => setTimeout(r, 100));
     expect(pkb.api.requests()).toBe(linkRequests);
