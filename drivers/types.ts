@@ -40,6 +40,11 @@ export interface SessionEvent {
   deviceClock?: LocalDateTime;
   /** The meter reported its serial number. */
   deviceSerial?: string;
+  /**
+   * Called by the transport when the drafts could not be stored (and so no reply is written): the
+   * session forgets the frame, so the device's re-sent copy is decoded again, not taken for a repeat.
+   */
+  rollback?: () => void;
 }
 
 /**

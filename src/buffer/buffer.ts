@@ -4,7 +4,7 @@ import type { Logger } from "../core/log.js";
 import type { Reading } from "../core/reading.js";
 import { type Alert, type AlertListener, Alerts } from "./alerts.js";
 import { inChunks } from "./chunks.js";
-import { checkpoint, type Db, openDatabase, translateSqliteError } from "./db.js";
+import { checkpoint, type Db, type OpenResult, openDatabase, translateSqliteError } from "./db.js";
 import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
@@ -114,15 +114,12 @@ export class HubBuffer {
     // room to checkpoint the WAL into the database and truncate it (which frees the WAL's space too).
     const opened = openDatabase(options.file, {
       nowMs: options.clock.nowMs(),
+      routeOf: options.routeOf,
       walLimitBytes: clamp(Math.min(cap / 16, reserveBytes || cap), 64 * KIB, 4 * MIB),
     });
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
-    if (opened.corruptMovedTo) {
-      const message = `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo}; a fresh buffer was started`;
-      this.log.error({ movedTo: opened.corruptMovedTo }, "buffer corrupt: moved aside");
-      this.alerts.raise("BUFFER_CORRUPT", message, options.clock.nowMs());
-    }
+    this.reportDamage(opened);
     // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
     this.outbox = retryWhenFull(
       new Outbox(this.db, {
@@ -294,6 +291,32 @@ export class HubBuffer {
       // the disk may be full; the count is also in the log line below
     }
     this.log.error({ code: e.code, refused }, "readings not stored");
+  }
+
+  /** A damaged file found at open: repaired in place, or moved aside with its rows salvaged. */
+  private reportDamage(opened: OpenResult): void {
+    const now = this.options.clock.nowMs();
+    if (opened.repaired !== undefined) {
+      this.log.error({ problem: opened.repaired }, "buffer damaged: indexes rebuilt in place");
+      this.alerts.raise(
+        "BUFFER_REPAIRED",
+        "the buffer file had damaged indexes and was repaired in place (REINDEX); nothing was lost; check the storage",
+        now,
+      );
+    }
+    if (opened.corruptMovedTo === undefined) return;
+    const s = opened.salvage;
+    const salvaged = s
+      ? s.problem === undefined
+        ? `; salvaged ${s.unsent} undelivered rows (${s.rebuilt} re-queued as ambiguous: they may have been sent), at least ${s.unreadable} rows unreadable`
+        : `; nothing could be salvaged: ${s.problem}`
+      : "";
+    this.log.error({ movedTo: opened.corruptMovedTo, salvage: s }, "buffer corrupt: moved aside");
+    this.alerts.raise(
+      "BUFFER_CORRUPT",
+      `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo} (kept); a fresh buffer was started${salvaged}`,
+      now,
+    );
   }
 
   private diskFull(): void {

@@ -120,15 +120,15 @@ export class Outbox {
       ),
       openPatients: db.prepare(
         `WITH RECURSIVE p(patient) AS (
-           SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('pending', 'leased')
+           SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('held', 'pending', 'leased')
            UNION ALL
-           SELECT (SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('pending', 'leased') AND patient > p.patient)
+           SELECT (SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('held', 'pending', 'leased') AND patient > p.patient)
            FROM p WHERE p.patient IS NOT NULL)
          SELECT patient FROM p WHERE patient IS NOT NULL`,
       ),
       patientHead: db.prepare(
         `SELECT id, state, available_ms FROM outbox
-         WHERE route = @route AND patient = @patient AND state IN ('pending', 'leased') ORDER BY id LIMIT @limit`,
+         WHERE route = @route AND patient = @patient AND state IN ('held', 'pending', 'leased') ORDER BY id LIMIT @limit`,
       ),
       readingBody: db.prepare("SELECT body FROM readings WHERE id = ?").pluck(),
       documentBody: db.prepare("SELECT body FROM documents WHERE id = ?").pluck(),
@@ -222,7 +222,14 @@ export class Outbox {
   /**
    * Per-patient ordering: for each patient of the route whose oldest open row is ready and not in
    * flight, claims that row and the consecutive ready ones after it (up to `perPatient`). A patient
-   * with a row in flight or waiting for backoff is skipped, so nothing overtakes an earlier reading.
+   * whose oldest open row is held (clock not yet trusted), in flight or waiting for backoff is
+   * skipped, so nothing overtakes an earlier reading that will still be sent.
+   *
+   * Rows that are not open do not hold the patient's later readings back: `quarantined` (never sent),
+   * `dead` (a person decides), and `ambiguous` (it was sent, so it already went out ahead of the later
+   * ones; waiting days for a person would delay every later reading — if it turns out not delivered
+   * and is re-sent, it arrives after them, with its own measurement time). A row leased for
+   * reconciliation (`claimAmbiguous`) is in flight, so it does hold them back until it is settled.
    */
   claimOrdered(route: string, perPatient: number, maxPatients = 8, leaseMs = this.options.leaseMs): Lease {
     const now = this.options.clock.nowMs();

@@ -57,12 +57,12 @@ export const decode: Command = {
       json: { type: "boolean" },
       "time-zone": { type: "string", default: "Europe/London" },
     });
+    const timeZone = values["time-zone"] ?? "Europe/London";
+    if (!isValidTimeZone(timeZone))
+      throw new HubError("USAGE", `--time-zone: unknown IANA time zone '${timeZone}' (e.g. Europe/London)`);
     const driver = driverById(requireOption(values.driver, "--driver ID"));
     const frame = bytesOf(requireOption(values.hex, '--hex "..."'));
     const characteristic = characteristicOf(driver, values.characteristic);
-    const timeZone = values["time-zone"] ?? "Europe/London";
-    if (!isValidTimeZone(timeZone))
-      throw new HubError("USAGE", `--time-zone '${timeZone}' is not an IANA time zone (e.g. Europe/London)`);
     const drafts = driver.decode(frame, characteristic);
     const clock = new FakeClock(Date.now(), true);
     const readings = drafts.map((draft) =>
