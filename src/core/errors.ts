@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   DISK_FULL: true,
   STORAGE_IO: true,
   BUFFER_CORRUPT: false,
+  /** The buffer was written by a newer agent (a downgrade): refused, the file left untouched. */
+  BUFFER_TOO_NEW: false,
   BUFFER_CLOSED: false,
   LEASE_LOST: false,
   OUTBOX_STATE: false,
