@@ -21,12 +21,25 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
   if (!route || !ctx.config.patients.some((p) => p.route === "pkb-rest")) return undefined;
   const logger = ctx.logger.child({ component: "pkb-rest" });
   let forwarder: PkbRestForwarder | undefined;
+  let store: TokenStore | undefined;
+  const keys = ctx.config.patients.filter((p) => p.route === "pkb-rest").map((p) => p.key);
   // Local patient keys (not PHI) without a usable link; one alert lists them all.
   const relinking = new Set<string>();
   return {
     name: "route:pkb-rest",
     route: "pkb-rest",
     poke: () => forwarder?.poke(),
+    linkStates() {
+      const states = new Map<string, string>();
+      for (const key of keys) {
+        try {
+          states.set(key, store ? store.state(key) : "unknown");
+        } catch {
+          states.set(key, "unreadable");
+        }
+      }
+      return states;
+    },
     async start() {
       // Readings keep flowing (stopping would not un-expose the secret): a loud alert instead.
       if (isSecretFileExposed(route.clientSecretFile)) {
@@ -36,8 +49,9 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         ctx.buffer.alerts.raise(EXPOSED_ALERT, text, ctx.clock.nowMs());
       } else ctx.buffer.alerts.clear(EXPOSED_ALERT);
       // The client secret is read here: a missing file is a clear start-up error, not a later surprise.
+      store = tokenStore(ctx.dataDir);
       const tokens = new OAuthTokenProvider(
-        tokenStore(ctx.dataDir),
+        store,
         oauthConfig(route, ctx.fetch),
         ctx.clock,
         logger,
@@ -64,7 +78,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         fetch: ctx.fetch,
         concurrency: route.concurrency,
         requestTimeoutMs: route.requestTimeoutMs,
-        patients: ctx.config.patients.filter((p) => p.route === "pkb-rest").map((p) => p.key),
+        patients: keys,
       });
       forwarder.start();
     },
