@@ -13,11 +13,12 @@ import { FakeClock } from "../../src/core/clock.js";
 import { parseRequest } from "../../src/monitor/commands.js";
 import { eventSchema, healthBodySchema, responseSchema } from "../../src/monitor/schemas.js";
 import { bpReading } from "../support/buffer.js";
+import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
-import { Capture } from "./support.js";
+import { Capture, hl7Patient, hl7Route } from "./support.js";
 
 const T = "pkb-hub/hub-cmd";
-const NHS = "9434765919";
+const NHS = ANN.nhsNumber;
 const tmp = tempDir("pkb-mon-cmd-");
 const configFile = join(tmp.dir, "config.yaml");
 const logger = pino({ level: "info" }, pino.destination({ dest: join(tmp.dir, "agent.log"), sync: true }));
@@ -28,33 +29,15 @@ let legacy: MqttClient;
 let cap: Capture;
 
 function input(overrides: Partial<ConfigInput> = {}): ConfigInput {
-  writeFileSync(join(tmp.dir, "hl7-password"), "partner-password\n", { mode: 0o600 });
   return {
     hub: { id: "hub-cmd", timeZone: "UTC", dataDir: join(tmp.dir, "data") },
     clock: { mode: "assume-synced" },
     buffer: { backoffBaseMs: 3_600_000 },
-    patients: [
-      {
-        key: "p1",
-        route: "hl7",
-        nhsNumber: NHS,
-        firstName: "Ann",
-        lastName: "Example",
-        dob: "1950-01-31",
-        sex: "F",
-      },
-    ],
+    patients: [hl7Patient()],
     devices: [
       { id: "meter-1", driver: "contour-serial", patient: "p1", serialPath: join(tmp.dir, "no-such-tty") },
     ],
-    routes: {
-      hl7: {
-        url: "https://127.0.0.1:9/hl7",
-        username: "partner",
-        passwordFile: join(tmp.dir, "hl7-password"),
-        sendingFacility: "DEMOALIAS",
-      },
-    },
+    routes: { hl7: hl7Route(tmp.dir, "https://127.0.0.1:9/hl7") },
     monitor: { mqtt: { url: broker.url, reconnectMaxSec: 1 } },
     ...overrides,
   };

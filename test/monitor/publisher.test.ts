@@ -1,20 +1,10 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mosquitto, startMosquitto } from "../../scripts/demo/mosquitto.js";
+import { describe, expect, it } from "vitest";
 import type { Agent } from "../../src/agent/agent.js";
 import { eventSchema, healthSchema, stateSchema } from "../../src/monitor/schemas.js";
-import { tempDir } from "../support/tmp.js";
-import { Capture, monitorConfig, startAgent } from "./support.js";
+import { Capture, monitorConfig, startAgent, suiteBroker } from "./support.js";
 
-const tmp = tempDir("pkb-mon-pub-");
-let broker: Mosquitto;
-beforeAll(async () => {
-  broker = await startMosquitto({ dir: tmp.dir });
-});
-afterAll(async () => {
-  await broker.stop();
-  tmp.cleanup();
-});
+const suite = suiteBroker("pkb-mon-pub-");
 
 const T = "pkb-hub/hub-test";
 
@@ -22,11 +12,11 @@ describe("MQTT publisher", () => {
   let agent: Agent | undefined;
 
   it("state online and health are retained: a subscriber arriving later gets both, valid against the schemas", async () => {
-    agent = await startAgent(monitorConfig(join(tmp.dir, "a"), broker.url));
-    const early = await Capture.open(broker.url, [`${T}/#`]);
+    agent = await startAgent(monitorConfig(join(suite.dir, "a"), suite.broker.url));
+    const early = await Capture.open(suite.broker.url, [`${T}/#`]);
     await early.waitFor(() => early.on(`${T}/health`).length > 0, 10_000, "health");
     await early.close();
-    const late = await Capture.open(broker.url, [`${T}/state`, `${T}/health`]);
+    const late = await Capture.open(suite.broker.url, [`${T}/state`, `${T}/health`]);
     await late.waitFor(() => late.on(`${T}/health`).length > 0 && late.on(`${T}/state`).length > 0);
     const [state] = late.on(`${T}/state`);
     const [health] = late.on(`${T}/health`);
@@ -45,7 +35,7 @@ describe("MQTT publisher", () => {
 
   it("an alert raised then cleared: one event each, in order, and a fresh health carrying it with its fix hint", async () => {
     const a = agent as Agent;
-    const cap = await Capture.open(broker.url, [`${T}/events`, `${T}/health`]);
+    const cap = await Capture.open(suite.broker.url, [`${T}/events`, `${T}/health`]);
     await cap.waitFor(() => cap.on(`${T}/health`).length > 0); // the retained one
     a.ctx.buffer.alerts.raise("DISK_FULL", "disk full at /var/lib/pkb-hub", a.ctx.clock.nowMs());
     const withAlert = await cap.waitFor(
@@ -81,7 +71,7 @@ describe("MQTT publisher", () => {
   it("a clean stop publishes the retained offline (reason shutdown), not the last will", async () => {
     await agent?.stop();
     agent = undefined;
-    const cap = await Capture.open(broker.url, [`${T}/state`]);
+    const cap = await Capture.open(suite.broker.url, [`${T}/state`]);
     const state = await cap.waitFor(() => cap.last(`${T}/state`));
     expect(stateSchema.parse(state)).toMatchObject({ state: "offline", reason: "shutdown" });
     expect(cap.on(`${T}/state`)).toHaveLength(1);
@@ -89,17 +79,17 @@ describe("MQTT publisher", () => {
   });
 
   it("health goes out again every interval, and the retained one is the latest", async () => {
-    const input = monitorConfig(join(tmp.dir, "b"), broker.url);
+    const input = monitorConfig(join(suite.dir, "b"), suite.broker.url);
     // The schema's floor (5 s) is for fleets; one second keeps this test short.
     const a = await startAgent(input, { healthIntervalSec: 1 });
-    const cap = await Capture.open(broker.url, [`${T}/health`]);
+    const cap = await Capture.open(suite.broker.url, [`${T}/health`]);
     try {
       await cap.waitFor(
         () => cap.on(`${T}/health`).filter((m) => !m.retain).length >= 2,
         5000,
         "interval health",
       );
-      const late = await Capture.open(broker.url, [`${T}/health`]);
+      const late = await Capture.open(suite.broker.url, [`${T}/health`]);
       const retained = await late.waitFor(() => late.on(`${T}/health`)[0]);
       await late.close();
       expect(retained.retain).toBe(true);

@@ -1,4 +1,3 @@
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mosquitto, startMosquitto } from "../../scripts/demo/mosquitto.js";
@@ -7,11 +6,12 @@ import type { FakeClock } from "../../src/core/clock.js";
 import { eventSchema, healthSchema } from "../../src/monitor/schemas.js";
 import { type Hl7Standin, startHl7Standin } from "../standin/hl7/server.js";
 import { bpReading } from "../support/buffer.js";
+import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
-import { Capture, startAgent } from "./support.js";
+import { Capture, hl7Patient, hl7Route, startAgent } from "./support.js";
 
 const T = "pkb-hub/hub-res";
-const NHS = "9434765919";
+const NHS = ANN.nhsNumber;
 const tmp = tempDir("pkb-mon-res-");
 let broker: Mosquitto;
 let pkb: Hl7Standin;
@@ -20,31 +20,11 @@ let agent: Agent;
 beforeAll(async () => {
   broker = await startMosquitto({ dir: tmp.dir });
   pkb = await startHl7Standin();
-  const passwordFile = join(tmp.dir, "hl7-password");
-  writeFileSync(passwordFile, "partner-password\n", { mode: 0o600 });
   agent = await startAgent({
     hub: { id: "hub-res", timeZone: "UTC", dataDir: join(tmp.dir, "data") },
     clock: { mode: "assume-synced" },
-    patients: [
-      {
-        key: "p1",
-        route: "hl7",
-        nhsNumber: NHS,
-        firstName: "Ann",
-        lastName: "Example",
-        dob: "1950-01-31",
-        sex: "F",
-      },
-    ],
-    routes: {
-      hl7: {
-        url: pkb.httpsUrl,
-        caFile: pkb.caFile,
-        username: "partner",
-        passwordFile,
-        sendingFacility: "DEMOALIAS",
-      },
-    },
+    patients: [hl7Patient()],
+    routes: { hl7: hl7Route(tmp.dir, pkb.httpsUrl, pkb.caFile) },
     monitor: { mqtt: { url: broker.url, reconnectMaxSec: 1, eventQueueMax: 5 } },
   });
 });

@@ -1,8 +1,56 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { afterAll, beforeAll } from "vitest";
+import { type Mosquitto, type MosquittoOptions, startMosquitto } from "../../scripts/demo/mosquitto.js";
 import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { type Logger, silentLogger } from "../../src/core/log.js";
+import { ANN } from "../support/pkb-patients.js";
+import { tempDir } from "../support/tmp.js";
+
+/** The built CLI (suites that spawn it need `npm run build` first). */
+export const CLI = join(import.meta.dirname, "../../dist/src/cli/main.js");
+
+/** A temp directory and a real mosquitto for one suite (started before it, stopped after it). */
+export function suiteBroker(prefix: string, options: Omit<MosquittoOptions, "dir"> = {}) {
+  const tmp = tempDir(prefix);
+  let broker: Mosquitto | undefined;
+  beforeAll(async () => {
+    broker = await startMosquitto({ dir: tmp.dir, ...options });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+    tmp.cleanup();
+  });
+  return {
+    dir: tmp.dir,
+    get broker(): Mosquitto {
+      if (!broker) throw new Error("broker not started");
+      return broker;
+    },
+  };
+}
+
+/** The stand-in's test patient on the HL7 route, under a local key. */
+export function hl7Patient(key = "p1") {
+  const { nhsNumber, firstName, lastName, dob } = ANN;
+  return { key, route: "hl7" as const, nhsNumber, firstName, lastName, dob, sex: "F" as const };
+}
+
+/** routes.hl7 for `url`, its password file written into `dir`. */
+export function hl7Route(dir: string, url: string, caFile?: string) {
+  const passwordFile = join(dir, "hl7-password");
+  writeFileSync(passwordFile, "partner-password\n", { mode: 0o600 });
+  return {
+    url,
+    ...(caFile ? { caFile } : {}),
+    username: "partner",
+    passwordFile,
+    sendingFacility: "DEMOALIAS",
+  };
+}
 
 export interface Captured {
   topic: string;
