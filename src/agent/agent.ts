@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Alert } from "../buffer/alerts.js";
 import { HubBuffer } from "../buffer/buffer.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { type Clock, SystemClock } from "../core/clock.js";
+import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError, messageOf } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { LogLevel, MonitorHost } from "../monitor/host.js";
@@ -59,6 +59,11 @@ export function openBuffer(
   });
 }
 
+/** A coded error's code for the log (never its message: a storage error may quote data). */
+function codeOf(err: unknown): string {
+  return isHubError(err) ? err.code : ((err as { code?: unknown }).code?.toString() ?? "INTERNAL");
+}
+
 /** The running agent: devices → buffer → routes, plus housekeeping and (when configured) the monitor. */
 export class Agent implements MonitorHost {
   readonly ctx: AgentContext;
@@ -74,6 +79,7 @@ export class Agent implements MonitorHost {
   private logLevelTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private conditions: NodeJS.Timeout | undefined;
+  private housekeepingRun: Promise<void> | undefined;
   private releaseLock: (() => void) | undefined;
   private readonly systemClock: SystemClock | undefined;
   private readonly log: Logger;
@@ -81,7 +87,7 @@ export class Agent implements MonitorHost {
   constructor(private readonly options: AgentOptions) {
     const { config, logger } = options;
     this.log = logger.child({ component: "agent" });
-    mkdirSync(config.hub.dataDir, { recursive: true, mode: 0o700 });
+    ensureDataDir(config.hub.dataDir);
     this.releaseLock = acquireLock(config.hub.dataDir);
     let clock = options.clock;
     if (!clock) {
@@ -127,22 +133,43 @@ export class Agent implements MonitorHost {
 
   private onClockSync(synced: boolean): void {
     this.log.info({ synced }, "clock synchronisation changed");
-    if (synced) this.releaseHeld();
+    if (synced) void this.releaseHeld();
     if (this.running) this.checkConditions();
   }
 
-  private releaseHeld(): void {
-    const { released, unrecoverable } = this.ctx.buffer.releaseHeld();
-    if (released + unrecoverable > 0)
-      this.log.info({ released, unrecoverable }, "held readings re-timed after clock sync");
-    if (released > 0) this.ctx.pokeRoutes();
+  /** Never rejects: a storage error here is logged (with its code) and retried by the next housekeeping pass. */
+  private async releaseHeld(): Promise<void> {
+    try {
+      const { released, unrecoverable } = await this.ctx.buffer.releaseHeld();
+      if (released + unrecoverable > 0)
+        this.log.info({ released, unrecoverable }, "held readings re-timed after clock sync");
+    } catch (err) {
+      this.log.error({ code: codeOf(err) }, "releasing held readings failed; housekeeping will retry");
+    }
+  }
+
+  /** One pass at a time (a pass yields between chunks, so the next tick may come while it runs); never rejects. */
+  private async housekeepingPass(): Promise<void> {
+    if (this.housekeepingRun) return;
+    this.housekeepingRun = this.ctx.buffer
+      .housekeeping()
+      .then(({ released, unrecoverable }) => {
+        if (released + unrecoverable > 0)
+          this.log.info({ released, unrecoverable }, "held readings re-timed by housekeeping");
+      })
+      .catch((err: unknown) => this.log.error({ code: codeOf(err) }, "housekeeping failed"))
+      .finally(() => {
+        this.housekeepingRun = undefined;
+      });
+    await this.housekeepingRun;
   }
 
   async start(): Promise<void> {
     const reclaimed = this.ctx.buffer.outbox.reclaimAll();
     if (reclaimed > 0) this.log.warn({ reclaimed }, "leases from a previous run reclaimed");
     await this.systemClock?.start(this.options.config.clock.checkIntervalSec * 1000);
-    this.releaseHeld();
+    this.ctx.buffer.onReleased = () => this.ctx.pokeRoutes();
+    await this.releaseHeld();
     this.startedMs = this.ctx.clock.nowMs();
     const mqtt = this.options.config.monitor.mqtt;
     if (mqtt) {
@@ -170,13 +197,7 @@ export class Agent implements MonitorHost {
     }
     this.running = true;
     const every = this.options.housekeepingMs ?? 60_000;
-    this.housekeeping = setInterval(() => {
-      try {
-        this.ctx.buffer.housekeeping();
-      } catch (err) {
-        this.log.error({ err }, "housekeeping failed");
-      }
-    }, every);
+    this.housekeeping = setInterval(() => void this.housekeepingPass(), every);
     this.housekeeping.unref();
     this.checkConditions();
     this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 15_000);
@@ -331,6 +352,7 @@ export class Agent implements MonitorHost {
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.conditions) clearInterval(this.conditions);
     if (this.logLevelTimer) clearTimeout(this.logLevelTimer);
+    await this.housekeepingRun;
     for (const part of [...this.parts].reverse()) {
       try {
         await part.stop();

@@ -1,7 +1,22 @@
+import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "../config/load.js";
-import { HubError, messageOf } from "../core/errors.js";
+import { type ErrorCode, HubError, messageOf } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
 import type { CliIo, Command } from "./io.js";
+
+/**
+ * The release's version, from the nearest package.json above this file named pkb-hub
+ * (`dist/src/cli/` in a build or an installed release under /opt/pkb-hub/<version>, `src/cli/` in tests).
+ */
+export function version(): string {
+  for (let up = 2; up <= 3; up++) {
+    const file = new URL(`${"../".repeat(up)}package.json`, import.meta.url);
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: unknown; version?: unknown };
+    if (pkg.name === "pkb-hub" && typeof pkg.version === "string") return pkg.version;
+  }
+  return "unknown";
+}
 
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
@@ -10,6 +25,8 @@ export function helpText(): string {
     "",
     "usage:",
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    "",
+    `${"  pkb-hub --version".padEnd(width + 2)}  print the version`,
     "",
     "Exit codes: 0 ok, 1 failure, 2 usage or configuration error.",
   ].join("\n");
@@ -25,11 +42,22 @@ function find(args: string[]): { command: Command; rest: string[] } | undefined 
   return undefined;
 }
 
+/** What the person typed is wrong (exit 2), as opposed to something failing (exit 1). */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "USAGE",
+  "CONFIG_NOT_FOUND",
+  "DRIVER_UNKNOWN",
+]);
+
 /** Runs one CLI invocation. Errors become one clear line and an exit code, never a stack trace. */
 export async function runCli(args: string[], io: CliIo): Promise<number> {
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     io.out(helpText());
     return args.length === 0 ? 2 : 0;
+  }
+  if (args[0] === "--version" || args[0] === "-V") {
+    io.out(`pkb-hub ${version()}`);
+    return 0;
   }
   const found = find(args);
   if (!found) {
@@ -49,7 +77,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof HubError) {
       io.err(`pkb-hub ${found.command.name}: ${err.code}: ${err.message}`);
-      return err.code === "USAGE" || err.code === "CONFIG_NOT_FOUND" ? 2 : 1;
+      return USAGE_CODES.has(err.code) ? 2 : 1;
     }
     io.err(`pkb-hub ${found.command.name}: unexpected error: ${messageOf(err)}`);
     return 1;

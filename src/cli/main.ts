@@ -1,13 +1,8 @@
 #!/usr/bin/env node
 import { runCli } from "./cli.js";
+import { processIo } from "./io.js";
 
-const io = {
-  out: (line: string) => process.stdout.write(`${line}\n`),
-  err: (line: string) => process.stderr.write(`${line}\n`),
-  env: process.env,
-};
-
-runCli(process.argv.slice(2), io).then(
+runCli(process.argv.slice(2), processIo(process.stdout, process.stderr, process.env)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   BUFFER_CORRUPT: false,
   BUFFER_CLOSED: false,
   LEASE_LOST: false,
+  OUTBOX_STATE: false,
   // clock and readings
   CLOCK_UNSYNCED: true,
   READING_INVALID: false,
@@ -45,6 +46,8 @@ export const ERROR_CODES = {
   LINK_DENIED: false,
   LINK_TIMEOUT: false,
   SECRET_UNREADABLE: false,
+  // the hub's own directories (a file in the way, no permission, a file system that holds no files)
+  DATA_DIR_UNUSABLE: false,
   INTERNAL: false,
 } as const satisfies Record<string, boolean>;
 

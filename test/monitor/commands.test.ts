@@ -126,11 +126,12 @@ describe("MQTT commands", () => {
     const id = db.prepare("SELECT id FROM outbox ORDER BY id DESC LIMIT 1").pluck().get() as number;
     const kill = () =>
       db
-        .prepare("UPDATE outbox SET state = 'dead', dead_reason = ? WHERE id = ?")
+        .prepare("UPDATE outbox SET state = 'dead', reason = ? WHERE id = ?")
         .run(`PKB refused: patient Ann Example ${NHS} born 1950-01-31`, id);
     kill();
     expect((await request("retry", JSON.stringify({ id: id + 1000 }))).body).toMatchObject({
-      result: { requeued: 0 },
+      ok: false,
+      error: { code: "FAILED", message: `OUTBOX_STATE: there is no outbox row ${id + 1000}` },
     });
     expect((await request("retry", JSON.stringify({ id }))).body).toMatchObject({ result: { requeued: 1 } });
     kill();

@@ -4,7 +4,7 @@ import { decode } from "./decode.js";
 import { devicesPair, devicesScan } from "./devices.js";
 import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";
-import { outboxList, outboxRetry } from "./outbox.js";
+import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
 
 /** Every command of `pkb-hub`. Add new commands here. */
@@ -14,6 +14,7 @@ export const COMMANDS: Command[] = [
   configSchemaCmd,
   outboxList,
   outboxRetry,
+  outboxResolve,
   decode,
   devicesScan,
   devicesPair,

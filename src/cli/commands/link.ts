@@ -2,10 +2,12 @@ import { createInterface } from "node:readline/promises";
 import qrcode from "qrcode-terminal";
 import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
+import { ensureDataDir } from "../../core/data-dir.js";
 import { HubError } from "../../core/errors.js";
+import { createLogger } from "../../core/log.js";
 import { linkPatient } from "../../forward/pkb-rest/link.js";
 import { tokenStore } from "../../forward/pkb-rest/route.js";
-import { type Command, parse, requireOption } from "../io.js";
+import { type Command, parse, requireOption, secondsOption } from "../io.js";
 
 function qr(text: string): Promise<string> {
   return new Promise((resolve) => qrcode.generate(text, { small: true }, resolve));
@@ -14,7 +16,7 @@ function qr(text: string): Promise<string> {
 export const link: Command = {
   name: "link",
   usage:
-    "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N] [--new-account]",
+    "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N] [--new-account] [--accept-unverified] [--shared-account]",
   summary: "link a patient's PKB account to this hub (the patient approves in a browser)",
   async run(args, io) {
     const { values, positionals } = parse(
@@ -24,6 +26,8 @@ export const link: Command = {
         mode: { type: "string", default: "loopback" },
         "timeout-sec": { type: "string", default: "600" },
         "new-account": { type: "boolean", default: false },
+        "accept-unverified": { type: "boolean", default: false },
+        "shared-account": { type: "boolean", default: false },
       },
       true,
     );
@@ -32,9 +36,7 @@ export const link: Command = {
     const mode = values.mode;
     if (mode !== "loopback" && mode !== "paste" && mode !== "device")
       throw new HubError("USAGE", "--mode must be loopback, paste or device");
-    const timeoutSec = Number(values["timeout-sec"]);
-    if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
-      throw new HubError("USAGE", "--timeout-sec must be a positive number");
+    const timeoutSec = secondsOption(values["timeout-sec"], "--timeout-sec");
     const config = loadConfig(requireOption(values.config, "--config FILE"));
     const patient = config.patients.find((p) => p.key === key);
     if (!patient) throw new HubError("USAGE", `no patient '${key}' in the configuration`);
@@ -42,6 +44,7 @@ export const link: Command = {
       throw new HubError("USAGE", `patient '${key}' does not use the pkb-rest route`);
     }
     process.umask(0o077);
+    ensureDataDir(config.hub.dataDir);
     const clock = new SystemClock({ mode: "assume-synced" });
     // Paste mode reads the code; loopback mode also takes a paste when someone is at the terminal.
     const reading = mode === "paste" || (mode === "loopback" && process.stdin.isTTY === true);
@@ -55,6 +58,9 @@ export const link: Command = {
         mode,
         timeoutMs: timeoutSec * 1000,
         newAccount: values["new-account"] === true,
+        acceptUnverified: values["accept-unverified"] === true,
+        sharedAccount: values["shared-account"] === true,
+        logger: createLogger({ level: config.log.level }),
         show: (url, userCode) => {
           io.out("Ask the patient to open this address, sign in to Patients Know Best and approve the hub:");
           io.out(url.href);
@@ -74,6 +80,14 @@ export const link: Command = {
             }
           : {}),
       });
+      if (result.acceptedUnverified)
+        io.err(
+          `warning: patient ${key} was linked WITHOUT an NHS number check (--accept-unverified): make sure PKB account ${result.pkbId} is theirs`,
+        );
+      if (result.sharedAccount)
+        io.err(
+          `warning: PKB account ${result.pkbId} is shared with another local patient (--shared-account)`,
+        );
       io.out(`linked patient ${key} (PKB account ${result.pkbId}); readings will now be delivered`);
       return 0;
     } finally {
