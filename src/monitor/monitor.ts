@@ -191,13 +191,8 @@ export class MqttMonitor implements Component {
       this.healthAgain = true;
       return;
     }
-    const status = this.safeStatus();
-    if (!status) return;
-    const payload: HealthPayload = {
-      schemaVersion: SCHEMA_VERSION,
-      ...status,
-      monitor: { eventsQueued: this.events.length + this.inFlight.size, eventsDropped: this.events.dropped },
-    };
+    const payload = this.healthPayload();
+    if (!payload) return;
     const generation = this.generation;
     this.healthInFlight = true;
     this.healthAgain = false;
@@ -206,6 +201,16 @@ export class MqttMonitor implements Component {
       this.healthInFlight = false;
       if (this.healthAgain) this.publishHealth();
     });
+  }
+
+  private healthPayload(): HealthPayload | undefined {
+    const status = this.safeStatus();
+    if (!status) return undefined;
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      ...status,
+      monitor: { eventsQueued: this.events.length + this.inFlight.size, eventsDropped: this.events.dropped },
+    };
   }
 
   private onAlert(alert: Alert, active: boolean): void {
@@ -301,6 +306,16 @@ export class MqttMonitor implements Component {
     this.client = undefined;
     if (!client) return;
     if (this.connected) {
+      const publish = (topic: string, payload: object) =>
+        within(
+          new Promise<void>((resolve) =>
+            client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true }, () => resolve()),
+          ),
+          STOP_WAIT_MS,
+        );
+      // The last numbers (the agent's other parts have stopped; its buffer is still open), then offline.
+      const last = this.healthPayload();
+      if (last) await publish(this.topics.health, last);
       const offline: StatePayload = {
         schemaVersion: SCHEMA_VERSION,
         hub: this.o.hubId,
@@ -308,14 +323,7 @@ export class MqttMonitor implements Component {
         reason: "shutdown",
         at: new Date(this.o.clock.nowMs()).toISOString(),
       };
-      await within(
-        new Promise<void>((resolve) =>
-          client.publish(this.topics.state, JSON.stringify(offline), { qos: 1, retain: true }, () =>
-            resolve(),
-          ),
-        ),
-        STOP_WAIT_MS,
-      );
+      await publish(this.topics.state, offline);
       this.connected = false;
       // A clean DISCONNECT: the broker discards the last will.
       await within(client.endAsync(), STOP_WAIT_MS);
