@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Agent } from "../../src/agent/agent.js";
 import { eventSchema, healthSchema, stateSchema } from "../../src/monitor/schemas.js";
-import { Capture, monitorConfig, startAgent, suiteBroker } from "./support.js";
+import { Capture, hl7Patient, hl7Route, monitorConfig, startAgent, suiteBroker } from "./support.js";
 
 const suite = suiteBroker("pkb-mon-pub-");
 
@@ -97,6 +97,51 @@ describe("MQTT publisher", () => {
     } finally {
       await cap.close();
       await a.stop();
+    }
+  });
+  it("a device silent for longer than its expected interval raises DEVICE_SILENT over MQTT, and health marks it", async () => {
+    const dir = join(suite.dir, "silent");
+    const input = {
+      ...monitorConfig(dir, suite.broker.url),
+      patients: [hl7Patient()],
+      routes: { hl7: hl7Route(suite.dir, "https://127.0.0.1:9/hl7") },
+      // Never plugged in; expected every 0.36 s.
+      devices: [
+        {
+          id: "meter-1",
+          driver: "contour-serial",
+          patient: "p1",
+          serialPath: join(dir, "no-such-tty"),
+          expectedIntervalHours: 0.0001,
+        },
+      ],
+    };
+    const cap = await Capture.open(suite.broker.url, [`${T}/events`, `${T}/health`]);
+    const a = await startAgent(input, { conditionsMs: 100 });
+    try {
+      const event = await cap.waitFor(
+        () => cap.json(`${T}/events`).find((e) => e.code === "DEVICE_SILENT"),
+        5000,
+        "DEVICE_SILENT",
+      );
+      expect(eventSchema.parse(event)).toMatchObject({
+        type: "alert-raised",
+        hint: "a device has sent nothing for longer than its expected interval: check power, pairing and range",
+      });
+      const health = await cap.waitFor(
+        () =>
+          cap
+            .json(`${T}/health`)
+            .find((h) => (h.alerts as Array<{ code: string }>).some((x) => x.code === "DEVICE_SILENT")),
+        5000,
+        "health with DEVICE_SILENT",
+      );
+      expect(healthSchema.parse(health).devices.map((d) => [d.id, d.silent, d.expectedIntervalSec])).toEqual([
+        ["meter-1", true, 0],
+      ]);
+    } finally {
+      await a.stop();
+      await cap.close();
     }
   });
 });
