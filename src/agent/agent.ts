@@ -109,7 +109,14 @@ export class Agent implements MonitorHost {
             { alert: alert.code },
             active ? "alert raised" : "alert cleared",
           );
-          for (const listener of this.alertListeners) listener(alert, active);
+          for (const listener of this.alertListeners) {
+            try {
+              listener(alert, active);
+            } catch (err) {
+              // Alerts are raised inside buffer and route calls: a listener must never break those.
+              this.log.error({ code: codeOf(err) }, "alert listener failed");
+            }
+          }
         },
         this.routeOfPatient,
       );
@@ -308,9 +315,24 @@ export class Agent implements MonitorHost {
     const applied: string[] = [];
     if (plan.logLevelChanged && !this.logLevelTimer) this.options.logger.level = plan.config.log.level;
     if (plan.logLevelChanged) applied.push("log");
+    const running = this.ctx.config;
     this.ctx.config = plan.config;
     if (plan.restartRoutes || plan.restartDevices) {
-      await this.restartParts(plan.restartRoutes, plan.restartDevices);
+      try {
+        await this.restartParts(plan.restartRoutes, plan.restartDevices);
+      } catch (err) {
+        // Valid but unable to start (e.g. an unreadable secret): back to what ran before.
+        this.ctx.config = running;
+        if (plan.logLevelChanged && !this.logLevelTimer) this.options.logger.level = running.log.level;
+        try {
+          await this.restartParts(plan.restartRoutes, plan.restartDevices);
+        } catch (again) {
+          this.log.error({ code: codeOf(again) }, "the running configuration could not be restarted either");
+        }
+        return fail([
+          `the new configuration could not start: ${isHubError(err) ? `${err.code}: ${err.message}` : codeOf(err)}`,
+        ]);
+      }
       if (plan.restartRoutes) applied.push("patients", "routes");
       if (plan.restartDevices) applied.push("devices");
     }

@@ -10,6 +10,7 @@ import {
   requestSchemas,
   SCHEMA_VERSION,
 } from "./schemas.js";
+import { plainOp } from "./topics.js";
 
 /** Requests larger than this are refused unread: no command needs more. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -140,7 +141,7 @@ export async function answer(
   const head = {
     schemaVersion: SCHEMA_VERSION,
     hub: hubId,
-    op,
+    op: plainOp(op),
     ...(parsed.transaction === undefined ? {} : { transaction: parsed.transaction }),
   } as const;
   if (refuse) return { ...head, ...failure(refuse.code, refuse.message) } as ResponsePayload;

@@ -35,6 +35,8 @@ export interface MonitorOptions {
 const MAX_EVENTS_IN_FLIGHT = 16;
 /** Commands waiting their turn beyond the one running; more are answered COMMAND_BUSY. */
 const MAX_COMMANDS_WAITING = 8;
+/** Answers published and not yet acknowledged; more are dropped. */
+const MAX_ANSWERS_IN_FLIGHT = 64;
 /** Alert changes arriving together make one health publish. */
 const HEALTH_COALESCE_MS = 250;
 const STOP_WAIT_MS = 2000;
@@ -76,6 +78,7 @@ export class MqttMonitor implements Component {
   private seq = 0;
   private commands: Promise<void> = Promise.resolve();
   private commandsWaiting = 0;
+  private answersInFlight = 0;
 
   constructor(private readonly o: MonitorOptions) {
     this.topics = new Topics(o.settings.baseTopic, o.hubId);
@@ -147,6 +150,7 @@ export class MqttMonitor implements Component {
     this.inFlight.clear();
     for (const e of unacked) this.events.unshift(e);
     this.healthInFlight = false;
+    this.answersInFlight = 0;
     client.removeAllListeners();
     client.on("error", () => {});
     client.end(true);
@@ -277,13 +281,21 @@ export class MqttMonitor implements Component {
     const copy = Buffer.from(payload);
     const run = async () => {
       const response = await answer(this.o.hubId, op, copy, this.o.host, refuse);
-      this.log.info({ op, ok: response.ok }, "MQTT command answered");
+      this.log.info({ op: response.op, ok: response.ok }, "MQTT command answered");
       const client = this.client;
-      if (!this.connected || !client) return;
-      client.publish(responseTopic, JSON.stringify(response), {
-        qos: 1,
-        ...(correlationData ? { properties: { correlationData } } : {}),
-      });
+      // A flood of requests to a slow broker must not pile answers up in memory: beyond the bound
+      // they are dropped (the requester times out and may ask again).
+      if (!this.connected || !client || this.answersInFlight >= MAX_ANSWERS_IN_FLIGHT) return;
+      this.answersInFlight++;
+      const generation = this.generation;
+      client.publish(
+        responseTopic,
+        JSON.stringify(response),
+        { qos: 1, ...(correlationData ? { properties: { correlationData } } : {}) },
+        () => {
+          if (generation === this.generation) this.answersInFlight--;
+        },
+      );
     };
     if (refuse) {
       void run();

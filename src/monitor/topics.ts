@@ -1,3 +1,8 @@
+/** An op name as it may be shown and used in a topic: a plain word, else `invalid` (never the text sent). */
+export function plainOp(op: string): string {
+  return /^[a-z][a-z0-9-]{0,31}$/.test(op) ? op : "invalid";
+}
+
 /** The hub's topics under `<baseTopic>/<hubId>/`. Hub ids and base topics hold no MQTT wildcards (config). */
 export class Topics {
   readonly prefix: string;
@@ -32,7 +37,7 @@ export class Topics {
 
   /** Where the answer to `op` goes. An op that is not a plain word is answered on `response/invalid`. */
   response(op: string): string {
-    return `${this.prefix}/response/${/^[a-z][a-z0-9-]{0,31}$/.test(op) ? op : "invalid"}`;
+    return `${this.prefix}/response/${plainOp(op)}`;
   }
 
   /** An MQTT 5 response topic is honoured only under this hub's own response prefix (never a reflector). */
