@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { HubBuffer } from "../buffer/buffer.js";
 import type { Config } from "../config/schema.js";
 import { type Clock, SystemClock } from "../core/clock.js";
+import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { AgentContext, Component } from "./context.js";
@@ -66,7 +66,7 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { config, logger } = options;
     this.log = logger.child({ component: "agent" });
-    mkdirSync(config.hub.dataDir, { recursive: true, mode: 0o700 });
+    ensureDataDir(config.hub.dataDir);
     this.releaseLock = acquireLock(config.hub.dataDir);
     let clock = options.clock;
     if (!clock) {

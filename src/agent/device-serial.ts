@@ -85,11 +85,18 @@ export class SerialDevice implements Component {
         continue;
       }
       this.counters.discardedBytes += result.discarded;
-      for (const event of result.events) await this.handle(event);
+      for (const event of result.events) {
+        if (await this.handle(event)) continue;
+        // Not stored, not answered: the session forgets this frame (and what followed it in these
+        // bytes) so the device's re-sent copy is decoded again.
+        event.rollback?.();
+        break;
+      }
     }
   }
 
-  private async handle(event: SessionEvent): Promise<void> {
+  /** Stores an event's readings and answers the device; false when they could not be stored. */
+  private async handle(event: SessionEvent): Promise<boolean> {
     if (event.error) {
       this.counters.malformedFrames++;
       this.log.warn({ code: event.error.code }, "frame refused");
@@ -110,6 +117,7 @@ export class SerialDevice implements Component {
     const stored = await this.store(drafts);
     // The device is answered only once its data is durable; otherwise it will send it again.
     if (event.reply && stored) await this.transport.write(event.reply);
+    return stored;
   }
 
   private async flushCondenser(): Promise<void> {

@@ -4,12 +4,12 @@ import type { Logger } from "../core/log.js";
 import type { Reading } from "../core/reading.js";
 import { type Alert, type AlertListener, Alerts } from "./alerts.js";
 import { inChunks } from "./chunks.js";
-import { checkpoint, type Db, openDatabase, translateSqliteError } from "./db.js";
+import { checkpoint, type Db, type OpenResult, openDatabase, translateSqliteError } from "./db.js";
 import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
-import { type BufferStats, buildStats } from "./stats.js";
+import { type BufferStats, buildStats, ensureOutboxCounts } from "./stats.js";
 import { BufferTimebase } from "./timebase.js";
 import { validateReadings } from "./validate.js";
 
@@ -123,15 +123,13 @@ export class HubBuffer {
     // room to checkpoint the WAL into the database and truncate it (which frees the WAL's space too).
     const opened = openDatabase(options.file, {
       nowMs: options.clock.nowMs(),
+      routeOf: options.routeOf,
       walLimitBytes: clamp(Math.min(cap / 16, reserveBytes || cap), 64 * KIB, 4 * MIB),
     });
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
-    if (opened.corruptMovedTo) {
-      const message = `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo}; a fresh buffer was started`;
-      this.log.error({ movedTo: opened.corruptMovedTo }, "buffer corrupt: moved aside");
-      this.alerts.raise("BUFFER_CORRUPT", message, options.clock.nowMs());
-    }
+    this.reportDamage(opened);
+    this.checkCounts();
     this.timebase = new BufferTimebase(this.db, options.clock);
     // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
     this.outbox = retryWhenFull(
@@ -335,6 +333,32 @@ export class HubBuffer {
     this.log.error({ code: e.code, refused }, "readings not stored");
   }
 
+  /** A damaged file found at open: repaired in place, or moved aside with its rows salvaged. */
+  private reportDamage(opened: OpenResult): void {
+    const now = this.options.clock.nowMs();
+    if (opened.repaired !== undefined) {
+      this.log.error({ problem: opened.repaired }, "buffer damaged: indexes rebuilt in place");
+      this.alerts.raise(
+        "BUFFER_REPAIRED",
+        "the buffer file had damaged indexes and was repaired in place (REINDEX); nothing was lost; check the storage",
+        now,
+      );
+    }
+    if (opened.corruptMovedTo === undefined) return;
+    const s = opened.salvage;
+    const salvaged = s
+      ? s.problem === undefined
+        ? `; salvaged ${s.unsent} undelivered rows (${s.rebuilt} re-queued as ambiguous: they may have been sent), at least ${s.unreadable} rows unreadable`
+        : `; nothing could be salvaged: ${s.problem}`
+      : "";
+    this.log.error({ movedTo: opened.corruptMovedTo, salvage: s }, "buffer corrupt: moved aside");
+    this.alerts.raise(
+      "BUFFER_CORRUPT",
+      `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo} (kept); a fresh buffer was started${salvaged}`,
+      now,
+    );
+  }
+
   private diskFull(): void {
     this.alerts.raise("DISK_FULL", DISK_FULL_MESSAGE, this.options.clock.nowMs());
   }
@@ -443,6 +467,15 @@ export class HubBuffer {
     return total;
   }
 
+  /** Outbox counts drifted from the rows (e.g. a salvage copied an old file's counters): recounted, logged. */
+  private checkCounts(): void {
+    try {
+      if (ensureOutboxCounts(this.db)) this.log.warn("outbox counts did not match the rows: recounted");
+    } catch (err) {
+      this.log.error({ code: translateSqliteError(err).code }, "could not check the outbox counts");
+    }
+  }
+
   /**
    * Periodic housekeeping: release held rows once the clock is synchronised, reclaim expired leases,
    * prune delivered rows past retention, all in short transactions with yields between them.
@@ -452,6 +485,8 @@ export class HubBuffer {
     if (this.closed) return { pruned: 0, reclaimed: 0, ...released };
     this.timebase.checkpoint();
     const reclaimed = this.outbox.reclaimExpired();
+    // Rows can become ambiguous without a completion (a salvage re-queues them so): the alert follows the rows.
+    this.outbox.refreshAmbiguousAlert();
     const before = this.options.clock.nowMs() - this.options.retentionMs;
     const pruned = await inChunks(() =>
       this.closed ? 0 : pruneDelivered(this.db, before, HOUSEKEEPING_CHUNK),

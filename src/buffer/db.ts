@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { HubError, messageOf } from "../core/errors.js";
 import { MIGRATIONS } from "./migrations.js";
+import { type SalvageReport, salvageInto } from "./salvage.js";
 
 export type Db = Database.Database;
 
@@ -10,6 +11,10 @@ export interface OpenResult {
   db: Db;
   /** Set when the previous file failed its integrity check and was moved aside (kept, never deleted). */
   corruptMovedTo?: string;
+  /** What was carried over from the file moved aside. */
+  salvage?: SalvageReport;
+  /** The integrity problem REINDEX repaired in place. */
+  repaired?: string;
 }
 
 const SIDE_FILES = ["", "-wal", "-shm"] as const;
@@ -34,6 +39,8 @@ export const DEFAULT_WAL_LIMIT_BYTES = 4 * 1024 * 1024;
 
 export interface OpenOptions {
   nowMs?: number;
+  /** A patient's route, for salvaged readings whose outbox row was lost. */
+  routeOf?: (patient: string) => string | undefined;
   /** The WAL is checkpointed at half of this and truncated back to it after each reset. */
   walLimitBytes?: number;
 }
@@ -52,7 +59,8 @@ function configure(db: Db, walLimitBytes: number): void {
   db.pragma("temp_store = MEMORY");
 }
 
-export function migrate(db: Db): number {
+/** Applies the migrations a database lacks, up to `target` (default: all). */
+export function migrate(db: Db, target: number = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new HubError(
@@ -66,7 +74,7 @@ export function migrate(db: Db): number {
   const fk = db.pragma("foreign_keys", { simple: true }) as number;
   db.pragma("foreign_keys = OFF");
   try {
-    for (let v = current; v < MIGRATIONS.length; v++) {
+    for (let v = current; v < target; v++) {
       const sql = MIGRATIONS[v] as string;
       db.transaction(() => {
         db.exec(sql);
@@ -78,7 +86,7 @@ export function migrate(db: Db): number {
   } finally {
     db.pragma(`foreign_keys = ${fk ? "ON" : "OFF"}`);
   }
-  return MIGRATIONS.length;
+  return Math.max(current, target);
 }
 
 function checkIntegrity(db: Db): string | undefined {
@@ -108,13 +116,27 @@ export function checkpoint(db: Db, mode: "PASSIVE" | "TRUNCATE" = "TRUNCATE"): b
   }
 }
 
-function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: string } {
+/**
+ * SQLite's own repair for damaged indexes: rebuild them all from the tables. Works when an index
+ * is wrong but its pages are sound; a structurally damaged page makes it fail (rolled back).
+ */
+function reindex(db: Db): boolean {
+  try {
+    db.exec("REINDEX");
+    return checkIntegrity(db) === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: string; repaired?: string } {
   let db: Db | undefined;
   try {
     db = new Database(file);
     configure(db, walLimitBytes);
     const problem = checkIntegrity(db);
     if (problem) {
+      if (reindex(db)) return { db, repaired: problem };
       db.close();
       return { problem };
     }
@@ -128,8 +150,10 @@ function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: stri
 }
 
 /**
- * Opens (creating with 0700/0600) the buffer, runs `PRAGMA quick_check`, and moves a corrupt file
- * aside so the agent keeps working on a fresh buffer; the caller raises the alert.
+ * Opens (creating with 0700/0600) the buffer and runs `PRAGMA quick_check`. A damaged file is first
+ * repaired in place (REINDEX) when only its indexes are wrong; otherwise it is moved aside (kept,
+ * never deleted), a fresh buffer is started, and every readable row is salvaged into it with its
+ * key. The caller raises the alert.
  */
 export function openDatabase(file: string, options: OpenOptions = {}): OpenResult {
   const nowMs = options.nowMs ?? Date.now();
@@ -138,12 +162,19 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenResul
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const first = tryOpen(file, walLimit);
   let db = first.db;
-  let corruptMovedTo: string | undefined;
+  const result: Omit<OpenResult, "db"> = first.repaired === undefined ? {} : { repaired: first.repaired };
   if (!db) {
-    corruptMovedTo = moveAside(file, nowMs);
+    const aside = moveAside(file, nowMs);
     const fresh = tryOpen(file, walLimit);
     if (!fresh.db) throw new HubError("BUFFER_CORRUPT", `fresh buffer failed its check: ${fresh.problem}`);
     db = fresh.db;
+    result.corruptMovedTo = aside;
+    result.salvage = salvageInto(db, aside, {
+      nowMs,
+      latest: MIGRATIONS.length,
+      migrateTo: (target, version) => migrate(target, version),
+      ...(options.routeOf ? { routeOf: options.routeOf } : {}),
+    });
   }
   for (const suffix of SIDE_FILES) {
     if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
@@ -154,5 +185,5 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenResul
     db.close();
     throw translateSqliteError(err);
   }
-  return corruptMovedTo === undefined ? { db } : { db, corruptMovedTo };
+  return { db, ...result };
 }

@@ -10,6 +10,8 @@ const HINTS: Record<string, string> = {
     "the buffer is at its cap with unsent readings: fix delivery (see other alerts) or raise buffer.maxSize",
   BUFFER_CORRUPT:
     "the buffer failed its integrity check and was moved aside: keep the moved file for support",
+  BUFFER_REPAIRED:
+    "the buffer had damaged indexes and was repaired in place (nothing lost): check or replace the storage card",
   RELINK_NEEDED:
     "a patient's PKB link is missing, revoked or expired: run pkb-hub link for the patients listed in status",
   PKB_SECRET_EXPOSED: "chmod 600 routes.pkbRest.clientSecretFile and have the client secret changed",

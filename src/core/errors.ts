@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   LINK_DENIED: false,
   LINK_TIMEOUT: false,
   SECRET_UNREADABLE: false,
+  // the hub's own directories (a file in the way, no permission, a file system that holds no files)
+  DATA_DIR_UNUSABLE: false,
   INTERNAL: false,
 } as const satisfies Record<string, boolean>;
 

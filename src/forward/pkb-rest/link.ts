@@ -276,10 +276,12 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
     );
   }
   const link: PatientLink = {
+    patient: o.patient.key,
     state: "linked",
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
     expiresAtMs: o.clock.nowMs() + tokens.expiresInSec * 1000,
+    lifetimeMs: tokens.expiresInSec * 1000,
     pkbId: self.id,
     ...(linkedNhs ? { nhsNumber: linkedNhs } : {}),
     linkedAtMs: o.clock.nowMs(),

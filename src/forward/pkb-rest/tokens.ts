@@ -91,9 +91,20 @@ export class OAuthTokenProvider implements TokenProvider {
     }
   }
 
+  /**
+   * Whether the access token is still good enough to use. It is refreshed `refreshAheadSec` before
+   * expiry, but never earlier than half its lifetime: a token living shorter than refreshAheadSec
+   * (PKB's lifetime is its own) would otherwise be refreshed for every single reading.
+   */
+  private fresh(link: PatientLink): boolean {
+    const aheadMs = this.refreshAheadSec * 1000;
+    const clamped = link.lifetimeMs === undefined ? aheadMs : Math.min(aheadMs, link.lifetimeMs / 2);
+    return link.expiresAtMs - clamped > this.clock.nowMs();
+  }
+
   async accessToken(patient: string): Promise<string> {
     const link = this.linkOrThrow(patient);
-    if (link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) return link.accessToken;
+    if (this.fresh(link)) return link.accessToken;
     return this.refresh(patient, link.accessToken);
   }
 
@@ -108,7 +119,7 @@ export class OAuthTokenProvider implements TokenProvider {
   private async doRefresh(patient: string, refused: string): Promise<string> {
     const link = this.linkOrThrow(patient);
     // Someone else already refreshed since this token was handed out.
-    if (link.accessToken !== refused && link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) {
+    if (link.accessToken !== refused && this.fresh(link)) {
       return link.accessToken;
     }
     if (!link.refreshToken) return this.markRelink(patient, link, "no refresh token");
@@ -126,6 +137,7 @@ export class OAuthTokenProvider implements TokenProvider {
       // PKB's rotation behaviour is unknown: keep whichever refresh token is newest.
       refreshToken: tokens.refreshToken ?? link.refreshToken,
       expiresAtMs: this.clock.nowMs() + tokens.expiresInSec * 1000,
+      lifetimeMs: tokens.expiresInSec * 1000,
     };
     // Durable before the new access token is used: a rotated refresh token is never only in memory.
     if (!this.store.replace(patient, link.linkedAtMs, renewed)) return this.relinkedMeanwhile(patient);
