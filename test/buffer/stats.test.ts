@@ -126,6 +126,16 @@ describe("stats: exact counts without scanning the outbox", () => {
     expectExact("unrecoverable held");
   });
 
+  it("counts that drifted from the rows (a salvage copied an old file's counters) are recounted at open", async () => {
+    await seedReadings(buffer, clock, 4);
+    sendOnce(buffer, "pkb-rest", { kind: "delivered" });
+    buffer.db.prepare("UPDATE counters SET value = value * 2 WHERE name LIKE 'outbox|%'").run();
+    buffer.close();
+    ({ buffer, clock } = makeBuffer(tmp.dir, { clock }));
+    expect(buffer.stats().byState).toMatchObject({ pending: 3, delivered: 1 });
+    expectExact("recounted");
+  });
+
   it("deliveredLastHour counts deliveries of the last hour only", async () => {
     await seedReadings(buffer, clock, 3);
     sendOnce(buffer, "pkb-rest", { kind: "delivered" });
