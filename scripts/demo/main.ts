@@ -13,6 +13,7 @@ import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/core/log.js";
+import { type DemoFleet, startDemoFleet } from "./fleet.js";
 import type { DemoRoute } from "./types.js";
 
 interface DemoArgs {
@@ -21,6 +22,7 @@ interface DemoArgs {
   dataDir: string;
   captureDir?: string;
   mqttUrl?: string;
+  hubId: string;
   timeoutSec: number;
 }
 
@@ -33,6 +35,7 @@ function parse(argv: string[]): DemoArgs {
       "data-dir": { type: "string" },
       "capture-dir": { type: "string" },
       "mqtt-url": { type: "string" },
+      "hub-id": { type: "string", default: "demo-hub" },
       "timeout-sec": { type: "string", default: "120" },
     },
     strict: true,
@@ -49,10 +52,14 @@ function parse(argv: string[]): DemoArgs {
   const dataDir = values["data-dir"]
     ? resolve(values["data-dir"])
     : mkdtempSync(resolve(".demo-data", "run-"));
+  const hubId = values["hub-id"];
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hubId))
+    throw new Error("--hub-id must be 1-64 letters, digits, '_', '.' or '-'");
   return {
     route,
     readings,
     dataDir,
+    hubId,
     timeoutSec,
     ...(values["capture-dir"] ? { captureDir: resolve(values["capture-dir"]) } : {}),
     ...(values["mqtt-url"] ? { mqttUrl: values["mqtt-url"] } : {}),
@@ -112,7 +119,7 @@ async function main(): Promise<number> {
 
   const route = await loadRoute(args.route, say);
   const input: ConfigInput = {
-    hub: { id: "demo-hub", timeZone: "Europe/London", dataDir: args.dataDir },
+    hub: { id: args.hubId, timeZone: "Europe/London", dataDir: args.dataDir },
     // A container or laptop has no NTP status to read; a real hub keeps the default `auto`.
     clock: { mode: "assume-synced" },
     log: { level: "info" },
@@ -128,7 +135,11 @@ async function main(): Promise<number> {
     ],
   };
   let agent: Agent | undefined;
+  let fleet: DemoFleet | undefined;
   try {
+    fleet = await startDemoFleet(args.hubId, args.mqttUrl, say);
+    // Fleet health every 5 s so a short demo shows a few; a real hub keeps the default (60 s).
+    if (fleet) input.monitor = { mqtt: { url: fleet.url, healthIntervalSec: 5, reconnectMaxSec: 2 } };
     await route.configure(input, args.dataDir, args.captureDir ? { captureDir: args.captureDir } : {});
     const config = parseConfig(input, "demo config");
     const configFile = join(args.dataDir, "config.yaml");
@@ -138,10 +149,6 @@ async function main(): Promise<number> {
       level: "info",
       destination: pino.destination({ dest: logFile, sync: true }),
     });
-    if (args.mqttUrl)
-      say(
-        `monitoring: ${args.mqttUrl} requested (fleet health is published by the monitor once it is built)`,
-      );
 
     agent = new Agent({ config, configFile, logger, housekeepingMs: 5_000 });
     await agent.start();
@@ -175,6 +182,10 @@ async function main(): Promise<number> {
     say(`inspect: node dist/src/cli/main.js outbox list --config ${configFile}`);
     await agent.stop();
     agent = undefined;
+    if (fleet) {
+      say(`what the fleet saw (MQTT pkb-hub/${args.hubId}/#, no PHI):`);
+      for (const line of await fleet.report()) say(`  ${line}`);
+    }
     const exposed = exposedFiles(args.dataDir);
     say(
       exposed.length === 0
@@ -190,6 +201,7 @@ async function main(): Promise<number> {
   } finally {
     await agent?.stop();
     await route.stop();
+    await fleet?.stop();
   }
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "../config/load.js";
-import { HubError, messageOf } from "../core/errors.js";
+import { type ErrorCode, HubError, messageOf } from "../core/errors.js";
 import { COMMANDS } from "./commands/index.js";
 import type { CliIo, Command } from "./io.js";
 
@@ -42,6 +42,13 @@ function find(args: string[]): { command: Command; rest: string[] } | undefined 
   return undefined;
 }
 
+/** What the person typed is wrong (exit 2), as opposed to something failing (exit 1). */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "USAGE",
+  "CONFIG_NOT_FOUND",
+  "DRIVER_UNKNOWN",
+]);
+
 /** Runs one CLI invocation. Errors become one clear line and an exit code, never a stack trace. */
 export async function runCli(args: string[], io: CliIo): Promise<number> {
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
@@ -70,7 +77,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof HubError) {
       io.err(`pkb-hub ${found.command.name}: ${err.code}: ${err.message}`);
-      return err.code === "USAGE" || err.code === "CONFIG_NOT_FOUND" ? 2 : 1;
+      return USAGE_CODES.has(err.code) ? 2 : 1;
     }
     io.err(`pkb-hub ${found.command.name}: unexpected error: ${messageOf(err)}`);
     return 1;

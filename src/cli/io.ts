@@ -54,3 +54,15 @@ export function requireOption(value: string | undefined, flag: string): string {
   if (value === undefined || value === "") throw new HubError("USAGE", `missing ${flag}`);
   return value;
 }
+
+/** Node timers hold at most 2^31-1 ms (about 24.8 days); a longer delay fires at once. */
+const MAX_TIMER_SEC = Math.floor((2 ** 31 - 1) / 1000);
+
+/** A duration in seconds from a flag: a number in 0 < n ≤ max (never beyond what a timer can hold). */
+export function secondsOption(value: string | undefined, flag: string, max = 86_400): number {
+  const limit = Math.min(max, MAX_TIMER_SEC);
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isFinite(n) || n <= 0 || n > limit)
+    throw new HubError("USAGE", `${flag} must be a number of seconds, more than 0 and at most ${limit}`);
+  return n;
+}

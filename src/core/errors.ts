@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   DISK_FULL: true,
   STORAGE_IO: true,
   BUFFER_CORRUPT: false,
+  /** The buffer was written by a newer agent (a downgrade): refused, the file left untouched. */
+  BUFFER_TOO_NEW: false,
   BUFFER_CLOSED: false,
   LEASE_LOST: false,
   OUTBOX_STATE: false,
@@ -48,6 +50,8 @@ export const ERROR_CODES = {
   LINK_DENIED: false,
   LINK_TIMEOUT: false,
   SECRET_UNREADABLE: false,
+  // the hub's own directories (a file in the way, no permission, a file system that holds no files)
+  DATA_DIR_UNUSABLE: false,
   INTERNAL: false,
 } as const satisfies Record<string, boolean>;
 

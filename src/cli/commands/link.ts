@@ -2,11 +2,12 @@ import { createInterface } from "node:readline/promises";
 import qrcode from "qrcode-terminal";
 import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
+import { ensureDataDir } from "../../core/data-dir.js";
 import { HubError } from "../../core/errors.js";
 import { createLogger } from "../../core/log.js";
 import { linkPatient } from "../../forward/pkb-rest/link.js";
 import { tokenStore } from "../../forward/pkb-rest/route.js";
-import { type Command, parse, requireOption } from "../io.js";
+import { type Command, parse, requireOption, secondsOption } from "../io.js";
 
 function qr(text: string): Promise<string> {
   return new Promise((resolve) => qrcode.generate(text, { small: true }, resolve));
@@ -35,9 +36,7 @@ export const link: Command = {
     const mode = values.mode;
     if (mode !== "loopback" && mode !== "paste" && mode !== "device")
       throw new HubError("USAGE", "--mode must be loopback, paste or device");
-    const timeoutSec = Number(values["timeout-sec"]);
-    if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
-      throw new HubError("USAGE", "--timeout-sec must be a positive number");
+    const timeoutSec = secondsOption(values["timeout-sec"], "--timeout-sec");
     const config = loadConfig(requireOption(values.config, "--config FILE"));
     const patient = config.patients.find((p) => p.key === key);
     if (!patient) throw new HubError("USAGE", `no patient '${key}' in the configuration`);
@@ -45,6 +44,7 @@ export const link: Command = {
       throw new HubError("USAGE", `patient '${key}' does not use the pkb-rest route`);
     }
     process.umask(0o077);
+    ensureDataDir(config.hub.dataDir);
     const clock = new SystemClock({ mode: "assume-synced" });
     // Paste mode reads the code; loopback mode also takes a paste when someone is at the terminal.
     const reading = mode === "paste" || (mode === "loopback" && process.stdin.isTTY === true);
