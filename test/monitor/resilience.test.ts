@@ -118,7 +118,7 @@ describe("MQTT resilience", () => {
 
     const latencies = await device.stop();
     await back.waitFor(
-      () => delivered() === device.produced() || undefined,
+      () => (delivered() === device.produced() && agent.ctx.buffer.stats().unsent === 0) || undefined,
       15_000,
       "every reading delivered",
     );

@@ -83,7 +83,7 @@ describe("MQTT security: TLS, credentials, client certificates, the example ACL"
       username: "hub-a",
       passwordFile: secret("pw-a", PASSWORDS["hub-a"]),
     });
-    await quiet(1500);
+    await quiet(1000);
     expect(ops.on("pkb-hub/hub-a/state")).toHaveLength(0);
     const text = readFileSync(log, "utf8");
     expect(text).toContain("monitoring broker not reachable");
@@ -100,7 +100,7 @@ describe("MQTT security: TLS, credentials, client certificates, the example ACL"
       username: "hub-a",
       passwordFile: secret("pw-wrong", "not-the-password"),
     });
-    await quiet(1500);
+    await quiet(1000);
     expect(ops.on("pkb-hub/hub-a/state")).toHaveLength(0);
     expect(readFileSync(log, "utf8")).toMatch(/not authori[sz]ed|bad user name or password/i);
     await stopAll();
@@ -135,7 +135,7 @@ describe("MQTT security: TLS, credentials, client certificates, the example ACL"
       { caFile: pki.caFile, certFile: rogue.certFile, keyFile: rogue.keyFile },
       certBroker.url,
     );
-    await quiet(1500);
+    await quiet(1000);
     expect(ops.on("pkb-hub/hub-b/state")).toHaveLength(0);
     expect(readFileSync(log, "utf8")).toMatch(/monitoring broker not reachable/);
     await stopAll();
