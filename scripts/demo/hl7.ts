@@ -46,7 +46,8 @@ export function createDemoRoute(): DemoRoute {
       ]);
       agent.ctx.buffer.enqueueDocument(
         {
-          key: `demo-summary-${Date.now()}`,
+          // One summary per demo data dir: a re-run (the meter sends its records again) sends nothing twice.
+          key: "demo-session-summary",
           patient: "demo-patient",
           kind: "device-summary",
           title: "Device session summary",
