@@ -10,6 +10,14 @@ export interface CondensePolicy {
 
 export const DEFAULT_CONDENSE: CondensePolicy = { windowMs: 60_000, minSamples: 10 };
 
+/** The policy a device's options ask for (`condenseWindowSec`, `condenseMinSamples`), else the default. */
+export function condensePolicy(options: Readonly<Record<string, string | number | boolean>>): CondensePolicy {
+  return {
+    windowMs: Number(options.condenseWindowSec ?? DEFAULT_CONDENSE.windowMs / 1000) * 1000,
+    minSamples: Number(options.condenseMinSamples ?? DEFAULT_CONDENSE.minSamples),
+  };
+}
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

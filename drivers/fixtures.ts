@@ -21,6 +21,6 @@ export const FIXTURES: Readonly<Record<string, Fixture[]>> = {
 };
 
 export function hexBytes(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, "");
+  const clean = hex.replace(/[\s|]+/g, ""); // spaces and `|` separate commented fields
   return Uint8Array.from(clean.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
 }

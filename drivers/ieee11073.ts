@@ -33,6 +33,14 @@ export class Reader {
     const at = this.need(2);
     return (this.bytes[at] as number) | ((this.bytes[at + 1] as number) << 8);
   }
+  u24(): number {
+    const at = this.need(3);
+    return (
+      (this.bytes[at] as number) |
+      ((this.bytes[at + 1] as number) << 8) |
+      ((this.bytes[at + 2] as number) << 16)
+    );
+  }
   s16(): number {
     const v = this.u16();
     return v >= 0x8000 ? v - 0x10000 : v;
@@ -65,6 +73,19 @@ export class Reader {
   }
   get remaining(): number {
     return this.bytes.length - this.offset;
+  }
+  /**
+   * Every byte the flags announced has been read: anything left over is garbage (FRAME_MALFORMED),
+   * unless a reserved flag bit is set — the Bluetooth SIG extends a characteristic only by appending
+   * fields announced by a new flag bit, so a newer device's extra fields follow the ones we know.
+   */
+  end(flags: number, reservedMask: number): void {
+    if (this.remaining > 0 && (flags & reservedMask) === 0) {
+      throw new HubError(
+        "FRAME_MALFORMED",
+        `${this.what}: ${this.remaining} byte(s) after the last field the flags announce`,
+      );
+    }
   }
 }
 

@@ -29,4 +29,13 @@ export function driverById(id: string): DriverDefinition {
   return d;
 }
 
+/**
+ * The characteristic a captured frame is decoded as when none is named: a BLE driver that subscribes
+ * to exactly one has an obvious one; a driver with several (pulse oximeter) has none and refuses.
+ */
+export function soleCharacteristic(driver: DriverDefinition): string | undefined {
+  const m = driver.matcher;
+  return m.transport === "ble" && m.characteristics.length === 1 ? m.characteristics[0] : undefined;
+}
+
 export type { DriverDefinition } from "./types.js";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { isHubError } from "../src/core/errors.js";
 import { localToString } from "../src/core/time.js";
 import { FIXTURES, hexBytes } from "./fixtures.js";
-import { DRIVER_IDS, DRIVERS, driverById } from "./index.js";
+import { DRIVER_IDS, DRIVERS, driverById, soleCharacteristic } from "./index.js";
 
 describe("driver registry", () => {
   it("has the fixed ids, each once, with unique matchers and fixtures", () => {
@@ -33,11 +33,48 @@ describe("driver registry", () => {
   });
 });
 
+describe("characteristics a BLE driver decodes", () => {
+  // Neighbours in the same services that are not measurements (or have another layout), and names
+  // that would find something on a plain object.
+  const others = ["2a36", "2a34", "2a52", "2a1e", "2a2b", "2a49", "constructor", "__proto__", "", undefined];
+
+  it("refuses every characteristic but its own with FRAME_UNSUPPORTED", () => {
+    for (const d of DRIVERS) {
+      if (d.matcher.transport !== "ble") continue;
+      for (const ch of others) {
+        expect(() => d.decode(Uint8Array.of(0, 0x78, 0, 0x50, 0, 0x5d, 0), ch), `${d.id} ${ch}`).toThrow(
+          expect.objectContaining({ code: "FRAME_UNSUPPORTED" }),
+        );
+      }
+    }
+  });
+
+  it("decodes each characteristic it subscribes to (no FRAME_UNSUPPORTED for its own)", () => {
+    for (const d of DRIVERS) {
+      if (d.matcher.transport !== "ble") continue;
+      for (const ch of d.matcher.characteristics) {
+        try {
+          d.decode(new Uint8Array(0), ch);
+        } catch (err) {
+          expect((err as { code?: string }).code, `${d.id} ${ch}`).toBe("FRAME_SHORT");
+        }
+      }
+    }
+  });
+
+  it("names the sole characteristic of a single-characteristic driver, none for several or serial", () => {
+    expect(soleCharacteristic(driverById("ble-blood-pressure"))).toBe("2a35");
+    expect(soleCharacteristic(driverById("ble-glucose"))).toBe("2a18");
+    expect(soleCharacteristic(driverById("ble-pulse-oximeter"))).toBeUndefined();
+    expect(soleCharacteristic(driverById("contour-serial"))).toBeUndefined();
+  });
+});
+
 for (const driver of DRIVERS) {
   describe(`${driver.id} byte vectors`, () => {
     for (const fx of FIXTURES[driver.id] ?? []) {
       it(fx.name, () => {
-        const run = () => driver.decode(hexBytes(fx.hex), fx.characteristic);
+        const run = () => driver.decode(hexBytes(fx.hex), fx.characteristic ?? soleCharacteristic(driver));
         if ("error" in fx.expect) {
           expect(run).toThrow(expect.objectContaining({ code: fx.expect.error }));
           return;

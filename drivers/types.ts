@@ -20,6 +20,11 @@ export type Matcher =
       namePrefixes?: string[];
       /** Characteristics to subscribe to (indications or notifications). */
       characteristics: string[];
+      /**
+       * Those of `characteristics` whose values are a continuous stream (heart rate, PLX continuous):
+       * condensed into one spot reading per window before they become readings, never stored one by one.
+       */
+      streams?: string[];
       /** Record Access Control Point for stored-record download (glucose). */
       racp?: string;
     };
@@ -35,6 +40,11 @@ export interface SessionEvent {
   deviceClock?: LocalDateTime;
   /** The meter reported its serial number. */
   deviceSerial?: string;
+  /**
+   * Called by the transport when the drafts could not be stored (and so no reply is written): the
+   * session forgets the frame, so the device's re-sent copy is decoded again, not taken for a repeat.
+   */
+  rollback?: () => void;
 }
 
 /**

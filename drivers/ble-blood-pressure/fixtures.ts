@@ -27,4 +27,11 @@ export const fixtures: Fixture[] = [
   { name: "every value NRes: no reading", hex: "00 0008 0008 0008", expect: { none: true } },
   { name: "truncated after systolic", hex: "00 7800", expect: { error: "FRAME_SHORT" } },
   { name: "time flag set but no time", hex: "02 7800 5000 5d00 ea07", expect: { error: "FRAME_SHORT" } },
+  {
+    // Intermediate Cuff Pressure 0x2A36: the live cuff pressure during inflation, never a reading
+    name: "intermediate cuff pressure is refused",
+    characteristic: "2a36",
+    hex: "00 7800 ff07 ff07",
+    expect: { error: "FRAME_UNSUPPORTED" },
+  },
 ];

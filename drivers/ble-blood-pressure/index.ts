@@ -1,8 +1,11 @@
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
 
 export const BLOOD_PRESSURE_MEASUREMENT = "2a35";
+/** Flag bits 5-7 are reserved for future use. */
+const RESERVED_FLAGS = 0xe0;
 
 /** Blood Pressure Measurement (0x2A35): flags, sys/dia/MAP SFLOAT, [time], [pulse], [user], [status]. */
 export function decodeBloodPressure(frame: Uint8Array) {
@@ -29,6 +32,7 @@ export function decodeBloodPressure(frame: Uint8Array) {
     if (range === 2) b.flag("pulse-rate-below-range");
     if (bit(status, 5)) b.flag("improper-measurement-position");
   }
+  r.end(flags, RESERVED_FLAGS);
   return b.build();
 }
 
@@ -36,5 +40,5 @@ export const driver: DriverDefinition = {
   id: "ble-blood-pressure",
   description: "Bluetooth Blood Pressure profile (service 0x1810)",
   matcher: { transport: "ble", services: ["1810"], characteristics: [BLOOD_PRESSURE_MEASUREMENT] },
-  decode: (frame) => decodeBloodPressure(frame),
+  decode: byCharacteristic("blood pressure", { [BLOOD_PRESSURE_MEASUREMENT]: decodeBloodPressure }),
 };

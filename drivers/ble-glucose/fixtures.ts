@@ -26,4 +26,13 @@ export const fixtures: Fixture[] = [
   },
   { name: "record without concentration", hex: "00 0800 ea070b18080000", expect: { none: true } },
   { name: "truncated base time", hex: "02 0900 ea07", expect: { error: "FRAME_SHORT" } },
+  {
+    // Glucose Measurement Context 0x2A34, another layout: flags 5F | seq 5 | carbohydrate id 1, 0.05 kg
+    // | meal 1 | tester/health 0x11 | exercise 30 s at 80 % | medication id 1, SFLOAT | HbA1c 5.0 %.
+    // Read as a measurement it would be a glucose value: never a reading.
+    name: "glucose context is refused",
+    characteristic: "2a34",
+    hex: "5f 0500 | 01 32d0 | 01 | 11 | 1e00 50 | 01 f4b0 | 32f0",
+    expect: { error: "FRAME_UNSUPPORTED" },
+  },
 ];

@@ -1,7 +1,11 @@
+import { byCharacteristic } from "../characteristic.js";
 import { DraftBuilder } from "../draft.js";
 import { bit, knownTime, Reader } from "../ieee11073.js";
 import type { DriverDefinition } from "../types.js";
 
+export const TEMPERATURE_MEASUREMENT = "2a1c";
+
+/** Temperature Type (uint8): 0 and 10-255 reserved. */
 const SITES = [
   "",
   "armpit",
@@ -14,6 +18,9 @@ const SITES = [
   "toe",
   "tympanum",
 ];
+
+/** Flag bits 3-7 are reserved for future use. */
+const RESERVED_FLAGS = 0xf8;
 
 /** Temperature Measurement (0x2A1C): flags, FLOAT, [time], [type]. */
 export function decodeTemperature(frame: Uint8Array) {
@@ -29,12 +36,13 @@ export function decodeTemperature(frame: Uint8Array) {
     const type = r.u8();
     b.meta("site", SITES[type] || `type-${type}`);
   }
+  r.end(flags, RESERVED_FLAGS);
   return b.build();
 }
 
 export const driver: DriverDefinition = {
   id: "ble-thermometer",
   description: "Bluetooth Health Thermometer profile (service 0x1809)",
-  matcher: { transport: "ble", services: ["1809"], characteristics: ["2a1c"] },
-  decode: (frame) => decodeTemperature(frame),
+  matcher: { transport: "ble", services: ["1809"], characteristics: [TEMPERATURE_MEASUREMENT] },
+  decode: byCharacteristic("thermometer", { [TEMPERATURE_MEASUREMENT]: decodeTemperature }),
 };

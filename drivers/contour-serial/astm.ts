@@ -8,40 +8,62 @@ export const EOT = 0x04;
 export const STX = 0x02;
 export const ETX = 0x03;
 export const ETB = 0x17;
-const CR = 0x0d;
-const LF = 0x0a;
+export const CR = 0x0d;
+export const LF = 0x0a;
+
+/** `STX fn ETX c1 c2 CR LF`: the shortest frame (no text) has 7 bytes. */
+const MIN_FRAME = 7;
+/** E1381 frames carry at most 240 text characters (247 bytes in all); anything longer is noise. */
+export const MAX_FRAME = 247;
 
 export interface AstmFrame {
   frameNumber: number;
   text: string;
-  /** ETX ends a message; ETB says the record continues in the next frame. */
+  /** ETX ends a message; ETB says the message continues in the next frame. */
   final: boolean;
 }
 
-function checksumHex(bytes: Uint8Array, from: number, to: number): string {
+/** Sum of the bytes from the frame number to ETB/ETX inclusive, mod 256, as two upper-case hex digits. */
+export function checksumHex(bytes: ArrayLike<number>, from: number, to: number): string {
   let sum = 0;
   for (let i = from; i <= to; i++) sum = (sum + (bytes[i] as number)) & 0xff;
   return sum.toString(16).toUpperCase().padStart(2, "0");
 }
 
-/** Parses `STX fn text ETB|ETX c1 c2 CR LF`, checking the checksum (sum of fn..ETB/ETX mod 256). */
+/** Text may hold printable characters and CR (the record terminator), never a control character. */
+function textByteAllowed(b: number): boolean {
+  return b === CR || (b >= 0x20 && b !== 0x7f);
+}
+
+/**
+ * Parses one whole frame `STX fn text ETB|ETX c1 c2 CR LF`, as the splitter cut it (ending at LF).
+ * Checks, in order: length, STX, the terminator five bytes from the end, CR LF, the checksum, the
+ * frame number digit, and that the text holds no control character. Frame *order* is the link's job.
+ */
 export function parseFrame(frame: Uint8Array): AstmFrame {
-  if (frame.length < 7) throw new HubError("FRAME_SHORT", `ASTM frame is ${frame.length} bytes`);
+  if (frame.length < MIN_FRAME) throw new HubError("FRAME_SHORT", `ASTM frame is ${frame.length} bytes`);
+  if (frame.length > MAX_FRAME)
+    throw new HubError("FRAME_MALFORMED", `ASTM frame is ${frame.length} bytes, more than ${MAX_FRAME}`);
   if (frame[0] !== STX) throw new HubError("FRAME_MALFORMED", "ASTM frame does not start with STX");
-  const end = frame.findIndex((b) => b === ETX || b === ETB);
-  if (end < 2 || end + 4 >= frame.length + 1)
-    throw new HubError("FRAME_MALFORMED", "ASTM frame has no ETX/ETB");
-  if (end + 4 > frame.length - 1 || frame[end + 3] !== CR || frame[end + 4] !== LF) {
+  const end = frame.length - 5;
+  const terminator = frame[end];
+  if (terminator !== ETX && terminator !== ETB)
+    throw new HubError("FRAME_MALFORMED", "ASTM frame has no ETX/ETB before its checksum");
+  if (frame[end + 3] !== CR || frame[end + 4] !== LF)
     throw new HubError("FRAME_MALFORMED", "ASTM frame does not end with checksum CR LF");
-  }
-  const got = String.fromCharCode(frame[end + 1] as number, frame[end + 2] as number).toUpperCase();
+  const got = String.fromCharCode(frame[end + 1] as number, frame[end + 2] as number);
   if (got !== checksumHex(frame, 1, end))
     throw new HubError("FRAME_CHECKSUM", "ASTM frame checksum mismatch");
   const fn = (frame[1] as number) - 0x30;
   if (fn < 0 || fn > 7) throw new HubError("FRAME_MALFORMED", "ASTM frame number is not 0-7");
   let text = "";
-  for (let i = 2; i < end; i++) text += String.fromCharCode(frame[i] as number);
-  return { frameNumber: fn, text, final: frame[end] === ETX };
+  for (let i = 2; i < end; i++) {
+    const b = frame[i] as number;
+    if (!textByteAllowed(b))
+      throw new HubError("FRAME_MALFORMED", `ASTM frame text holds control character 0x${b.toString(16)}`);
+    text += String.fromCharCode(b);
+  }
+  return { frameNumber: fn, text, final: terminator === ETX };
 }
 
 /** Builds a frame (the simulator and tests use it). */
@@ -51,31 +73,38 @@ export function buildFrame(frameNumber: number, text: string, final = true): Uin
     ...Array.from(text, (c) => c.charCodeAt(0) & 0xff),
     final ? ETX : ETB,
   ];
-  let sum = 0;
-  for (const b of body) sum = (sum + b) & 0xff;
-  const cs = sum.toString(16).toUpperCase().padStart(2, "0");
+  const cs = checksumHex(body, 0, body.length - 1);
   return Uint8Array.from([STX, ...body, cs.charCodeAt(0), cs.charCodeAt(1), CR, LF]);
 }
 
-/** Splits a stream into control bytes (ENQ, EOT) and whole frames (STX … LF); other bytes are noise. */
+/**
+ * Splits a stream into control bytes (ENQ, EOT) and whole frames (STX … LF); other bytes are noise.
+ * A frame cut short — by a new STX, by ENQ/EOT, or by running past the longest frame — is noise too:
+ * the meter re-sends a frame it gets no ACK for.
+ */
 export class AstmSplitter {
   private buf: number[] = [];
   push(bytes: Uint8Array): { items: Uint8Array[]; discarded: number } {
     const items: Uint8Array[] = [];
     let discarded = 0;
     for (const b of bytes) {
+      if (b === STX || b === ENQ || b === EOT) {
+        discarded += this.buf.length; // a frame in progress was cut off
+        this.buf = [];
+        if (b === STX) this.buf.push(b);
+        else items.push(Uint8Array.of(b));
+        continue;
+      }
       if (this.buf.length === 0) {
-        if (b === ENQ || b === EOT) items.push(Uint8Array.of(b));
-        else if (b === STX) this.buf.push(b);
-        else discarded++;
+        discarded++;
         continue;
       }
       this.buf.push(b);
       if (b === LF) {
         items.push(Uint8Array.from(this.buf));
         this.buf = [];
-      } else if (this.buf.length > 300) {
-        discarded += this.buf.length; // no frame is that long: resynchronise
+      } else if (this.buf.length >= MAX_FRAME) {
+        discarded += this.buf.length; // no frame is that long: resynchronise on the next STX
         this.buf = [];
       }
     }

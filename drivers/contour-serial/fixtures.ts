@@ -17,6 +17,28 @@ export const fixtures: Fixture[] = [
     expect: { values: { glucose: 7.9 }, deviceTime: "2012-02-06T07:15:00" },
   },
   {
+    // STX "3" R|3|^^^Glucose|600|mg/dL^P||>||201202061920 CR ETX "22" CR LF: the meter showed HI
+    name: "HI: the meter's limit, flagged above its measuring range",
+    hex: "0233527c337c5e5e5e476c75636f73657c3630307c6d672f644c5e507c7c3e7c7c3230313230323036313932300d0332320d0a",
+    expect: {
+      values: { glucose: 600 },
+      flags: ["above-measuring-range:glucose"],
+      deviceTime: "2012-02-06T19:20:00",
+      meta: { calibration: "plasma" },
+    },
+  },
+  {
+    // STX "4" R|4|^^^Glucose|20|mg/dL^B||<||201202061925 CR ETX "E5" CR LF: LO, whole-blood reference
+    name: "LO, whole blood",
+    hex: "0234527c347c5e5e5e476c75636f73657c32307c6d672f644c5e427c7c3c7c7c3230313230323036313932350d0345350d0a",
+    expect: {
+      values: { glucose: 20 },
+      flags: ["below-measuring-range:glucose"],
+      deviceTime: "2012-02-06T19:25:00",
+      meta: { calibration: "whole-blood" },
+    },
+  },
+  {
     name: "insulin record is not glucose",
     hex: "0233527c31307c5e5e5e496e73756c696e7c347c555e7c7c7c7c3230313230323036303731360d0331340d0a",
     expect: { none: true },

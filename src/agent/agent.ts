@@ -2,6 +2,7 @@ import { isAbsolute, join } from "node:path";
 import { HubBuffer } from "../buffer/buffer.js";
 import type { Config } from "../config/schema.js";
 import { type Clock, SystemClock } from "../core/clock.js";
+import { isHubError } from "../core/errors.js";
 import { ensureDataDir } from "../core/data-dir.js";
 import type { Logger } from "../core/log.js";
 import type { AgentContext, Component } from "./context.js";
@@ -46,12 +47,18 @@ export function openBuffer(
   });
 }
 
+/** A coded error's code for the log (never its message: a storage error may quote data). */
+function codeOf(err: unknown): string {
+  return isHubError(err) ? err.code : ((err as { code?: unknown }).code?.toString() ?? "INTERNAL");
+}
+
 /** The running agent: devices → buffer → routes, plus housekeeping. */
 export class Agent {
   readonly ctx: AgentContext;
   private readonly parts: Component[] = [];
   private routes: RouteComponent[] = [];
   private housekeeping: NodeJS.Timeout | undefined;
+  private housekeepingRun: Promise<void> | undefined;
   private releaseLock: (() => void) | undefined;
   private readonly systemClock: SystemClock | undefined;
   private readonly log: Logger;
@@ -93,21 +100,42 @@ export class Agent {
 
   private onClockSync(synced: boolean): void {
     this.log.info({ synced }, "clock synchronisation changed");
-    if (synced) this.releaseHeld();
+    if (synced) void this.releaseHeld();
   }
 
-  private releaseHeld(): void {
-    const { released, unrecoverable } = this.ctx.buffer.releaseHeld();
-    if (released + unrecoverable > 0)
-      this.log.info({ released, unrecoverable }, "held readings re-timed after clock sync");
-    if (released > 0) this.ctx.pokeRoutes();
+  /** Never rejects: a storage error here is logged (with its code) and retried by the next housekeeping pass. */
+  private async releaseHeld(): Promise<void> {
+    try {
+      const { released, unrecoverable } = await this.ctx.buffer.releaseHeld();
+      if (released + unrecoverable > 0)
+        this.log.info({ released, unrecoverable }, "held readings re-timed after clock sync");
+    } catch (err) {
+      this.log.error({ code: codeOf(err) }, "releasing held readings failed; housekeeping will retry");
+    }
+  }
+
+  /** One pass at a time (a pass yields between chunks, so the next tick may come while it runs); never rejects. */
+  private async housekeepingPass(): Promise<void> {
+    if (this.housekeepingRun) return;
+    this.housekeepingRun = this.ctx.buffer
+      .housekeeping()
+      .then(({ released, unrecoverable }) => {
+        if (released + unrecoverable > 0)
+          this.log.info({ released, unrecoverable }, "held readings re-timed by housekeeping");
+      })
+      .catch((err: unknown) => this.log.error({ code: codeOf(err) }, "housekeeping failed"))
+      .finally(() => {
+        this.housekeepingRun = undefined;
+      });
+    await this.housekeepingRun;
   }
 
   async start(): Promise<void> {
     const reclaimed = this.ctx.buffer.outbox.reclaimAll();
     if (reclaimed > 0) this.log.warn({ reclaimed }, "leases from a previous run reclaimed");
     await this.systemClock?.start(this.options.config.clock.checkIntervalSec * 1000);
-    this.releaseHeld();
+    this.ctx.buffer.onReleased = () => this.ctx.pokeRoutes();
+    await this.releaseHeld();
     this.routes = createRoutes(this.ctx);
     this.parts.push(...this.routes, ...createDevices(this.ctx));
     try {
@@ -118,13 +146,7 @@ export class Agent {
       throw err;
     }
     const every = this.options.housekeepingMs ?? 60_000;
-    this.housekeeping = setInterval(() => {
-      try {
-        this.ctx.buffer.housekeeping();
-      } catch (err) {
-        this.log.error({ err }, "housekeeping failed");
-      }
-    }, every);
+    this.housekeeping = setInterval(() => void this.housekeepingPass(), every);
     this.housekeeping.unref();
     this.log.info(
       { hub: this.options.config.hub.id, devices: this.options.config.devices.length },
@@ -135,6 +157,7 @@ export class Agent {
   /** Stops devices first (their last readings are committed), then routes, then closes the buffer. */
   async stop(): Promise<void> {
     if (this.housekeeping) clearInterval(this.housekeeping);
+    await this.housekeepingRun;
     for (const part of [...this.parts].reverse()) {
       try {
         await part.stop();

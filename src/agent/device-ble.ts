@@ -1,4 +1,5 @@
 import { glucoseSequence, RACP } from "../../drivers/ble-glucose/index.js";
+import { Condenser, condensePolicy } from "../../drivers/condense.js";
 import type { DriverDefinition } from "../../drivers/types.js";
 import type { DeviceConfig } from "../config/schema.js";
 import { HubError, isHubError } from "../core/errors.js";
@@ -74,6 +75,8 @@ export class BleDevice implements Component {
   private loopDone: Promise<void> | undefined;
   private link: BleLink | undefined;
   private readonly sleeper = new Sleeper();
+  /** One condenser per stream characteristic (heart rate, PLX continuous): samples are not readings. */
+  private readonly condensers = new Map<string, Condenser>();
 
   constructor(
     private readonly ctx: AgentContext,
@@ -166,7 +169,16 @@ export class BleDevice implements Component {
     } finally {
       this.link = undefined;
       await link.close();
+      await this.flushStreams(deviceId);
     }
+  }
+
+  /** The end of a session closes every stream's window: what it condensed is a reading. */
+  private async flushStreams(deviceId: string): Promise<void> {
+    const now = this.ctx.clock.nowMs();
+    const closed = [...this.condensers.values()].map((c) => c.flush(now)).filter((x) => x !== undefined);
+    if (closed.length > 0 && !(await this.sink.store(closed, deviceId)))
+      this.log.warn({ code: "STORAGE_IO" }, "condensed stream reading not stored");
   }
 
   private async handle(
@@ -177,17 +189,22 @@ export class BleDevice implements Component {
   ): Promise<void> {
     let drafts: ReadingDraft[];
     try {
+      // The driver refuses a characteristic it does not decode (FRAME_UNSUPPORTED): never a reading.
       drafts = this.driver.decode(bytes, characteristic);
     } catch (err) {
       this.counters.malformedFrames++;
-      this.log.warn({ code: isHubError(err) ? err.code : "INTERNAL" }, "malformed frame");
+      const code = isHubError(err) ? err.code : "INTERNAL";
+      this.log.warn(
+        { code, characteristic },
+        code === "FRAME_UNSUPPORTED" ? "frame ignored" : "malformed frame",
+      );
       return;
     }
     const now = this.ctx.clock.nowMs();
-    const ok = await this.sink.store(
-      drafts.map((draft) => ({ draft, atMs: now })),
-      deviceId,
-    );
+    const toStore = this.streams.includes(characteristic)
+      ? drafts.flatMap((draft) => this.condenserFor(characteristic).push(draft, now) ?? [])
+      : drafts.map((draft) => ({ draft, atMs: now }));
+    const ok = await this.sink.store(toStore, deviceId);
     if (!ok)
       throw new HubError("STORAGE_IO", "readings not stored: ending the session so the device keeps them");
     if (sequenced) {
@@ -196,6 +213,19 @@ export class BleDevice implements Component {
       const last = Number(this.ctx.buffer.kvGet(this.seqKey) ?? -1);
       if (seq > last) this.ctx.buffer.kvSet(this.seqKey, String(seq));
     }
+  }
+
+  private get streams(): string[] {
+    return this.driver.matcher.transport === "ble" ? (this.driver.matcher.streams ?? []) : [];
+  }
+
+  private condenserFor(characteristic: string): Condenser {
+    let c = this.condensers.get(characteristic);
+    if (!c) {
+      c = new Condenser(condensePolicy(this.device.options));
+      this.condensers.set(characteristic, c);
+    }
+    return c;
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Condenser } from "../../drivers/condense.js";
+import { Condenser, condensePolicy } from "../../drivers/condense.js";
 import { hex } from "../../drivers/ieee11073.js";
 import type { DriverDefinition, SessionEvent } from "../../drivers/types.js";
 import type { DeviceConfig } from "../config/schema.js";
@@ -37,10 +37,7 @@ export class SerialDevice implements Component {
     this.name = `device:${device.id}`;
     this.log = ctx.logger.child({ component: "device", device: device.id, driver: driver.id });
     this.sink = new ReadingSink(ctx, device, driver, this.log, this.counters);
-    this.condenser = new Condenser({
-      windowMs: Number(device.options.condenseWindowSec ?? 60) * 1000,
-      minSamples: Number(device.options.condenseMinSamples ?? 10),
-    });
+    this.condenser = new Condenser(condensePolicy(device.options));
   }
 
   async start(): Promise<void> {
@@ -88,11 +85,18 @@ export class SerialDevice implements Component {
         continue;
       }
       this.counters.discardedBytes += result.discarded;
-      for (const event of result.events) await this.handle(event);
+      for (const event of result.events) {
+        if (await this.handle(event)) continue;
+        // Not stored, not answered: the session forgets this frame (and what followed it in these
+        // bytes) so the device's re-sent copy is decoded again.
+        event.rollback?.();
+        break;
+      }
     }
   }
 
-  private async handle(event: SessionEvent): Promise<void> {
+  /** Stores an event's readings and answers the device; false when they could not be stored. */
+  private async handle(event: SessionEvent): Promise<boolean> {
     if (event.error) {
       this.counters.malformedFrames++;
       this.log.warn({ code: event.error.code }, "frame refused");
@@ -113,6 +117,7 @@ export class SerialDevice implements Component {
     const stored = await this.store(drafts);
     // The device is answered only once its data is durable; otherwise it will send it again.
     if (event.reply && stored) await this.transport.write(event.reply);
+    return stored;
   }
 
   private async flushCondenser(): Promise<void> {

@@ -3,8 +3,11 @@ import { HubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Reading } from "../core/reading.js";
 import { type Alert, type AlertListener, Alerts } from "./alerts.js";
-import { type Db, openDatabase, translateSqliteError } from "./db.js";
+import { inChunks } from "./chunks.js";
+import { checkpoint, type Db, type OpenResult, openDatabase, translateSqliteError } from "./db.js";
+import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
+import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats } from "./stats.js";
 
@@ -26,6 +29,8 @@ export interface HubBufferOptions {
   maxBatch?: number;
   onAlert?: AlertListener;
   random?: () => number;
+  /** Disk space held back so delivery keeps working on a full disk (default: scaled to the cap). */
+  reserveBytes?: number;
 }
 
 export interface IngestResult {
@@ -38,6 +43,10 @@ export interface IngestResult {
 interface Waiting {
   readings: Reading[];
   t0: number;
+  /** Wall and monotonic time when ingest() was called: a held reading's monotonic receive time is
+   * derived from them, so a clock step between ingest() and the (group) commit cannot shift it. */
+  wallMs: number;
+  monoMs: number;
   resolve: (r: IngestResult) => void;
   reject: (e: unknown) => void;
 }
@@ -45,6 +54,15 @@ interface Waiting {
 /** Refusing readings starts at the cap; pruning under pressure frees down to this share of it. */
 const LOW_WATER = 0.9;
 const LATENCY_SAMPLES = 1024;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, Math.floor(n)));
+const DISK_FULL_MESSAGE =
+  "the disk is full: new readings are refused until space returns; delivery continues on space held in reserve";
+/** Rows per housekeeping transaction: a few ms on a Pi, so the event loop is never blocked for long. */
+const HOUSEKEEPING_CHUNK = 500;
+/** …and never more than this much work per transaction (the commit's fsync comes on top). */
+const CHUNK_BUDGET_MS = 20;
 
 function validate(r: Reading): void {
   const ok =
@@ -80,24 +98,41 @@ export class HubBuffer {
   private lastFlushAt = Number.NEGATIVE_INFINITY;
   private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
   private readonly stmts;
+  private readonly reserve: DiskReserve;
+  private readonly held: HeldReadings;
+  private releasing: Promise<ReleaseResult> | undefined;
+  /** Told how many held readings were released (the agent wakes the routes). */
+  onReleased: ((released: number) => void) | undefined;
+  private heldAfterSync = false;
 
   constructor(private readonly options: HubBufferOptions) {
     this.log = options.logger.child({ component: "buffer" });
-    const opened = openDatabase(options.file, options.clock.nowMs());
+    const cap = options.maxSizeBytes;
+    const reserveBytes = options.reserveBytes ?? clamp(cap / 64, 256 * KIB, 8 * MIB);
+    this.reserve = new DiskReserve(`${options.file}.reserve`, reserveBytes);
+    // The WAL stays within the reserve: on a full disk, releasing the reserve is then always enough
+    // room to checkpoint the WAL into the database and truncate it (which frees the WAL's space too).
+    const opened = openDatabase(options.file, {
+      nowMs: options.clock.nowMs(),
+      routeOf: options.routeOf,
+      walLimitBytes: clamp(Math.min(cap / 16, reserveBytes || cap), 64 * KIB, 4 * MIB),
+    });
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
-    if (opened.corruptMovedTo) {
-      const message = `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo}; a fresh buffer was started`;
-      this.log.error({ movedTo: opened.corruptMovedTo }, "buffer corrupt: moved aside");
-      this.alerts.raise("BUFFER_CORRUPT", message, options.clock.nowMs());
-    }
-    this.outbox = new Outbox(this.db, {
-      clock: options.clock,
-      backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
-      maxAttempts: options.maxAttempts,
-      leaseMs: options.leaseMs,
-      ...(options.random ? { random: options.random } : {}),
-    });
+    this.reportDamage(opened);
+    // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
+    this.outbox = retryWhenFull(
+      new Outbox(this.db, {
+        clock: options.clock,
+        backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
+        maxAttempts: options.maxAttempts,
+        leaseMs: options.leaseMs,
+        alerts: this.alerts,
+        ...(options.random ? { random: options.random } : {}),
+      }),
+      () => this.makeRoom(),
+    );
+    if (!this.reserve.restore()) this.diskFull();
     this.stmts = {
       reading: this.db.prepare(
         `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, boot_id, mono_ms, body, created_ms)
@@ -105,8 +140,8 @@ export class HubBuffer {
          ON CONFLICT(key) DO NOTHING`,
       ),
       outbox: this.db.prepare(
-        `INSERT INTO outbox (reading_id, document_id, route, patient, state, available_ms, created_ms)
-         VALUES (@readingId, @documentId, @route, @patient, @state, @now, @now)`,
+        `INSERT INTO outbox (reading_id, document_id, route, patient, state, reason, available_ms, created_ms, done_ms)
+         VALUES (@readingId, @documentId, @route, @patient, @state, @reason, @now, @now, @doneMs)`,
       ),
       document: this.db.prepare(
         `INSERT INTO documents (key, patient, kind, body, created_ms) VALUES (@key, @patient, @kind, @body, @now)
@@ -116,15 +151,15 @@ export class HubBuffer {
         "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
       ),
     };
+    this.held = new HeldReadings(this.db, options.clock);
     this.insertBatch = this.db.transaction((batch: Waiting[]) => {
       const now = this.options.clock.nowMs();
-      const mono = this.options.clock.monotonicMs();
       let dupTotal = 0;
       const results = batch.map((w) => {
         let stored = 0;
         let duplicates = 0;
         for (const r of w.readings) {
-          if (this.insertReading(r, now, mono)) stored++;
+          if (this.insertReading(r, now, w)) stored++;
           else duplicates++;
         }
         dupTotal += duplicates;
@@ -135,7 +170,7 @@ export class HubBuffer {
     });
   }
 
-  private insertReading(r: Reading, now: number, mono: number): boolean {
+  private insertReading(r: Reading, now: number, w: Waiting): boolean {
     const route = this.options.routeOf(r.patient) as string;
     const unsynced = r.timeSource === "hub-unsynced";
     const info = this.stmts.reading.run({
@@ -146,18 +181,25 @@ export class HubBuffer {
       measuredAt: r.measuredAt,
       timeSource: r.timeSource,
       bootId: unsynced ? this.options.clock.bootId : null,
-      monoMs: unsynced ? mono - Math.max(0, now - Date.parse(r.receivedAt)) : null,
+      monoMs: unsynced ? w.monoMs - Math.max(0, w.wallMs - Date.parse(r.receivedAt)) : null,
       body: JSON.stringify(r),
       now,
     });
     if (info.changes === 0) return false;
+    // A physically impossible value is kept for a person to see, never forwarded (quarantine wins over
+    // held: it is never sent, whatever its time). A reading stamped by an unsynchronised hub clock waits
+    // until its time can be corrected.
+    const quarantine = typeof r.quarantine === "string" && r.quarantine !== "" ? r.quarantine : undefined;
+    // Finished before the clock synchronised, committed after: release it right after this commit.
+    if (unsynced && quarantine === undefined && this.options.clock.isSynced()) this.heldAfterSync = true;
     this.stmts.outbox.run({
       readingId: info.lastInsertRowid,
       documentId: null,
       route,
       patient: r.patient,
-      // A reading stamped by an unsynchronised hub clock waits until its time can be corrected.
-      state: unsynced ? "held" : "pending",
+      state: quarantine !== undefined ? "quarantined" : unsynced ? "held" : "pending",
+      reason: quarantine ?? null,
+      doneMs: quarantine !== undefined ? now : null,
       now,
     });
     return true;
@@ -177,7 +219,9 @@ export class HubBuffer {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ readings, t0: performance.now(), resolve, reject });
+      const clock = this.options.clock;
+      const t0 = performance.now();
+      this.queue.push({ readings, t0, wallMs: clock.nowMs(), monoMs: clock.monotonicMs(), resolve, reject });
       this.queuedReadings += readings.length;
       if (this.queuedReadings >= (this.options.maxBatch ?? 1000)) this.flush();
       else this.schedule();
@@ -221,6 +265,12 @@ export class HubBuffer {
     }
     this.alerts.clear("DISK_FULL");
     this.alerts.clear("STORAGE_IO");
+    if (this.heldAfterSync) {
+      this.heldAfterSync = false;
+      this.releaseHeld().catch((err: unknown) =>
+        this.log.error({ code: translateSqliteError(err).code }, "releasing held readings failed"),
+      );
+    }
     const t1 = performance.now();
     batch.forEach((w, i) => {
       const durableMs = t1 - w.t0;
@@ -232,9 +282,9 @@ export class HubBuffer {
 
   private onStoreFailure(e: HubError, refused: number): void {
     const now = this.options.clock.nowMs();
-    if (e.code === "DISK_FULL" || e.code === "STORAGE_IO" || e.code === "BUFFER_FULL") {
-      this.alerts.raise(e.code, e.message, now);
-    }
+    if (isFull(e.cause)) this.makeRoom();
+    else if (e.code === "DISK_FULL") this.diskFull();
+    else if (e.code === "STORAGE_IO" || e.code === "BUFFER_FULL") this.alerts.raise(e.code, e.message, now);
     try {
       this.stmts.counter.run("refused", refused);
     } catch {
@@ -243,18 +293,71 @@ export class HubBuffer {
     this.log.error({ code: e.code, refused }, "readings not stored");
   }
 
-  /** Enforces the size cap: prune delivered data first; refuse (never drop) when only unsent data is left. */
+  /** A damaged file found at open: repaired in place, or moved aside with its rows salvaged. */
+  private reportDamage(opened: OpenResult): void {
+    const now = this.options.clock.nowMs();
+    if (opened.repaired !== undefined) {
+      this.log.error({ problem: opened.repaired }, "buffer damaged: indexes rebuilt in place");
+      this.alerts.raise(
+        "BUFFER_REPAIRED",
+        "the buffer file had damaged indexes and was repaired in place (REINDEX); nothing was lost; check the storage",
+        now,
+      );
+    }
+    if (opened.corruptMovedTo === undefined) return;
+    const s = opened.salvage;
+    const salvaged = s
+      ? s.problem === undefined
+        ? `; salvaged ${s.unsent} undelivered rows (${s.rebuilt} re-queued as ambiguous: they may have been sent), at least ${s.unreadable} rows unreadable`
+        : `; nothing could be salvaged: ${s.problem}`
+      : "";
+    this.log.error({ movedTo: opened.corruptMovedTo, salvage: s }, "buffer corrupt: moved aside");
+    this.alerts.raise(
+      "BUFFER_CORRUPT",
+      `buffer file failed its integrity check and was moved aside to ${opened.corruptMovedTo} (kept); a fresh buffer was started${salvaged}`,
+      now,
+    );
+  }
+
+  private diskFull(): void {
+    this.alerts.raise("DISK_FULL", DISK_FULL_MESSAGE, this.options.clock.nowMs());
+  }
+
+  /**
+   * The disk is full: give the reserve back to the filesystem (so claims, completions and the
+   * checkpoint have room) and refuse new readings until it can be re-created. Returns whether
+   * anything was freed, i.e. whether a retry can succeed.
+   */
+  private makeRoom(): boolean {
+    this.diskFull();
+    if (!this.reserve.release()) return false;
+    this.log.error({ bytes: this.reserve.bytes }, "disk full: reserve released for delivery");
+    checkpoint(this.db, "TRUNCATE");
+    return true;
+  }
+
+  /**
+   * Before new readings are written: the disk reserve must be in place (re-created once space has
+   * returned; refused while it cannot be), and the size cap — WAL included — is enforced: prune
+   * delivered data first; refuse (never drop) when only unsent data is left.
+   */
   private ensureCapacity(): void {
+    if (!this.reserve.held() && !this.reserve.restore()) {
+      throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+    }
     const cap = this.options.maxSizeBytes;
+    if (usedBytes(this.db) >= cap) checkpoint(this.db, "TRUNCATE");
     if (usedBytes(this.db) < cap) {
       this.alerts.clear("BUFFER_FULL");
       return;
     }
     const target = cap * LOW_WATER;
     while (usedBytes(this.db) >= target) {
-      if (pruneDelivered(this.db, Number.MAX_SAFE_INTEGER, 5000) > 0) continue;
-      if (pruneKeys(this.db, 5000) > 0) continue;
-      break;
+      const pruned =
+        pruneDelivered(this.db, Number.MAX_SAFE_INTEGER, 5000) > 0 || pruneKeys(this.db, 5000) > 0;
+      if (!pruned) break;
+      // Pruning itself writes to the WAL: fold it back so the next measure sees the space it freed.
+      checkpoint(this.db, "TRUNCATE");
     }
     if (usedBytes(this.db) >= cap) {
       throw new HubError(
@@ -285,6 +388,8 @@ export class HubBuffer {
           route,
           patient: doc.patient,
           state: "pending",
+          reason: null,
+          doneMs: null,
           now,
         });
         return true;
@@ -295,65 +400,45 @@ export class HubBuffer {
   }
 
   /**
-   * The hub clock became synchronised: readings held with an unsynchronised hub time are re-timed
-   * from the monotonic clock (same boot only) and released. Those from an earlier boot cannot be
-   * re-timed and become dead letters with the reason, never sent with a wrong time.
+   * The hub clock is synchronised: readings held with an unsynchronised hub time are re-timed from
+   * the monotonic clock (same boot only) and released; those from an earlier boot cannot be re-timed
+   * and become dead letters with the reason (see `HeldReadings`). Called on clock sync and by every
+   * housekeeping pass, so a reading that commits just after a sync release is not held forever.
+   * One short transaction per chunk, yielding between chunks. Concurrent calls share one run.
    */
-  releaseHeld(): { released: number; unrecoverable: number } {
-    const clock = this.options.clock;
-    if (!clock.isSynced()) return { released: 0, unrecoverable: 0 };
-    return this.db.transaction(() => {
-      const now = clock.nowMs();
-      const mono = clock.monotonicMs();
-      const rows = this.db
-        .prepare(
-          `SELECT o.id AS outboxId, r.id AS readingId, r.boot_id AS bootId, r.mono_ms AS monoMs, r.body AS body
-           FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE o.state = 'held'`,
-        )
-        .all() as Array<{
-        outboxId: number;
-        readingId: number;
-        bootId: string | null;
-        monoMs: number | null;
-        body: string;
-      }>;
-      let released = 0;
-      let unrecoverable = 0;
-      for (const row of rows) {
-        if (row.bootId !== clock.bootId || row.monoMs === null) {
-          this.db
-            .prepare(
-              `UPDATE outbox SET state = 'dead', done_ms = ?, dead_reason = 'measurement time unknown: hub clock was not synchronised and the hub restarted before it was' WHERE id = ?`,
-            )
-            .run(now, row.outboxId);
-          unrecoverable++;
-          continue;
-        }
-        const reading = JSON.parse(row.body) as Reading;
-        const offsetMs = Date.parse(reading.measuredAt) - Date.parse(reading.receivedAt);
-        const receivedMs = now - (mono - row.monoMs);
-        reading.receivedAt = new Date(receivedMs).toISOString();
-        reading.measuredAt = new Date(receivedMs + offsetMs).toISOString();
-        reading.timeSource = "hub";
-        reading.flags = [...reading.flags, "time-corrected-after-sync"];
-        this.db
-          .prepare("UPDATE readings SET measured_at = ?, time_source = 'hub', body = ? WHERE id = ?")
-          .run(reading.measuredAt, JSON.stringify(reading), row.readingId);
-        this.db
-          .prepare("UPDATE outbox SET state = 'pending', available_ms = ? WHERE id = ?")
-          .run(now, row.outboxId);
-        released++;
-      }
-      return { released, unrecoverable };
-    })();
+  releaseHeld(): Promise<ReleaseResult> {
+    this.releasing ??= this.releaseAllHeld().finally(() => {
+      this.releasing = undefined;
+    });
+    return this.releasing;
   }
 
-  /** Periodic housekeeping: prune delivered rows past retention and reclaim expired leases. */
-  housekeeping(): { pruned: number; reclaimed: number } {
-    const now = this.options.clock.nowMs();
-    const pruned = pruneDelivered(this.db, now - this.options.retentionMs);
-    const reclaimed = this.outbox.reclaimExpired(now);
-    return { pruned, reclaimed };
+  private async releaseAllHeld(): Promise<ReleaseResult> {
+    const total = { released: 0, unrecoverable: 0 };
+    await inChunks(() => {
+      if (this.closed) return 0;
+      const r = this.held.releaseChunk(HOUSEKEEPING_CHUNK, CHUNK_BUDGET_MS);
+      total.released += r.released;
+      total.unrecoverable += r.unrecoverable;
+      return r.released + r.unrecoverable;
+    });
+    if (total.released > 0) this.onReleased?.(total.released);
+    return total;
+  }
+
+  /**
+   * Periodic housekeeping: release held rows once the clock is synchronised, reclaim expired leases,
+   * prune delivered rows past retention, all in short transactions with yields between them.
+   */
+  async housekeeping(): Promise<{ pruned: number; reclaimed: number } & ReleaseResult> {
+    const released = await this.releaseHeld();
+    if (this.closed) return { pruned: 0, reclaimed: 0, ...released };
+    const reclaimed = this.outbox.reclaimExpired();
+    const before = this.options.clock.nowMs() - this.options.retentionMs;
+    const pruned = await inChunks(() =>
+      this.closed ? 0 : pruneDelivered(this.db, before, HOUSEKEEPING_CHUNK),
+    );
+    return { pruned, reclaimed, ...released };
   }
 
   private recordLatency(ms: number): void {

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { HubError, messageOf } from "../core/errors.js";
 import { MIGRATIONS } from "./migrations.js";
+import { type SalvageReport, salvageInto } from "./salvage.js";
 
 export type Db = Database.Database;
 
@@ -10,6 +11,10 @@ export interface OpenResult {
   db: Db;
   /** Set when the previous file failed its integrity check and was moved aside (kept, never deleted). */
   corruptMovedTo?: string;
+  /** What was carried over from the file moved aside. */
+  salvage?: SalvageReport;
+  /** The integrity problem REINDEX repaired in place. */
+  repaired?: string;
 }
 
 const SIDE_FILES = ["", "-wal", "-shm"] as const;
@@ -29,8 +34,24 @@ export function translateSqliteError(err: unknown): HubError {
   return new HubError("INTERNAL", `buffer error: ${messageOf(err)}`, { cause: err });
 }
 
-function configure(db: Db): void {
+/** Default bound on the WAL file; the buffer passes one scaled to its size cap. */
+export const DEFAULT_WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+
+export interface OpenOptions {
+  nowMs?: number;
+  /** A patient's route, for salvaged readings whose outbox row was lost. */
+  routeOf?: (patient: string) => string | undefined;
+  /** The WAL is checkpointed at half of this and truncated back to it after each reset. */
+  walLimitBytes?: number;
+}
+
+function configure(db: Db, walLimitBytes: number): void {
   db.pragma("journal_mode = WAL");
+  // Without a limit the WAL keeps its high-water size for ever; with one it is cut back after each
+  // checkpoint, and checkpoints come often enough that it stays near this bound.
+  const pageSize = db.pragma("page_size", { simple: true }) as number;
+  db.pragma(`journal_size_limit = ${walLimitBytes}`);
+  db.pragma(`wal_autocheckpoint = ${Math.max(8, Math.floor(walLimitBytes / 2 / pageSize))}`);
   // FULL: a commit is on the SD card before ingest resolves. NORMAL could lose acknowledged readings on power loss.
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
@@ -38,7 +59,8 @@ function configure(db: Db): void {
   db.pragma("temp_store = MEMORY");
 }
 
-export function migrate(db: Db): number {
+/** Applies the migrations a database lacks, up to `target` (default: all). */
+export function migrate(db: Db, target: number = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new HubError(
@@ -46,14 +68,25 @@ export function migrate(db: Db): number {
       `buffer schema version ${current} is newer than this agent (${MIGRATIONS.length})`,
     );
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    const sql = MIGRATIONS[v] as string;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  // A step may rebuild a table (SQLite's documented 12-step procedure): with foreign keys on, dropping the
+  // old table would cascade into its children (hl7_message_rows). Off during the steps (the pragma is a
+  // no-op inside a transaction), checked before each commit, restored after.
+  const fk = db.pragma("foreign_keys", { simple: true }) as number;
+  db.pragma("foreign_keys = OFF");
+  try {
+    for (let v = current; v < target; v++) {
+      const sql = MIGRATIONS[v] as string;
+      db.transaction(() => {
+        db.exec(sql);
+        const broken = db.pragma("foreign_key_check") as unknown[];
+        if (broken.length > 0) throw new HubError("BUFFER_CORRUPT", `migration ${v + 1} broke foreign keys`);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${fk ? "ON" : "OFF"}`);
   }
-  return MIGRATIONS.length;
+  return Math.max(current, target);
 }
 
 function checkIntegrity(db: Db): string | undefined {
@@ -70,13 +103,40 @@ function moveAside(file: string, stamp: number): string {
   return target;
 }
 
-function tryOpen(file: string): { db?: Db; problem?: string } {
+/**
+ * Copies the WAL into the database and, with TRUNCATE, gives its space back to the filesystem.
+ * Returns whether the checkpoint completed (false when the disk was too full or a reader held it).
+ */
+export function checkpoint(db: Db, mode: "PASSIVE" | "TRUNCATE" = "TRUNCATE"): boolean {
+  try {
+    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>;
+    return row?.busy === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SQLite's own repair for damaged indexes: rebuild them all from the tables. Works when an index
+ * is wrong but its pages are sound; a structurally damaged page makes it fail (rolled back).
+ */
+function reindex(db: Db): boolean {
+  try {
+    db.exec("REINDEX");
+    return checkIntegrity(db) === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: string; repaired?: string } {
   let db: Db | undefined;
   try {
     db = new Database(file);
-    configure(db);
+    configure(db, walLimitBytes);
     const problem = checkIntegrity(db);
     if (problem) {
+      if (reindex(db)) return { db, repaired: problem };
       db.close();
       return { problem };
     }
@@ -90,20 +150,31 @@ function tryOpen(file: string): { db?: Db; problem?: string } {
 }
 
 /**
- * Opens (creating with 0700/0600) the buffer, runs `PRAGMA quick_check`, and moves a corrupt file
- * aside so the agent keeps working on a fresh buffer; the caller raises the alert.
+ * Opens (creating with 0700/0600) the buffer and runs `PRAGMA quick_check`. A damaged file is first
+ * repaired in place (REINDEX) when only its indexes are wrong; otherwise it is moved aside (kept,
+ * never deleted), a fresh buffer is started, and every readable row is salvaged into it with its
+ * key. The caller raises the alert.
  */
-export function openDatabase(file: string, nowMs: number = Date.now()): OpenResult {
+export function openDatabase(file: string, options: OpenOptions = {}): OpenResult {
+  const nowMs = options.nowMs ?? Date.now();
+  const walLimit = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const first = tryOpen(file);
+  const first = tryOpen(file, walLimit);
   let db = first.db;
-  let corruptMovedTo: string | undefined;
+  const result: Omit<OpenResult, "db"> = first.repaired === undefined ? {} : { repaired: first.repaired };
   if (!db) {
-    corruptMovedTo = moveAside(file, nowMs);
-    const fresh = tryOpen(file);
+    const aside = moveAside(file, nowMs);
+    const fresh = tryOpen(file, walLimit);
     if (!fresh.db) throw new HubError("BUFFER_CORRUPT", `fresh buffer failed its check: ${fresh.problem}`);
     db = fresh.db;
+    result.corruptMovedTo = aside;
+    result.salvage = salvageInto(db, aside, {
+      nowMs,
+      latest: MIGRATIONS.length,
+      migrateTo: (target, version) => migrate(target, version),
+      ...(options.routeOf ? { routeOf: options.routeOf } : {}),
+    });
   }
   for (const suffix of SIDE_FILES) {
     if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
@@ -114,5 +185,5 @@ export function openDatabase(file: string, nowMs: number = Date.now()): OpenResu
     db.close();
     throw translateSqliteError(err);
   }
-  return corruptMovedTo === undefined ? { db } : { db, corruptMovedTo };
+  return { db, ...result };
 }

@@ -85,4 +85,53 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE INDEX hl7_message_rows_message ON hl7_message_rows (message_id);
   `,
+  // 3: outbox states `ambiguous` (sent, outcome unknown: a person or reconciliation settles it, never
+  // a blind re-send) and `quarantined` (a physically impossible value: kept, never claimed). SQLite
+  // cannot alter a CHECK, so the table is rebuilt with its ids (hl7_message_rows points at them) and
+  // indexes; migrate() runs this with foreign keys off so dropping the old table cascades nothing.
+  // `reason` replaces `dead_reason`: why a row waits for a person (dead, quarantined, ambiguous); it may
+  // quote PKB (PHI), so it is shown only on request. `lease_from` is the state a lease was taken from, so
+  // an expired lease on a row under reconciliation goes back to `ambiguous`, never to `pending`.
+  `
+  CREATE TABLE outbox_v3 (
+    id INTEGER PRIMARY KEY,
+    reading_id INTEGER REFERENCES readings(id),
+    document_id INTEGER REFERENCES documents(id),
+    route TEXT NOT NULL,
+    patient TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('held', 'pending', 'leased', 'ambiguous', 'quarantined', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_ms INTEGER NOT NULL,
+    lease_token TEXT,
+    lease_expires_ms INTEGER,
+    lease_from TEXT CHECK (lease_from IN ('pending', 'ambiguous')),
+    last_error TEXT,
+    reason TEXT,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    done_ms INTEGER,
+    CHECK ((reading_id IS NULL) <> (document_id IS NULL))
+  ) STRICT;
+
+  INSERT INTO outbox_v3 (id, reading_id, document_id, route, patient, state, attempts, available_ms, lease_token,
+                         lease_expires_ms, lease_from, last_error, reason, ambiguous, created_ms, done_ms)
+    SELECT id, reading_id, document_id, route, patient, state, attempts, available_ms, lease_token,
+           lease_expires_ms, CASE WHEN state = 'leased' THEN 'pending' END, last_error, dead_reason, ambiguous,
+           created_ms, done_ms
+    FROM outbox;
+
+  DROP TABLE outbox;
+  ALTER TABLE outbox_v3 RENAME TO outbox;
+
+  CREATE INDEX outbox_ready ON outbox (route, available_ms, id) WHERE state = 'pending';
+  CREATE INDEX outbox_leased ON outbox (lease_expires_ms) WHERE state = 'leased';
+  CREATE INDEX outbox_patient_open ON outbox (route, patient, id) WHERE state IN ('held', 'pending', 'leased');
+  CREATE INDEX outbox_unsent ON outbox (id) WHERE state IN ('held', 'pending', 'leased');
+  CREATE INDEX outbox_delivered ON outbox (done_ms) WHERE state = 'delivered';
+  CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
+  CREATE INDEX outbox_held ON outbox (reading_id) WHERE state = 'held';
+  CREATE INDEX outbox_reading ON outbox (reading_id);
+  CREATE INDEX outbox_ambiguous ON outbox (route, id) WHERE state = 'ambiguous';
+  CREATE INDEX outbox_quarantined ON outbox (id) WHERE state = 'quarantined';
+  `,
 ];

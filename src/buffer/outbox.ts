@@ -2,10 +2,29 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import { HubError } from "../core/errors.js";
 import type { Reading } from "../core/reading.js";
+import type { Alerts } from "./alerts.js";
 import { type BackoffPolicy, backoffDelayMs } from "./backoff.js";
 import type { Db } from "./db.js";
 
-export type OutboxState = "held" | "pending" | "leased" | "delivered" | "dead";
+/**
+ * `held`: hub clock not yet trusted. `ambiguous`: sent, outcome unknown: never re-sent blindly; a
+ * person settles it (`outbox resolve`) or, later, reconciliation claims it (`claimAmbiguous`).
+ * `quarantined`: a physically impossible value: kept, never claimed, never forwarded.
+ */
+export type OutboxState = "held" | "pending" | "leased" | "ambiguous" | "quarantined" | "delivered" | "dead";
+
+export const OUTBOX_STATES: readonly OutboxState[] = [
+  "held",
+  "pending",
+  "leased",
+  "ambiguous",
+  "quarantined",
+  "delivered",
+  "dead",
+];
+
+/** The alert raised while any row is `ambiguous`; cleared when none is left. */
+export const AMBIGUOUS_ALERT = "AMBIGUOUS_DELIVERY";
 
 /** A stored document (HL7 MDM^T02 and similar) travelling through the outbox like a reading. */
 export interface StoredDocument {
@@ -35,7 +54,9 @@ export type Outcome =
   | { kind: "delivered" }
   /** `retryAfterMs` (server said when) does not spend an attempt; `ambiguous`: the request may have arrived. */
   | { kind: "retry"; error: string; retryAfterMs?: number; ambiguous?: boolean }
-  | { kind: "rejected"; reason: string };
+  | { kind: "rejected"; reason: string }
+  /** The request may have been processed (e.g. a 2xx without a readable ACK): never re-sent blindly. */
+  | { kind: "ambiguous"; reason: string };
 
 export interface OutboxOptions {
   clock: Clock;
@@ -43,6 +64,8 @@ export interface OutboxOptions {
   maxAttempts: number;
   leaseMs: number;
   random?: () => number;
+  /** Where `AMBIGUOUS_DELIVERY` is raised and cleared. */
+  alerts?: Alerts;
 }
 
 interface ClaimRow {
@@ -55,6 +78,7 @@ interface ClaimRow {
   document_id: number | null;
 }
 
+/** A row waiting for a person: dead, ambiguous or quarantined. `reason` may quote PKB (PHI): show it only on request. */
 export interface DeadLetter {
   id: number;
   route: string;
@@ -62,8 +86,11 @@ export interface DeadLetter {
   attempts: number;
   reason: string;
   createdMs: number;
+  /** When it entered its state. */
   doneMs: number;
 }
+
+export type AttentionState = "dead" | "ambiguous" | "quarantined";
 
 export class Outbox {
   private readonly random: () => number;
@@ -76,49 +103,74 @@ export class Outbox {
     this.random = options.random ?? Math.random;
     this.stmts = {
       claim: db.prepare(
-        `UPDATE outbox SET state = 'leased', lease_token = @token, lease_expires_ms = @expires
+        `UPDATE outbox SET state = 'leased', lease_token = @token, lease_expires_ms = @expires, lease_from = 'pending'
          WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND route = @route AND available_ms <= @now
                       ORDER BY available_ms, id LIMIT @limit)
          RETURNING id, route, patient, attempts, ambiguous, reading_id, document_id`,
       ),
       claimIds: db.prepare(
-        `UPDATE outbox SET state = 'leased', lease_token = @token, lease_expires_ms = @expires
+        `UPDATE outbox SET state = 'leased', lease_token = @token, lease_expires_ms = @expires, lease_from = 'pending'
          WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'pending'
+         RETURNING id, route, patient, attempts, ambiguous, reading_id, document_id`,
+      ),
+      claimAmbiguous: db.prepare(
+        `UPDATE outbox SET state = 'leased', lease_token = @token, lease_expires_ms = @expires, lease_from = 'ambiguous'
+         WHERE id IN (SELECT id FROM outbox WHERE state = 'ambiguous' AND route = @route ORDER BY id LIMIT @limit)
          RETURNING id, route, patient, attempts, ambiguous, reading_id, document_id`,
       ),
       openPatients: db.prepare(
         `WITH RECURSIVE p(patient) AS (
-           SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('pending', 'leased')
+           SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('held', 'pending', 'leased')
            UNION ALL
-           SELECT (SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('pending', 'leased') AND patient > p.patient)
+           SELECT (SELECT min(patient) FROM outbox WHERE route = @route AND state IN ('held', 'pending', 'leased') AND patient > p.patient)
            FROM p WHERE p.patient IS NOT NULL)
          SELECT patient FROM p WHERE patient IS NOT NULL`,
       ),
       patientHead: db.prepare(
         `SELECT id, state, available_ms FROM outbox
-         WHERE route = @route AND patient = @patient AND state IN ('pending', 'leased') ORDER BY id LIMIT @limit`,
+         WHERE route = @route AND patient = @patient AND state IN ('held', 'pending', 'leased') ORDER BY id LIMIT @limit`,
       ),
       readingBody: db.prepare("SELECT body FROM readings WHERE id = ?").pluck(),
       documentBody: db.prepare("SELECT body FROM documents WHERE id = ?").pluck(),
       delivered: db.prepare(
-        `UPDATE outbox SET state = 'delivered', done_ms = @now, lease_token = NULL, lease_expires_ms = NULL, last_error = NULL
+        `UPDATE outbox SET state = 'delivered', done_ms = @now, lease_token = NULL, lease_expires_ms = NULL, lease_from = NULL,
+           last_error = NULL, reason = NULL
          WHERE id = @id AND lease_token = @token AND state = 'leased'`,
       ),
       retry: db.prepare(
-        `UPDATE outbox SET state = 'pending', lease_token = NULL, lease_expires_ms = NULL, attempts = @attempts,
-           available_ms = @available, last_error = @error, ambiguous = max(ambiguous, @ambiguous)
+        `UPDATE outbox SET state = 'pending', lease_token = NULL, lease_expires_ms = NULL, lease_from = NULL, attempts = @attempts,
+           reason = NULL, available_ms = @available, last_error = @error, ambiguous = max(ambiguous, @ambiguous)
          WHERE id = @id AND lease_token = @token AND state = 'leased'`,
       ),
       dead: db.prepare(
-        `UPDATE outbox SET state = 'dead', lease_token = NULL, lease_expires_ms = NULL, attempts = @attempts,
-           dead_reason = @reason, done_ms = @now, ambiguous = max(ambiguous, @ambiguous)
+        `UPDATE outbox SET state = 'dead', lease_token = NULL, lease_expires_ms = NULL, lease_from = NULL, attempts = @attempts,
+           reason = @reason, done_ms = @now, ambiguous = max(ambiguous, @ambiguous)
          WHERE id = @id AND lease_token = @token AND state = 'leased'`,
+      ),
+      ambiguous: db.prepare(
+        `UPDATE outbox SET state = 'ambiguous', lease_token = NULL, lease_expires_ms = NULL, lease_from = NULL,
+           attempts = @attempts, reason = @reason, last_error = 'outcome unknown: may have been processed', done_ms = @now,
+           ambiguous = 1
+         WHERE id = @id AND lease_token = @token AND state = 'leased'`,
+      ),
+      ambiguousCount: db.prepare("SELECT count(*) FROM outbox WHERE state = 'ambiguous'").pluck(),
+      stateOf: db.prepare("SELECT state FROM outbox WHERE id = ?").pluck(),
+      resolveDelivered: db.prepare(
+        `UPDATE outbox SET state = 'delivered', done_ms = @now, reason = NULL,
+           last_error = 'settled by hand: found delivered'
+         WHERE id = @id AND state = 'ambiguous'`,
+      ),
+      resolveResend: db.prepare(
+        `UPDATE outbox SET state = 'pending', available_ms = @now, done_ms = NULL, reason = NULL,
+           last_error = 'settled by hand: not delivered, to be re-sent'
+         WHERE id = @id AND state = 'ambiguous'`,
       ),
       attemptsOf: db
         .prepare("SELECT attempts FROM outbox WHERE id = ? AND lease_token = ? AND state = 'leased'")
         .pluck(),
       reclaim: db.prepare(
-        `UPDATE outbox SET state = 'pending', lease_token = NULL, lease_expires_ms = NULL, ambiguous = 1,
+        `UPDATE outbox SET state = CASE lease_from WHEN 'ambiguous' THEN 'ambiguous' ELSE 'pending' END,
+           lease_token = NULL, lease_expires_ms = NULL, lease_from = NULL, ambiguous = 1,
            last_error = 'lease expired: the agent stopped or stalled while sending'
          WHERE state = 'leased' AND lease_expires_ms <= @now`,
       ),
@@ -126,7 +178,7 @@ export class Outbox {
         "UPDATE outbox SET lease_expires_ms = @expires WHERE lease_token = @token AND state = 'leased'",
       ),
       retryDead: db.prepare(
-        `UPDATE outbox SET state = 'pending', attempts = 0, available_ms = @now, dead_reason = NULL, done_ms = NULL,
+        `UPDATE outbox SET state = 'pending', attempts = 0, available_ms = @now, reason = NULL, done_ms = NULL,
            last_error = 'dead letter re-queued by hand'
          WHERE state = 'dead' AND (@id IS NULL OR id = @id) AND (@route IS NULL OR route = @route)`,
       ),
@@ -170,7 +222,14 @@ export class Outbox {
   /**
    * Per-patient ordering: for each patient of the route whose oldest open row is ready and not in
    * flight, claims that row and the consecutive ready ones after it (up to `perPatient`). A patient
-   * with a row in flight or waiting for backoff is skipped, so nothing overtakes an earlier reading.
+   * whose oldest open row is held (clock not yet trusted), in flight or waiting for backoff is
+   * skipped, so nothing overtakes an earlier reading that will still be sent.
+   *
+   * Rows that are not open do not hold the patient's later readings back: `quarantined` (never sent),
+   * `dead` (a person decides), and `ambiguous` (it was sent, so it already went out ahead of the later
+   * ones; waiting days for a person would delay every later reading — if it turns out not delivered
+   * and is re-sent, it arrives after them, with its own measurement time). A row leased for
+   * reconciliation (`claimAmbiguous`) is in flight, so it does hold them back until it is settled.
    */
   claimOrdered(route: string, perPatient: number, maxPatients = 8, leaseMs = this.options.leaseMs): Lease {
     const now = this.options.clock.nowMs();
@@ -200,20 +259,47 @@ export class Outbox {
     })();
   }
 
+  /**
+   * Leases up to `n` `ambiguous` rows of a route, oldest first, for automatic reconciliation (issue 13):
+   * the reconciler finds out whether the record has the reading and completes with `delivered`,
+   * `retry` (re-send) or `ambiguous` (still unknown). An expired lease returns the rows to `ambiguous`.
+   */
+  claimAmbiguous(route: string, n: number, leaseMs = this.options.leaseMs): Lease {
+    const now = this.options.clock.nowMs();
+    const token = randomUUID();
+    const expires = now + leaseMs;
+    return this.db.transaction(() => {
+      const rows = this.stmts.claimAmbiguous.all({ route, limit: n, token, expires }) as ClaimRow[];
+      rows.sort((a, b) => a.id - b.id);
+      return this.lease(rows, token, expires);
+    })();
+  }
+
   /** Finishes leased rows. Returns how many still held the lease (a row whose lease expired is not touched). */
   complete(token: string, ids: readonly number[], outcome: Outcome): number {
     const now = this.options.clock.nowMs();
-    return this.db.transaction(() => {
-      let done = 0;
-      for (const id of ids) done += this.completeOne(token, id, outcome, now);
-      return done;
+    const done = this.db.transaction(() => {
+      let n = 0;
+      for (const id of ids) n += this.completeOne(token, id, outcome, now);
+      return n;
     })();
+    if (outcome.kind === "ambiguous" && done > 0) this.refreshAmbiguousAlert();
+    return done;
   }
 
   private completeOne(token: string, id: number, outcome: Outcome, now: number): number {
     if (outcome.kind === "delivered") return this.stmts.delivered.run({ id, token, now }).changes;
     const attemptsBefore = this.stmts.attemptsOf.get(id, token) as number | undefined;
     if (attemptsBefore === undefined) return 0;
+    if (outcome.kind === "ambiguous") {
+      return this.stmts.ambiguous.run({
+        id,
+        token,
+        now,
+        attempts: attemptsBefore + 1,
+        reason: outcome.reason,
+      }).changes;
+    }
     if (outcome.kind === "rejected") {
       return this.stmts.dead.run({
         id,
@@ -251,9 +337,14 @@ export class Outbox {
     return this.stmts.extend.run({ token, expires: this.options.clock.nowMs() + leaseMs }).changes;
   }
 
-  /** Returns rows whose lease expired (a crash or stall) to pending, marked ambiguous: they may have been sent. */
+  /**
+   * Returns rows whose lease expired (a crash or stall) to pending, flagged: they may have been sent.
+   * A row leased from `ambiguous` (reconciliation) goes back to `ambiguous`.
+   */
   reclaimExpired(nowMs = this.options.clock.nowMs()): number {
-    return this.stmts.reclaim.run({ now: nowMs }).changes;
+    const n = this.stmts.reclaim.run({ now: nowMs }).changes;
+    if (n > 0) this.refreshAmbiguousAlert();
+    return n;
   }
 
   /** At start-up every lease belongs to a dead process: reclaim them all. */
@@ -261,23 +352,67 @@ export class Outbox {
     return this.reclaimExpired(Number.MAX_SAFE_INTEGER);
   }
 
-  /** Re-queues dead letters by hand (after investigation): one id, one route, or all. */
+  /**
+   * Re-queues dead letters by hand (after investigation): one id, one route, or all. Naming one id
+   * that is not a dead letter is an error (`OUTBOX_STATE`): an ambiguous row is settled with
+   * `resolveAmbiguous`, never blindly re-queued.
+   */
   retryDead(filter: { id?: number; route?: string } = {}): number {
-    return this.stmts.retryDead.run({
+    const n = this.stmts.retryDead.run({
       now: this.options.clock.nowMs(),
       id: filter.id ?? null,
       route: filter.route ?? null,
     }).changes;
+    if (filter.id !== undefined && n === 0)
+      this.wrongState(filter.id, "dead", "outbox resolve for ambiguous rows");
+    return n;
   }
 
-  deadLetters(limit = 100): DeadLetter[] {
+  /**
+   * A person has checked the record: `delivered` (the reading is there) or `resend` (it is not: send
+   * it again). Only an `ambiguous` row can be resolved; anything else is `OUTBOX_STATE`.
+   */
+  resolveAmbiguous(id: number, as: "delivered" | "resend"): void {
+    const now = this.options.clock.nowMs();
+    const stmt = as === "delivered" ? this.stmts.resolveDelivered : this.stmts.resolveResend;
+    if (stmt.run({ id, now }).changes === 0)
+      this.wrongState(id, "ambiguous", "outbox retry for dead letters");
+    this.refreshAmbiguousAlert();
+  }
+
+  private wrongState(id: number, wanted: AttentionState, hint: string): never {
+    const state = this.stmts.stateOf.get(id) as string | undefined;
+    if (state === undefined) throw new HubError("OUTBOX_STATE", `there is no outbox row ${id}`);
+    throw new HubError("OUTBOX_STATE", `outbox row ${id} is ${state}, not ${wanted} (see ${hint})`);
+  }
+
+  /** Raises `AMBIGUOUS_DELIVERY` while any row is ambiguous (no PHI: counts only), clears it after. */
+  refreshAmbiguousAlert(): void {
+    const alerts = this.options.alerts;
+    if (!alerts) return;
+    const n = this.stmts.ambiguousCount.get() as number;
+    if (n === 0) alerts.clear(AMBIGUOUS_ALERT);
+    else
+      alerts.raise(
+        AMBIGUOUS_ALERT,
+        `${n} deliver${n === 1 ? "y has" : "ies have"} an unknown outcome: check the record in PKB, then run 'pkb-hub outbox resolve --id N --as delivered|resend'`,
+        this.options.clock.nowMs(),
+      );
+  }
+
+  /** Rows waiting for a person, oldest first (the newest `limit`). */
+  rowsInState(state: AttentionState, limit = 100): DeadLetter[] {
     return (
       this.db
         .prepare(
-          `SELECT id, route, patient, attempts, dead_reason AS reason, created_ms AS createdMs, done_ms AS doneMs
-           FROM outbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?`,
+          `SELECT id, route, patient, attempts, reason, created_ms AS createdMs, done_ms AS doneMs
+           FROM outbox WHERE state = ? ORDER BY id DESC LIMIT ?`,
         )
-        .all(limit) as DeadLetter[]
+        .all(state, limit) as DeadLetter[]
     ).reverse();
+  }
+
+  deadLetters(limit = 100): DeadLetter[] {
+    return this.rowsInState("dead", limit);
   }
 }

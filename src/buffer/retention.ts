@@ -1,11 +1,21 @@
+import { statSync } from "node:fs";
 import type { Db } from "./db.js";
 
-/** Bytes in use by live pages (freed pages are reused by SQLite, so they count as free space). */
+function fileSize(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/**
+ * Bytes the buffer takes on disk: live pages (freed pages are reused by SQLite, so they count as
+ * free space) plus the WAL and shared-memory files beside it — a WAL can grow far past the
+ * database itself (1.5 MB beside 4 KB was seen) and the disk holds it all the same.
+ */
 export function usedBytes(db: Db): number {
   const pageSize = db.pragma("page_size", { simple: true }) as number;
   const pages = db.pragma("page_count", { simple: true }) as number;
   const free = db.pragma("freelist_count", { simple: true }) as number;
-  return (pages - free) * pageSize;
+  const side = db.memory ? 0 : fileSize(`${db.name}-wal`) + fileSize(`${db.name}-shm`);
+  return (pages - free) * pageSize + side;
 }
 
 const CHUNK = 2000;

@@ -1,6 +1,6 @@
 import type { Alert } from "./alerts.js";
 import type { Db } from "./db.js";
-import type { DeadLetter, OutboxState } from "./outbox.js";
+import { type DeadLetter, OUTBOX_STATES, type OutboxState } from "./outbox.js";
 
 export interface BufferStats {
   byState: Record<OutboxState, number>;
@@ -9,6 +9,11 @@ export interface BufferStats {
   unsent: number;
   oldestUnsentAgeSec: number | null;
   deadLetters: number;
+  /** Rows in state `ambiguous`: sent, outcome unknown, waiting for a person (or reconciliation). */
+  ambiguous: number;
+  /** Rows in state `quarantined`: physically impossible values, never forwarded. */
+  quarantined: number;
+  /** Delivered rows whose delivery followed an attempt that may have reached PKB. */
   ambiguousDeliveries: number;
   duplicates: number;
   refused: number;
@@ -31,7 +36,7 @@ export function buildStats(
     state: string;
     n: number;
   }>;
-  const byState: Record<OutboxState, number> = { held: 0, pending: 0, leased: 0, delivered: 0, dead: 0 };
+  const byState = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>;
   const byRoute: Record<string, Record<string, number>> = {};
   for (const r of rows) {
     byState[r.state as OutboxState] += r.n;
@@ -53,6 +58,8 @@ export function buildStats(
     unsent: byState.held + byState.pending + byState.leased,
     oldestUnsentAgeSec: oldest === undefined ? null : Math.max(0, Math.round((nowMs - oldest) / 1000)),
     deadLetters: byState.dead,
+    ambiguous: byState.ambiguous,
+    quarantined: byState.quarantined,
     ambiguousDeliveries: ambiguous,
     duplicates: counter("duplicates"),
     refused: counter("refused"),

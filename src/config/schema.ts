@@ -60,6 +60,12 @@ export const deviceSchema = z.strictObject({
     .default(false)
     .describe("Use the built-in simulator instead of hardware (demo, tests)"),
   options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  expectedIntervalHours: z
+    .number()
+    .positive()
+    .max(24 * 90)
+    .optional()
+    .describe("The device is expected to send at least this often; longer silence raises DEVICE_SILENT"),
 });
 
 export const configSchema = z

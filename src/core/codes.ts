@@ -42,6 +42,13 @@ export interface CodeRow {
   unit: Ucum;
   /** Physiologically plausible range in the canonical unit; outside it the reading is flagged, never dropped. */
   range: readonly [number, number];
+  /**
+   * Decimal places kept in the canonical unit: finishReading rounds every value once to this, so
+   * float noise (0.00056 kg/L × 100000 = 55.99999999999999) never leaves the hub, and no device's
+   * resolution is lost (it is finer than any home device reports, and keeps a converted value's
+   * precision: 10.7 kPa = 80.3 mmHg, 5.5 mmol/L = 99.1 mg/dL, 98.6 °F = 37 °C).
+   */
+  decimals: number;
   label: string;
 }
 
@@ -53,6 +60,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_PRESS_BLD_NONINV_SYS",
     unit: "mm[Hg]",
     range: [40, 300],
+    decimals: 1,
     label: "systolic blood pressure",
   },
   "bp-diastolic": {
@@ -62,6 +70,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_PRESS_BLD_NONINV_DIA",
     unit: "mm[Hg]",
     range: [20, 200],
+    decimals: 1,
     label: "diastolic blood pressure",
   },
   "bp-mean": {
@@ -71,6 +80,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_PRESS_BLD_NONINV_MEAN",
     unit: "mm[Hg]",
     range: [30, 250],
+    decimals: 1,
     label: "mean arterial pressure",
   },
   "pulse-rate": {
@@ -80,6 +90,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_PULS_RATE_NON_INV",
     unit: "/min",
     range: [20, 300],
+    decimals: 1,
     label: "pulse rate",
   },
   "heart-rate": {
@@ -89,6 +100,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_ECG_HEART_RATE",
     unit: "/min",
     range: [20, 300],
+    decimals: 1,
     label: "heart rate",
   },
   spo2: {
@@ -98,6 +110,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_PULS_OXIM_SAT_O2",
     unit: "%",
     range: [50, 100],
+    decimals: 1,
     label: "oxygen saturation",
   },
   "body-temperature": {
@@ -107,6 +120,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_TEMP_BODY",
     unit: "Cel",
     range: [25, 45],
+    decimals: 2,
     label: "body temperature",
   },
   "body-weight": {
@@ -116,6 +130,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_MASS_BODY_ACTUAL",
     unit: "kg",
     range: [0.5, 500],
+    decimals: 3,
     label: "body weight",
   },
   glucose: {
@@ -125,6 +140,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD",
     unit: "mg/dL",
     range: [10, 1000],
+    decimals: 1,
     label: "blood glucose",
   },
   "respiratory-rate": {
@@ -134,6 +150,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_RESP_RATE",
     unit: "/min",
     range: [2, 80],
+    decimals: 1,
     label: "respiratory rate",
   },
   "peak-flow": {
@@ -143,6 +160,7 @@ export const CODES: Readonly<Record<ComponentId, CodeRow>> = {
     mdcName: "MDC_FLOW_AWAY_EXP_FORCED_PEAK",
     unit: "L/min",
     range: [30, 1000],
+    decimals: 1,
     label: "peak expiratory flow",
   },
 };

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   BUFFER_CORRUPT: false,
   BUFFER_CLOSED: false,
   LEASE_LOST: false,
+  OUTBOX_STATE: false,
   // clock and readings
   CLOCK_UNSYNCED: true,
   READING_INVALID: false,

@@ -70,30 +70,46 @@ export class SecretBox {
     return new SecretBox(key);
   }
 
-  seal(plaintext: string): string {
+  /**
+   * Seals `plaintext`. With a `context` (e.g. which patient a link belongs to) the context is bound
+   * as AES-GCM associated data: the sealed text opens only with the same context, so a file copied
+   * over another one's place does not open there.
+   */
+  seal(plaintext: string, context?: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    if (context !== undefined) cipher.setAAD(Buffer.from(context, "utf8"));
     const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return [
-      "v1",
+      context === undefined ? "v1" : "v2",
       iv.toString("base64"),
       cipher.getAuthTag().toString("base64"),
       body.toString("base64"),
     ].join(".");
   }
 
-  open(sealed: string): string {
+  /** Opens what `seal` made with the same context (none for v1); SECRET_UNREADABLE saying why otherwise. */
+  open(sealed: string, context?: string): string {
     const [version, iv, tag, body] = sealed.trim().split(".");
-    if (version !== "v1" || !iv || !tag || body === undefined)
+    if ((version !== "v1" && version !== "v2") || !iv || !tag || body === undefined)
       throw new HubError("SECRET_UNREADABLE", "sealed data is malformed");
+    if (version === "v1" && context !== undefined)
+      throw new HubError("SECRET_UNREADABLE", "sealed in an older format that is not bound to its owner");
+    if (version === "v2" && context === undefined)
+      throw new HubError("SECRET_UNREADABLE", "sealed for an owner that was not given");
     try {
       const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
+      if (context !== undefined) decipher.setAAD(Buffer.from(context, "utf8"));
       decipher.setAuthTag(Buffer.from(tag, "base64"));
       return Buffer.concat([decipher.update(Buffer.from(body, "base64")), decipher.final()]).toString("utf8");
     } catch (err) {
-      throw new HubError("SECRET_UNREADABLE", "sealed data cannot be decrypted (wrong key or tampered)", {
-        cause: err,
-      });
+      throw new HubError(
+        "SECRET_UNREADABLE",
+        context === undefined
+          ? "sealed data cannot be decrypted (wrong key or tampered)"
+          : "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
+        { cause: err },
+      );
     }
   }
 }

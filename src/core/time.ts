@@ -20,6 +20,8 @@ export interface ZonedResult {
   ambiguous: boolean;
   /** The local time does not exist (DST gap). */
   nonexistent: boolean;
+  /** Every instant this wall time names, earliest first (two in a DST overlap, else one). */
+  candidates: number[];
 }
 
 const fmtCache = new Map<string, Intl.DateTimeFormat>();
@@ -124,20 +126,57 @@ export function zonedToInstant(t: LocalDateTime, timeZone: string): ZonedResult 
     .map((off) => wall - off * 60000)
     .filter((epoch) => epoch + offsetMinutes(epoch, timeZone) * 60000 === wall)
     .sort((a, b) => a - b);
-  const first = matches[0];
+  const candidates = [...new Set(matches)];
+  const first = candidates[0];
   if (first !== undefined) {
-    const distinct = new Set(matches);
     return {
       epochMs: first,
       iso: isoInZone(first, timeZone),
-      ambiguous: distinct.size > 1,
+      ambiguous: candidates.length > 1,
       nonexistent: false,
+      candidates,
     };
   }
   // DST gap: the clock jumped over this wall time; use the offset from before the jump.
   const before = offsetMinutes(wall - 86400000, timeZone);
   const epochMs = wall - before * 60000;
-  return { epochMs, iso: isoInZone(epochMs, timeZone), ambiguous: false, nonexistent: true };
+  return { epochMs, iso: isoInZone(epochMs, timeZone), ambiguous: false, nonexistent: true, candidates: [] };
+}
+
+/** A device clock may run this far ahead of the hub's before its times are treated as wrong. */
+export const DEVICE_CLOCK_TOLERANCE_MS = 10 * 60_000;
+/** A record received within this long after its instant counts as sent live (at measurement). */
+export const LIVE_WINDOW_MS = 5 * 60_000;
+
+export interface OverlapChoice {
+  epochMs: number;
+  /**
+   * `certain`: only one candidate is not in the future at receipt, so it is the one (the later
+   * one has not happened yet). `live`: both have passed, but only one is within the live window of
+   * receipt: the most likely one, still uncertain (a stored record an hour old looks the same).
+   * `unknown`: the hub cannot tell (no synchronised receipt, or received long after both).
+   */
+  basis: "certain" | "live" | "unknown";
+}
+
+/**
+ * Chooses between the instants a wall time names in a DST overlap, from when the hub received the
+ * record. `deviceNowMs` is the receipt instant on the device's clock (hub receipt plus the measured
+ * device clock skew), or undefined when the hub clock is not synchronised. The candidates of one
+ * overlap are an hour apart (half an hour in a few zones), wider than the tolerance plus the live
+ * window, so at most one candidate can be live.
+ */
+export function chooseOverlapInstant(candidates: readonly number[], deviceNowMs?: number): OverlapChoice {
+  const earliest = candidates[0];
+  if (earliest === undefined) throw new RangeError("no candidate instants");
+  if (deviceNowMs === undefined) return { epochMs: earliest, basis: "unknown" };
+  const happened = candidates.filter((e) => e <= deviceNowMs + DEVICE_CLOCK_TOLERANCE_MS);
+  const [only] = happened;
+  if (happened.length === 1 && only !== undefined) return { epochMs: only, basis: "certain" };
+  const live = happened.filter((e) => deviceNowMs - e <= LIVE_WINDOW_MS);
+  const [recent] = live;
+  if (live.length === 1 && recent !== undefined) return { epochMs: recent, basis: "live" };
+  return { epochMs: earliest, basis: "unknown" };
 }
 
 /** The raw wall time as the device sent it, zone-free, for idempotency keys. */

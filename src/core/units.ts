@@ -69,9 +69,31 @@ const DECIMALS: Record<Ucum, number> = {
   kJ: 0,
 };
 
+/** Decimal places kept for a value in this unit (when it is not a component's canonical unit). */
+export function unitDecimals(unit: Ucum): number {
+  return DECIMALS[unit];
+}
+
+/** Beyond this a double has no useful decimals left to round (and scaling could overflow). */
+const NOTHING_TO_ROUND = 1e15;
+
+/**
+ * Rounds half away from zero to `decimals` places, on the value's shortest decimal form rather than
+ * its binary one (1.005 → 1.01, 55.99999999999999 → 56). Never returns -0. Values of 1e15 and more
+ * are returned as they are; non-finite values too (callers refuse those).
+ */
+export function roundTo(value: number, decimals: number): number {
+  const magnitude = Math.abs(value);
+  if (!(magnitude < NOTHING_TO_ROUND)) return value;
+  const text = String(magnitude);
+  // Below 1e-6 the shortest form uses an exponent; such a value rounds to zero at any resolution we keep.
+  if (text.includes("e")) return 0;
+  const rounded = Math.sign(value) * Number(`${Math.round(Number(`${text}e${decimals}`))}e-${decimals}`);
+  return rounded === 0 ? 0 : rounded;
+}
+
 export function roundFor(unit: Ucum, value: number): number {
-  const f = 10 ** DECIMALS[unit];
-  return Math.round(value * f) / f;
+  return roundTo(value, DECIMALS[unit]);
 }
 
 /** Convert and round to the precision sensible for the target unit. */

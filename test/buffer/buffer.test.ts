@@ -93,7 +93,7 @@ describe("buffer: held readings when the hub clock is not synchronised", () => {
     clock.monoMs += 30_000;
     clock.wallMs += 86_400_000 + 30_000;
     clock.synced = true;
-    expect(buffer.releaseHeld()).toEqual({ released: 1, unrecoverable: 0 });
+    expect(await buffer.releaseHeld()).toEqual({ released: 1, unrecoverable: 0 });
     const lease = buffer.outbox.claim("pkb-rest", 10);
     const got = lease.rows[0]?.item;
     expect(got?.type).toBe("reading");
@@ -114,7 +114,7 @@ describe("buffer: held readings when the hub clock is not synchronised", () => {
       }),
     });
     buffer = rebooted.buffer;
-    expect(buffer.releaseHeld()).toEqual({ released: 0, unrecoverable: 1 });
+    expect(await buffer.releaseHeld()).toEqual({ released: 0, unrecoverable: 1 });
     expect(buffer.outbox.deadLetters()[0]?.reason).toMatch(/measurement time unknown/);
   });
 });

@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import { bpReading, makeBuffer } from "../support/buffer.js";
+import { mountSmallFs } from "../support/small-fs.js";
 import { tempDir } from "../support/tmp.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -38,7 +39,7 @@ describe("retention", () => {
     deliverAll(buffer);
     await buffer.ingest([bpReading(clock)]);
     clock.advance(2000);
-    expect(buffer.housekeeping().pruned).toBe(1);
+    expect((await buffer.housekeeping()).pruned).toBe(1);
     expect(buffer.stats().byState).toMatchObject({ delivered: 0, pending: 1 });
     // The device re-sends the old record: still recognised as a duplicate.
     expect(await buffer.ingest([delivered])).toMatchObject({ stored: 0, duplicates: 1 });
@@ -90,7 +91,98 @@ describe("size cap", () => {
   });
 });
 
+describe("size cap counts the WAL", () => {
+  it("the buffer's files on disk (database, WAL, shared memory) stay within the size cap under sustained ingest", async () => {
+    const cap = 400 * 1024;
+    ({ buffer, clock } = makeBuffer(tmp.dir, { maxSizeBytes: cap }));
+    const file = join(tmp.dir, "buffer.db");
+    const onDisk = () =>
+      ["", "-wal", "-shm"].reduce(
+        (n, s) => n + (statSync(file + s, { throwIfNoEntry: false })?.size ?? 0),
+        0,
+      );
+    let most = 0;
+    for (let i = 0; i < 120; i++) {
+      await buffer.ingest(Array.from({ length: 20 }, () => bpReading(clock)));
+      deliverAll(buffer);
+      most = Math.max(most, onDisk());
+    }
+    expect(most).toBeLessThanOrEqual(cap * 1.2);
+    expect(buffer.stats().usedBytes).toBeGreaterThanOrEqual(
+      statSync(`${file}-wal`).size + statSync(`${file}-shm`).size,
+    );
+  });
+});
+
 describe("disk full", () => {
+  // A real 1 MiB tmpfs (root may mount one; elsewhere this test is skipped and says so).
+  it("on a real full filesystem acknowledged readings survive, delivery continues, and ingest recovers when space returns", async (ctx) => {
+    const fs = mountSmallFs(1024 * 1024);
+    if (!fs) return ctx.skip("mounting a tmpfs is not permitted here (needs root)");
+    let b: HubBuffer | undefined;
+    try {
+      const filler = join(fs.dir, "filler");
+      writeFileSync(filler, Buffer.alloc(256 * 1024, 1));
+      const alerts: string[] = [];
+      const made = makeBuffer(fs.dir, {
+        reserveBytes: 96 * 1024,
+        onAlert: (a, active) => alerts.push(`${active ? "+" : "-"}${a.code}`),
+      });
+      b = made.buffer;
+      const c = made.clock;
+      const acked: string[] = [];
+      let refusedInARow = 0;
+      for (let i = 0; i < 2000 && refusedInARow < 3; i++) {
+        const batch = Array.from({ length: 10 }, () => bpReading(c));
+        try {
+          await b.ingest(batch);
+          acked.push(...batch.map((r) => r.key));
+          refusedInARow = 0;
+        } catch (err) {
+          expect(err).toMatchObject({ code: "DISK_FULL" });
+          refusedInARow++;
+        }
+      }
+      expect(refusedInARow).toBe(3);
+      expect(acked.length).toBeGreaterThan(100);
+      expect(alerts).toContain("+DISK_FULL");
+      // Delivery keeps working on the full disk: claims and completions succeed.
+      let delivered = 0;
+      for (let round = 0; round < 5; round++) {
+        const lease = b.outbox.claim("pkb-rest", 40);
+        expect(lease.rows).toHaveLength(40);
+        expect(
+          b.outbox.complete(
+            lease.token,
+            lease.rows.map((r) => r.id),
+            { kind: "delivered" },
+          ),
+        ).toBe(40);
+        delivered += 40;
+      }
+      expect(b.stats().byState.delivered).toBe(delivered);
+      // Space returns: ingest resumes, the alert clears, the reserve is back.
+      rmSync(filler);
+      const after = bpReading(c);
+      await b.ingest([after]);
+      acked.push(after.key);
+      expect(alerts.at(-1)).toBe("-DISK_FULL");
+      expect(statSync(join(fs.dir, "buffer.db.reserve")).size).toBe(96 * 1024);
+      // Nothing acknowledged was lost, and each is delivered exactly once.
+      const present = b.db
+        .prepare(
+          "SELECT count(*) FROM readings r JOIN outbox o ON o.reading_id = r.id WHERE r.body IS NOT NULL AND r.key IN (SELECT value FROM json_each(?))",
+        )
+        .pluck();
+      expect(present.get(JSON.stringify(acked))).toBe(acked.length);
+      expect(deliverAll(b)).toBe(acked.length - delivered);
+      expect(b.db.pragma("integrity_check", { simple: true })).toBe("ok");
+    } finally {
+      b?.close();
+      fs.cleanup();
+    }
+  });
+
   it("SQLITE_FULL refuses the readings with an alert, loses nothing, and recovers when space returns", async () => {
     const alerts: string[] = [];
     ({ buffer, clock } = makeBuffer(tmp.dir, {
@@ -137,13 +229,18 @@ describe("corrupt database file", () => {
     await expect(buffer.ingest([bpReading(clock)])).resolves.toMatchObject({ stored: 1 });
   });
 
-  it("detects damaged pages with quick_check and moves the file aside", async () => {
+  it("detects damaged pages with quick_check, moves the file aside and salvages only intact readings", async () => {
     ({ buffer, clock } = makeBuffer(tmp.dir));
-    for (let i = 0; i < 20; i++) await buffer.ingest(Array.from({ length: 50 }, () => bpReading(clock)));
+    const sent = new Map<string, string>();
+    for (let i = 0; i < 20; i++) {
+      const batch = Array.from({ length: 50 }, () => bpReading(clock));
+      for (const r of batch) sent.set(r.key, JSON.stringify(r));
+      await buffer.ingest(batch);
+    }
     buffer.db.pragma("wal_checkpoint(TRUNCATE)");
     buffer.close();
     buffer = undefined;
-    // Scribble over index and table pages, leaving the header intact.
+    // Scribble over every other page (index and table pages alike), leaving the header intact.
     const file = join(tmp.dir, "buffer.db");
     const bytes = readFileSync(file);
     for (let off = 4096 * 3; off < bytes.length; off += 4096 * 2) bytes.fill(0xa5, off + 8, off + 2048);
@@ -155,7 +252,14 @@ describe("corrupt database file", () => {
     ({ buffer, clock } = makeBuffer(tmp.dir));
     expect(buffer.activeAlerts()[0]?.code).toBe("BUFFER_CORRUPT");
     expect(readdirSync(tmp.dir).some((f) => f.startsWith("buffer.db.corrupt-"))).toBe(true);
-    expect(buffer.stats().unsent).toBe(0);
+    const lease = buffer.outbox.claim("pkb-rest", 100_000);
+    expect(lease.rows.length).toBeGreaterThan(100);
+    expect(lease.rows.length).toBeLessThan(1000);
+    // Whatever was salvaged is exactly what was stored: no half-read reading goes out.
+    for (const row of lease.rows) {
+      if (row.item.type !== "reading") throw new Error("expected a reading");
+      expect(JSON.stringify(row.item.reading)).toBe(sent.get(row.item.reading.key));
+    }
     expect(existsSync(file)).toBe(true);
   });
 });

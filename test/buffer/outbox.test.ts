@@ -168,6 +168,42 @@ describe("outbox: per-patient ordering", () => {
     expect(keys(retry.rows)).toEqual([a[0]?.key, a[1]?.key, a[2]?.key]);
   });
 
+  it("a patient's later reading never overtakes an earlier held one; other patients go on", async () => {
+    clock.synced = false;
+    const held = bpReading(clock, undefined, "hl7-a");
+    await buffer.ingest([held]);
+    clock.synced = true;
+    const later = await seed(1, "hl7-a");
+    const other = await seed(1, "hl7-b");
+    const first = buffer.outbox.claimOrdered("hl7", 5);
+    expect(first.rows.map((r) => r.patient)).toEqual(["hl7-b"]);
+    expect(first.rows[0]?.item.type === "reading" && first.rows[0].item.reading.key).toBe(other[0]?.key);
+    expect(buffer.stats().byState).toMatchObject({ held: 1, pending: 1, leased: 1 });
+    await buffer.releaseHeld();
+    const next = buffer.outbox.claimOrdered("hl7", 5);
+    expect(next.rows.map((r) => (r.item.type === "reading" ? r.item.reading.key : ""))).toEqual([
+      held.key,
+      later[0]?.key,
+    ]);
+  });
+
+  it("quarantined and ambiguous rows do not hold back the patient's later readings; a reconciliation lease does", async () => {
+    await buffer.ingest([{ ...bpReading(clock, undefined, "hl7-a"), quarantine: "impossible" }]);
+    const [amb] = await seed(1, "hl7-a");
+    const lease = buffer.outbox.claimOrdered("hl7", 1);
+    expect(lease.rows.map((r) => r.id)).toEqual([2]);
+    buffer.outbox.complete(lease.token, [2], { kind: "ambiguous", reason: "no ACK" });
+    const later = await seed(1, "hl7-a");
+    const reconciling = buffer.outbox.claimAmbiguous("hl7", 1);
+    expect(reconciling.rows.map((r) => r.item.type === "reading" && r.item.reading.key)).toEqual([amb?.key]);
+    // While reconciliation is in flight the later reading waits behind it…
+    expect(buffer.outbox.claimOrdered("hl7", 5).rows).toEqual([]);
+    buffer.outbox.complete(reconciling.token, [2], { kind: "ambiguous", reason: "still unknown" });
+    // …and once it is back waiting for a person, the later reading goes.
+    const next = buffer.outbox.claimOrdered("hl7", 5);
+    expect(next.rows.map((r) => r.item.type === "reading" && r.item.reading.key)).toEqual([later[0]?.key]);
+  });
+
   it("a dead letter does not block the patient's later readings", async () => {
     await seed(2, "hl7-a");
     const lease = buffer.outbox.claimOrdered("hl7", 1);

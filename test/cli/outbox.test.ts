@@ -23,12 +23,17 @@ beforeAll(async () => {
   writeFileSync(configFile, JSON.stringify(raw), { mode: 0o600 });
   const clock = new FakeClock(Date.now());
   const buffer = openBuffer(parseConfig(raw), clock, silentLogger());
-  await buffer.ingest([bpReading(clock), bpReading(clock), bpReading(clock)]);
-  const lease = buffer.outbox.claim("pkb-rest", 2);
+  await buffer.ingest([bpReading(clock), bpReading(clock), bpReading(clock), bpReading(clock)]);
+  await buffer.ingest([{ ...bpReading(clock), quarantine: "bp-systolic outside 0..400 mm[Hg]" }]);
+  const lease = buffer.outbox.claim("pkb-rest", 3);
   buffer.outbox.complete(lease.token, [lease.rows[0]?.id as number], { kind: "delivered" });
   buffer.outbox.complete(lease.token, [lease.rows[1]?.id as number], {
     kind: "rejected",
     reason: "HTTP 400: unknown measurement type",
+  });
+  buffer.outbox.complete(lease.token, [lease.rows[2]?.id as number], {
+    kind: "ambiguous",
+    reason: "HTTP 200 with an HTML page",
   });
   buffer.close();
 });
@@ -38,13 +43,25 @@ describe("pkb-hub outbox", () => {
   it("list shows counts by state, oldest unsent age and dead letters with reasons", () => {
     const r = cli("outbox", "list", "--config", configFile);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("held=0 pending=1 leased=0 delivered=1 dead=1");
+    expect(r.stdout).toContain("held=0 pending=1 leased=0 ambiguous=1 quarantined=1 delivered=1 dead=1");
+    expect(r.stdout).toMatch(/#3 route=pkb-rest patient=p1 attempts=1 reason: HTTP 200 with an HTML page/);
+    expect(r.stdout).toMatch(/#5 route=pkb-rest patient=p1 attempts=0 reason: bp-systolic outside/);
+    expect(r.stdout).toContain("ALERT AMBIGUOUS_DELIVERY: 1 delivery has an unknown outcome");
     expect(r.stdout).toMatch(/oldest unsent: \d+s/);
     expect(r.stdout).toMatch(
       /#2 route=pkb-rest patient=p1 attempts=1 reason: HTTP 400: unknown measurement type/,
     );
     const json = JSON.parse(cli("outbox", "list", "--config", configFile, "--json").stdout);
-    expect(json.byState).toEqual({ held: 0, pending: 1, leased: 0, delivered: 1, dead: 1 });
+    expect(json.byState).toEqual({
+      held: 0,
+      pending: 1,
+      leased: 0,
+      ambiguous: 1,
+      quarantined: 1,
+      delivered: 1,
+      dead: 1,
+    });
+    expect(json.ambiguousRows.map((r: { id: number }) => r.id)).toEqual([3]);
   });
 
   it("retry re-queues a dead letter and validates its arguments", () => {
@@ -52,8 +69,24 @@ describe("pkb-hub outbox", () => {
     expect(cli("outbox", "retry", "--config", configFile, "--id", "abc").stderr).toContain(
       "--id must be a positive integer",
     );
+    const notDead = cli("outbox", "retry", "--config", configFile, "--id", "3");
+    expect(notDead.status).toBe(1);
+    expect(notDead.stderr).toContain("OUTBOX_STATE: outbox row 3 is ambiguous, not dead");
     const r = cli("outbox", "retry", "--config", configFile, "--id", "2");
     expect(r.stdout).toContain("re-queued 1 dead letter(s)");
     expect(cli("outbox", "list", "--config", configFile).stdout).toContain("pending=2");
+  });
+
+  it("resolve settles an ambiguous delivery, and refuses rows that are not ambiguous", () => {
+    expect(cli("outbox", "resolve", "--config", configFile, "--id", "3", "--as", "maybe").status).toBe(2);
+    const wrong = cli("outbox", "resolve", "--config", configFile, "--id", "1", "--as", "resend");
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain("OUTBOX_STATE: outbox row 1 is delivered, not ambiguous");
+    const r = cli("outbox", "resolve", "--config", configFile, "--id", "3", "--as", "delivered");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("#3 marked delivered");
+    const list = cli("outbox", "list", "--config", configFile).stdout;
+    expect(list).toContain("ambiguous=0");
+    expect(list).not.toContain("AMBIGUOUS_DELIVERY");
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { isoWithOffset, isValidLocal, offsetMinutes, zonedToInstant } from "../../src/core/time.js";
+import {
+  chooseOverlapInstant,
+  DEVICE_CLOCK_TOLERANCE_MS,
+  isoWithOffset,
+  isValidLocal,
+  LIVE_WINDOW_MS,
+  offsetMinutes,
+  zonedToInstant,
+} from "../../src/core/time.js";
 
 const at = (year: number, month: number, day: number, hours: number, minutes = 0, seconds = 0) => ({
   year,
@@ -46,5 +54,49 @@ describe("device local time in the hub's zone", () => {
     expect(isValidLocal(at(2028, 2, 29, 0))).toBe(true);
     expect(isValidLocal(at(2026, 0, 1, 0))).toBe(false);
     expect(isValidLocal(at(2026, 1, 1, 24))).toBe(false);
+  });
+});
+
+describe("choosing an instant in a DST overlap from the receipt time", () => {
+  const e1 = Date.UTC(2026, 9, 25, 0, 30);
+  const e2 = Date.UTC(2026, 9, 25, 1, 30);
+  const both = [e1, e2];
+
+  it("lists both instants of an overlap and one otherwise", () => {
+    expect(zonedToInstant(at(2026, 10, 25, 1, 30), "Europe/London").candidates).toEqual(both);
+    expect(zonedToInstant(at(2026, 10, 25, 2, 30), "Europe/London").candidates).toEqual([
+      Date.UTC(2026, 9, 25, 2, 30),
+    ]);
+    expect(zonedToInstant(at(2026, 3, 29, 1, 30), "Europe/London").candidates).toEqual([]);
+  });
+
+  it("is certain while the later instant has not happened yet (within the device clock tolerance)", () => {
+    expect(DEVICE_CLOCK_TOLERANCE_MS).toBe(600_000);
+    expect(chooseOverlapInstant(both, e1 + 1000)).toEqual({ epochMs: e1, basis: "certain" });
+    expect(chooseOverlapInstant(both, e2 - DEVICE_CLOCK_TOLERANCE_MS - 1)).toEqual({
+      epochMs: e1,
+      basis: "certain",
+    });
+    // At the tolerance the later instant may already have happened on a fast device clock.
+    expect(chooseOverlapInstant(both, e2 - DEVICE_CLOCK_TOLERANCE_MS)).toEqual({
+      epochMs: e2,
+      basis: "live",
+    });
+  });
+
+  it("takes the live candidate when both have happened, up to the live window and no further", () => {
+    expect(LIVE_WINDOW_MS).toBe(300_000);
+    expect(chooseOverlapInstant(both, e2)).toEqual({ epochMs: e2, basis: "live" });
+    expect(chooseOverlapInstant(both, e2 + LIVE_WINDOW_MS)).toEqual({ epochMs: e2, basis: "live" });
+    expect(chooseOverlapInstant(both, e2 + LIVE_WINDOW_MS + 1)).toEqual({ epochMs: e1, basis: "unknown" });
+  });
+
+  it("cannot tell without a synchronised receipt, nor when every candidate is in the future", () => {
+    expect(chooseOverlapInstant(both, undefined)).toEqual({ epochMs: e1, basis: "unknown" });
+    expect(chooseOverlapInstant(both, e1 - DEVICE_CLOCK_TOLERANCE_MS - 1)).toEqual({
+      epochMs: e1,
+      basis: "unknown",
+    });
+    expect(() => chooseOverlapInstant([], e1)).toThrow(RangeError);
   });
 });

@@ -44,8 +44,9 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
+/** Record n in frame n (mod 8): after ENQ a meter numbers its frames 1, 2, … 7, 0, 1, … */
 const record = (n: number) =>
-  buildFrame(1, `R|${n}|^^^Glucose|${100 + n}|mg/dL^P||||20261124${String(10 + n).padStart(2, "0")}00\r`);
+  buildFrame(n % 8, `R|${n}|^^^Glucose|${100 + n}|mg/dL^P||||20261124${String(10 + n).padStart(2, "0")}00\r`);
 
 describe("serial device acknowledgements", () => {
   it("answers ENQ, ACKs a record only once it is stored, NAKs a corrupt frame", async () => {
@@ -67,10 +68,37 @@ describe("serial device acknowledgements", () => {
     transport.emitData(Uint8Array.of(ENQ));
     await until(() => transport.writes.length === 1);
     buffer.db.pragma(`max_page_count = ${buffer.db.pragma("page_count", { simple: true })}`); // disk full
-    for (let n = 1; n <= 30; n++) transport.emitData(record(n));
-    await until(() => (device?.counters.notStored ?? 0) > 0);
+    // A meter sends the next frame only once the last one is ACKed.
+    for (let n = 1; n <= 30 && (device?.counters.notStored ?? 0) === 0; n++) {
+      const writes = transport.writes.length;
+      transport.emitData(record(n));
+      await until(() => transport.writes.length > writes || (device?.counters.notStored ?? 0) > 0);
+    }
+    expect(device?.counters.notStored).toBe(1);
     const acks = transport.writes.filter((w) => w[0] === ACK).length - 1;
     expect(acks).toBe(buffer.stats().byState.pending);
+  });
+
+  it("a frame whose record could not be stored is decoded again when the meter re-sends it", async () => {
+    transport.emitData(Uint8Array.of(ENQ));
+    await until(() => transport.writes.length === 1);
+    // Every insert fails, as on a full disk.
+    buffer.db.exec(
+      "CREATE TEMP TRIGGER full BEFORE INSERT ON readings BEGIN SELECT RAISE(FAIL, 'full'); END",
+    );
+    transport.emitData(record(1));
+    await until(() => (device?.counters.notStored ?? 0) === 1);
+    expect(transport.writes).toHaveLength(1); // no ACK: the meter will time out and re-send frame 1
+    buffer.db.exec("DROP TRIGGER temp.full"); // space again
+    transport.emitData(record(1)); // the same frame, same number
+    await until(() => transport.writes.length === 2);
+    expect(transport.lastWrite()).toEqual(Uint8Array.of(ACK));
+    expect(buffer.stats().byState.pending).toBe(1); // stored, not mistaken for a repeat
+    transport.emitData(record(1)); // a true repeat now (the meter missed the ACK): ACKed, not stored twice
+    await until(() => transport.writes.length === 3);
+    expect(transport.lastWrite()).toEqual(Uint8Array.of(ACK));
+    expect(buffer.stats().byState.pending).toBe(1);
+    expect(device?.counters.duplicates).toBe(0);
   });
 
   it("reconnects when the device goes away", async () => {

@@ -53,6 +53,7 @@ describe("Contour ASTM session", () => {
 
   it("NAKs a frame with a bad checksum so the meter re-sends it", () => {
     const s = createContourSession();
+    s.push(Uint8Array.of(ENQ));
     const bad = enc("R|1|^^^Glucose|105|mg/dL^P||||202611241130");
     bad[bad.length - 4] = 0x30;
     const ev = s.push(bad).events[0];

@@ -7,7 +7,7 @@ import type { Config, PatientConfig } from "../../src/config/schema.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
-import type { Reading } from "../../src/core/reading.js";
+import type { Reading, ReadingDraft } from "../../src/core/reading.js";
 import { Hl7Forwarder } from "../../src/forward/hl7/forwarder.js";
 import { patientStateKey } from "../../src/forward/hl7/patients.js";
 import { soapClient } from "../../src/forward/hl7/route.js";
@@ -24,6 +24,8 @@ export class Hl7Harness {
   buffer!: HubBuffer;
   clock = new FakeClock(Date.now());
   forwarder: Hl7Forwarder | undefined;
+  /** The local key of the test patient (config and readings). */
+  patientKey = "hl7-a";
   private n = 0;
 
   async setUp(): Promise<void> {
@@ -49,7 +51,7 @@ export class Hl7Harness {
       hub: { id: "h", timeZone: "Europe/London", dataDir: this.tmp.dir },
       patients: [
         {
-          key: "hl7-a",
+          key: this.patientKey,
           route: "hl7",
           nhsNumber: NHS,
           firstName: "Ann",
@@ -83,6 +85,7 @@ export class Hl7Harness {
       route,
       patients,
       timeZone: cfg.hub.timeZone,
+      hubId: cfg.hub.id,
       client: soapClient(route),
       idleMs: 10,
     });
@@ -94,22 +97,24 @@ export class Hl7Harness {
     this.start(cfg);
   }
 
-  /** A blood pressure reading (two observations) for the test patient. */
-  reading(): Reading {
+  /** A blood pressure reading (two observations) for the test patient, or the reading `draft` describes. */
+  reading(draft?: Omit<ReadingDraft, "seq">): Reading {
     const n = ++this.n;
     return finishReading(
       {
-        kind: "blood-pressure",
-        components: [
-          { id: "bp-systolic", value: 100 + n, unit: "mm[Hg]" },
-          { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
-        ],
+        ...(draft ?? {
+          kind: "blood-pressure",
+          components: [
+            { id: "bp-systolic", value: 100 + n, unit: "mm[Hg]" },
+            { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
+          ],
+        }),
         seq: n,
       },
       {
         deviceId: "d",
         driver: "t",
-        patient: "hl7-a",
+        patient: this.patientKey,
         timeZone: "Europe/London",
         clock: this.clock,
         receivedAtMs: this.clock.nowMs(),

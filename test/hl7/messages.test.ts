@@ -5,7 +5,7 @@ import { parseAck, queryResult } from "../../src/forward/hl7/ack.js";
 import { escapeHl7, ParsedMessage, unescapeHl7 } from "../../src/forward/hl7/encoding.js";
 import { buildAdtA28, buildMdmT02, buildOruR01, buildQryA19 } from "../../src/forward/hl7/messages.js";
 import { interpret } from "../../src/forward/hl7/outcome.js";
-import { extractHl7, retryAfterMs, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.js";
+import { extractHl7, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.js";
 import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
 import { hl7Time } from "../../src/forward/hl7/time.js";
 import { hl7FromSoap } from "../standin/hl7/server.js";
@@ -24,6 +24,7 @@ const patient = {
   sex: "F",
 };
 const now = Date.UTC(2026, 6, 1, 11, 30, 5);
+const sct = { snomed: {}, codingSystem: "SCT" };
 const clock = new FakeClock(now);
 const bp = finishReading(
   {
@@ -71,15 +72,15 @@ describe("messages", () => {
   });
 
   it("QRY^A19: QRD-8.1 NHS number with QRD-8.13 NH, QRD-9 DEM", () => {
-    const m = new ParsedMessage(buildQryA19(sender, "943 476 5919", "q1", now));
+    const m = new ParsedMessage(buildQryA19(sender, "943 476 5919", "q1", now, "1Z"));
     expect(m.get("QRD", 8, 1)).toBe("9434765919");
     expect(m.get("QRD", 8, 13)).toBe("NH");
     expect(m.get("QRD", 9)).toBe("DEM");
-    expect(m.get("QRD", 4)).toBe("q1");
+    expect(m.get("QRD", 4)).toBe("1Z");
   });
 
   it("ORU^R01: OBR-3.1 report id, one SNOMED-coded NM OBX per value with unit, F and time", () => {
-    const m = new ParsedMessage(buildOruR01(sender, patient, [bp], "rep-1", "o1", now, {}));
+    const m = new ParsedMessage(buildOruR01(sender, patient, [bp], "rep-1", "o1", now, sct));
     expect(m.get("OBR", 3, 1)).toBe("rep-1");
     const obx = m.all("OBX");
     expect(obx).toHaveLength(2);
@@ -96,7 +97,8 @@ describe("messages", () => {
   it("the SNOMED code and unit table is configurable per partner", () => {
     const m = new ParsedMessage(
       buildOruR01(sender, patient, [bp], "r", "o", now, {
-        "bp-systolic": { code: "271649006", unit: "mmHg" },
+        snomed: { "bp-systolic": { code: "271649006", unit: "mmHg" } },
+        codingSystem: "SCT",
       }),
     );
     expect(m.value(m.all("OBX")[0], 3, 1)).toBe("271649006");
@@ -136,6 +138,7 @@ describe("messages", () => {
       code: "AR",
       controlId: "c1",
       text: "No observation timestamp in OBX or OBR",
+      queryId: "",
       patients: [],
     });
     expect(() => parseAck("nonsense")).toThrow(expect.objectContaining({ code: "PROTOCOL" }));
@@ -212,12 +215,5 @@ describe("answers → outcomes", () => {
     expect(interpret({ status: 200, body: "<ok/>" })).toMatchObject({
       outcome: { kind: "retry", ambiguous: true },
     });
-  });
-
-  it("Retry-After in seconds or as a date", () => {
-    expect(retryAfterMs("120", 0)).toBe(120_000);
-    expect(retryAfterMs(new Date(60_000).toUTCString(), 0)).toBe(60_000);
-    expect(retryAfterMs("soon", 0)).toBeUndefined();
-    expect(retryAfterMs(undefined, 0)).toBeUndefined();
   });
 });

@@ -81,7 +81,7 @@ describe("HL7 outcomes over HTTPS", () => {
   it("503 with Retry-After waits as told without spending an attempt", async () => {
     const { h } = t;
     h.knownToHub();
-    h.pkb.injectFaults({ kind: "status", status: 503, retryAfterSec: 120 });
+    h.pkb.injectFaults({ kind: "status", status: 503, retryAfter: 120 });
     await h.buffer.ingest([h.reading()]);
     const sentAt = h.clock.nowMs();
     h.start();
@@ -90,6 +90,21 @@ describe("HL7 outcomes over HTTPS", () => {
     expect(h.column("available_ms")[0]).toBe(sentAt + 120_000);
     h.clock.advance(120_000);
     await until(() => h.stats().byState.delivered === 1);
+  });
+
+  it("a 400-digit Retry-After waits the capped hour (no Infinity, no crash, no attempt spent)", async () => {
+    const { h } = t;
+    h.knownToHub();
+    h.pkb.injectFaults({ kind: "status", status: 503, retryAfter: "9".repeat(400) });
+    await h.buffer.ingest([h.reading()]);
+    const sentAt = h.clock.nowMs();
+    h.start();
+    await until(() => h.column("last_error")[0] === "HTTP 503" && h.stats().byState.leased === 0);
+    expect(h.column("attempts")).toEqual([0]);
+    expect(h.column("available_ms")[0]).toBe(sentAt + 3_600_000);
+    h.clock.advance(3_600_000);
+    await until(() => h.stats().byState.delivered === 1);
+    expect(h.pkb.requests()).toBe(2); // the 503, then the delivery: nothing in between
   });
 
   it("401: readings are held with an alert (no attempt spent, nothing dead); a fixed password delivers them", async () => {

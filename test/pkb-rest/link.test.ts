@@ -1,106 +1,62 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { HubBuffer } from "../../src/buffer/buffer.js";
-import { parseConfig } from "../../src/config/load.js";
-import type { Config } from "../../src/config/schema.js";
-import { FakeClock } from "../../src/core/clock.js";
-import { finishReading } from "../../src/core/finish.js";
-import { silentLogger } from "../../src/core/log.js";
-import { SecretBox } from "../../src/core/secrets.js";
+import { createLogger, silentLogger } from "../../src/core/log.js";
 import { PkbRestForwarder } from "../../src/forward/pkb-rest/forwarder.js";
 import { linkPatient } from "../../src/forward/pkb-rest/link.js";
 import { oauthConfig } from "../../src/forward/pkb-rest/oauth.js";
-import { TokenStore } from "../../src/forward/pkb-rest/token-store.js";
 import { OAuthTokenProvider } from "../../src/forward/pkb-rest/tokens.js";
-import { type PkbApiStandin, startPkbApiStandin } from "../standin/pkb-api.js";
 import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
-import { makeBuffer } from "../support/buffer.js";
-import { ANN } from "../support/pkb-patients.js";
-import { tempDir } from "../support/tmp.js";
+import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 import { until } from "../support/wait.js";
 
-let tmp: ReturnType<typeof tempDir>;
-let pkb: PkbApiStandin;
-let config: Config;
-let buffer: HubBuffer;
-let clock: FakeClock;
-const ann = ANN;
-const bob = {
-  id: "pkb-bob",
-  firstName: "Bob",
-  lastName: "Other",
-  dob: "1960-02-02",
-  gender: "M",
-  nhsNumber: "9434765870",
-};
+let f: RestFixture;
 
 beforeEach(async () => {
-  tmp = tempDir();
-  pkb = await startPkbApiStandin({ accessTokenTtlSec: 600 });
-  pkb.addPatient(ann);
-  pkb.addPatient(bob);
-  writeFileSync(join(tmp.dir, "client-secret"), "test-secret\n", { mode: 0o600 });
-  config = parseConfig({
-    hub: { id: "h", dataDir: join(tmp.dir, "data") },
-    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: "9434765919" }],
-    routes: {
-      pkbRest: {
-        baseUrl: pkb.url,
-        clientId: "pkb-hub-test",
-        clientSecretFile: join(tmp.dir, "client-secret"),
-        redirectUri: "http://127.0.0.1:0/callback",
-        revocationPath: "/apiRevoke.action",
-        refreshAheadSec: 60,
-      },
-    },
-  });
-  ({ buffer, clock } = makeBuffer(join(tmp.dir, "data"), { clock: new FakeClock(Date.now()) }));
+  f = await startRestFixture({ route: { refreshAheadSec: 60 } });
 });
 afterEach(async () => {
-  buffer.close();
-  await pkb.stop();
-  tmp.cleanup();
+  await f.close();
 });
 
-const route = () => config.routes.pkbRest as NonNullable<Config["routes"]["pkbRest"]>;
-const store = () => new TokenStore(join(tmp.dir, "data", "links"), SecretBox.open(join(tmp.dir, "data")));
-const patientConfig = () => config.patients[0] as Config["patients"][number];
+const route = () => f.route();
+const store = () => f.store();
+const patientConfig = () => f.patient();
 
+/** Links p1 as `pkbPatient`; in loopback mode the patient's browser follows the redirect to the hub. */
 async function linkAs(
   pkbPatient: string,
   mode: "paste" | "loopback" = "paste",
   decision: "approve" | "deny" = "approve",
+  strays: string[] = [],
 ) {
-  let shown: URL | undefined;
-  return linkPatient({
-    route: route(),
-    patient: patientConfig(),
-    store: store(),
-    clock,
+  if (mode === "paste") return f.link(pkbPatient, { decision });
+  return f.link(pkbPatient, {
     mode,
     show: (url) => {
-      shown = url;
-      if (mode === "loopback") {
-        // The patient's browser: approve, then follow the redirect to the hub's callback page.
-        // A stray visit to the callback page first: ignored, the link keeps waiting.
-        void fetch(new URL("/callback", route().redirectUri))
-          .then(() => approveAs(url, pkbPatient, decision))
-          .then((cb) => fetch(cb));
-      }
+      // Requests from other local processes first: each gets 400, the link keeps waiting.
+      void (async () => {
+        for (const stray of strays) {
+          const answer = await fetch(new URL(stray, route().redirectUri));
+          if (answer.status !== 400) throw new Error(`${stray} answered ${answer.status}`);
+        }
+        await fetch(await approveAs(url, pkbPatient, decision));
+      })();
     },
-    ...(mode === "paste"
-      ? { paste: async () => (await approveAs(shown as URL, pkbPatient, decision)).href }
-      : {}),
-    timeoutMs: 5000,
   });
+}
+
+/** A loopback redirect URI on a free-looking port. */
+function loopbackPort(): void {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  f.setRoute({ redirectUri: `http://127.0.0.1:${port}/callback` });
 }
 
 describe("linking a patient", () => {
   it("paste mode: state and PKCE checked, PKB id and NHS number stored encrypted in a 0600 file", async () => {
     const link = await linkAs("pkb-ann");
     expect(link).toMatchObject({ state: "linked", pkbId: "pkb-ann", nhsNumber: "9434765919" });
-    const dir = join(tmp.dir, "data", "links");
+    const dir = join(f.dataDir, "links");
     const file = join(dir, readdirSync(dir)[0] as string);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const raw = readFileSync(file, "utf8");
@@ -110,24 +66,25 @@ describe("linking a patient", () => {
   });
 
   it("loopback mode: the callback page on the hub receives the code", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    config = {
-      ...config,
-      routes: { pkbRest: { ...route(), redirectUri: `http://127.0.0.1:${port}/callback` } },
-    };
-    expect((await linkAs("pkb-ann", "loopback")).state).toBe("linked");
+    loopbackPort();
+    expect((await linkAs("pkb-ann", "loopback", "approve", ["/callback"])).state).toBe("linked");
+  });
+
+  it("loopback mode: requests without the pending state (another local process) get 400 and the link keeps waiting", async () => {
+    loopbackPort();
+    const strays = [
+      "/callback?error=access_denied",
+      "/callback?error=access_denied&state=guessed",
+      "/callback?code=stolen-or-forged",
+      "/callback?code=stolen-or-forged&state=guessed",
+    ];
+    const link = await linkAs("pkb-ann", "loopback", "approve", strays);
+    expect(link).toMatchObject({ state: "linked", pkbId: "pkb-ann" });
   });
 
   it("device authorization grant, where the server advertises it: the patient enters the code elsewhere", async () => {
-    config = {
-      ...config,
-      routes: { pkbRest: { ...route(), deviceAuthorizationPath: "/apiDeviceAuthorization.action" } },
-    };
-    const link = await linkPatient({
-      route: route(),
-      patient: patientConfig(),
-      store: store(),
-      clock,
+    f.setRoute({ deviceAuthorizationPath: "/apiDeviceAuthorization.action" });
+    const link = await f.link("pkb-ann", {
       mode: "device",
       show: (url, userCode) => {
         void approveDeviceAs(url, userCode as string, "pkb-ann");
@@ -138,16 +95,9 @@ describe("linking a patient", () => {
   }, 15_000);
 
   it("device mode is refused clearly where the server does not advertise it", async () => {
-    await expect(
-      linkPatient({
-        route: route(),
-        patient: patientConfig(),
-        store: store(),
-        clock,
-        mode: "device",
-        show: () => {},
-      }),
-    ).rejects.toMatchObject({ code: "USAGE" });
+    await expect(f.link("pkb-ann", { mode: "device", show: () => {} })).rejects.toMatchObject({
+      code: "USAGE",
+    });
   });
 
   it("denied consent is a clear LINK_DENIED", async () => {
@@ -155,40 +105,27 @@ describe("linking a patient", () => {
   });
 
   it("loopback mode with the browser on another machine: the pasted redirect is taken instead", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    config = {
-      ...config,
-      routes: { pkbRest: { ...route(), redirectUri: `http://127.0.0.1:${port}/callback` } },
-    };
+    loopbackPort();
     let shown: URL | undefined;
-    const link = await linkPatient({
-      route: route(),
-      patient: patientConfig(),
-      store: store(),
-      clock,
+    const link = await f.link("pkb-ann", {
       mode: "loopback",
       show: (url) => {
         shown = url;
       },
       // The laptop's browser could not reach the hub's loopback page; the technician copies its address.
       paste: async () => (await approveAs(shown as URL, "pkb-ann")).href,
-      timeoutMs: 5000,
     });
     expect(link.state).toBe("linked");
   });
 
   it("loopback mode: nobody approves in time → LINK_TIMEOUT, nothing stored", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    config = {
-      ...config,
-      routes: { pkbRest: { ...route(), redirectUri: `http://127.0.0.1:${port}/callback` } },
-    };
+    loopbackPort();
     await expect(
       linkPatient({
         route: route(),
         patient: patientConfig(),
         store: store(),
-        clock,
+        clock: f.clock,
         mode: "loopback",
         show: () => {},
         timeoutMs: 300,
@@ -199,16 +136,7 @@ describe("linking a patient", () => {
 
   it("paste mode: nothing pasted in time → LINK_TIMEOUT, nothing stored", async () => {
     await expect(
-      linkPatient({
-        route: route(),
-        patient: patientConfig(),
-        store: store(),
-        clock,
-        mode: "paste",
-        show: () => {},
-        paste: () => new Promise<string>(() => {}),
-        timeoutMs: 100,
-      }),
+      f.link("pkb-ann", { show: () => {}, paste: () => new Promise<string>(() => {}), timeoutMs: 100 }),
     ).rejects.toMatchObject({ code: "LINK_TIMEOUT" });
     expect(store().get("p1")).toBeUndefined();
   });
@@ -216,12 +144,7 @@ describe("linking a patient", () => {
   it("a redirect carrying another state (a forged or stale link) is refused", async () => {
     let shown: URL | undefined;
     await expect(
-      linkPatient({
-        route: route(),
-        patient: patientConfig(),
-        store: store(),
-        clock,
-        mode: "paste",
+      f.link("pkb-ann", {
         show: (url) => {
           shown = url;
         },
@@ -239,64 +162,107 @@ describe("linking a patient", () => {
     await expect(linkAs("pkb-bob")).rejects.toMatchObject({ code: "MISATTRIBUTION" });
     expect(store().get("p1")).toBeUndefined();
     // The grant the wrong account gave is handed back to PKB (revocation endpoint configured).
-    expect(await pkb.oauth.activeGrants("pkb-bob")).toBe(0);
+    expect(await f.pkb.api.oauth.activeGrants("pkb-bob")).toBe(0);
+  });
+});
+
+describe("attribution", () => {
+  it("a REST patient without an NHS number is refused before the patient is asked, unless --accept-unverified (recorded in the link)", async () => {
+    f.config = { ...f.config, patients: [{ key: "p1", route: "pkb-rest" }] };
+    await expect(f.link("pkb-ann")).rejects.toMatchObject({ code: "USAGE" });
+    expect(f.pkb.tokenRequests()).toBe(0);
+    expect(store().get("p1")).toBeUndefined();
+    const lines: string[] = [];
+    const link = await f.link("pkb-ann", {
+      acceptUnverified: true,
+      logger: createLogger({ level: "info", destination: { write: (l: string) => lines.push(l) } }),
+    });
+    expect(store().get("p1")).toMatchObject({ pkbId: "pkb-ann", acceptedUnverified: true });
+    expect(link.acceptedUnverified).toBe(true);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({
+        level: 40,
+        patient: "p1",
+        acceptedUnverified: true,
+        msg: "PKB link made without NHS number verification (--accept-unverified)",
+      }),
+    ]);
+    expect(lines.join("")).not.toContain("9434765919");
+  });
+
+  it("one PKB account is not linked to a second local patient (a shared monitor's other user slot) unless --shared-account", async () => {
+    // A copy-paste slip: both user slots' patients carry Ann's NHS number.
+    f.config = {
+      ...f.config,
+      patients: [
+        { key: "p1", route: "pkb-rest", nhsNumber: "9434765919" },
+        { key: "p2", route: "pkb-rest", nhsNumber: "9434765919" },
+      ],
+    };
+    await f.link("pkb-ann");
+    await expect(f.link("pkb-ann", { patient: f.patient("p2") })).rejects.toMatchObject({
+      code: "MISATTRIBUTION",
+      message: expect.stringContaining("already linked to patient(s) p1"),
+    });
+    expect(store().get("p2")).toBeUndefined();
+    expect(await f.pkb.api.oauth.activeGrants("pkb-ann")).toBe(1); // the second grant was handed back
+    const shared = await f.link("pkb-ann", { patient: f.patient("p2"), sharedAccount: true });
+    expect(shared).toMatchObject({ pkbId: "pkb-ann", sharedAccount: true });
+    expect(store().get("p1")?.sharedAccount).toBeUndefined();
   });
 });
 
 describe("re-linking", () => {
   it("to another PKB account is refused (buffered readings belong to the first), unless asked for", async () => {
-    config = parseConfig({
-      hub: { id: "h", dataDir: join(tmp.dir, "data") },
-      patients: [{ key: "p1", route: "pkb-rest" }], // no NHS number configured: only the account guards
-      routes: { pkbRest: route() },
+    // No NHS number configured (linked unverified, on purpose): only the account guards.
+    f.config = { ...f.config, patients: [{ key: "p1", route: "pkb-rest" }] };
+    const first = await f.link("pkb-ann", { acceptUnverified: true });
+    await expect(f.link("pkb-bob", { acceptUnverified: true })).rejects.toMatchObject({
+      code: "MISATTRIBUTION",
     });
-    const first = await linkAs("pkb-ann");
-    await expect(linkAs("pkb-bob")).rejects.toMatchObject({ code: "MISATTRIBUTION" });
     expect(store().get("p1")).toEqual(first);
-    expect(await pkb.oauth.activeGrants("pkb-bob")).toBe(0); // the refused grant was handed back
-    let shown: URL | undefined;
-    const moved = await linkPatient({
-      route: route(),
-      patient: patientConfig(),
-      store: store(),
-      clock,
-      mode: "paste",
-      show: (url) => {
-        shown = url;
-      },
-      paste: async () => (await approveAs(shown as URL, "pkb-bob")).href,
-      newAccount: true,
-    });
+    expect(await f.pkb.api.oauth.activeGrants("pkb-bob")).toBe(0); // the refused grant was handed back
+    const moved = await f.link("pkb-bob", { acceptUnverified: true, newAccount: true });
     expect(moved.pkbId).toBe("pkb-bob");
-    expect((await linkAs("pkb-bob")).pkbId).toBe("pkb-bob"); // the same account again: fine
+    // The same account again: fine.
+    expect((await f.link("pkb-bob", { acceptUnverified: true })).pkbId).toBe("pkb-bob");
   });
 });
+
+const provider = () =>
+  new OAuthTokenProvider({
+    store: store(),
+    config: oauthConfig(route()),
+    clock: f.clock,
+    logger: silentLogger(),
+    refreshAheadSec: 60,
+    patients: f.config.patients,
+  });
 
 describe("tokens", () => {
   it("refreshes ahead of expiry; a rotated refresh token survives a restart", async () => {
     await linkAs("pkb-ann");
     const first = store().get("p1");
-    clock.advance(10 * 60_000); // the access token is now inside the refresh-ahead window
-    const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
-    const t2 = await provider.accessToken("p1");
+    f.clock.advance(10 * 60_000); // the access token is now inside the refresh-ahead window
+    const t2 = await provider().accessToken("p1");
     expect(t2).not.toBe(first?.accessToken);
     expect(store().get("p1")?.refreshToken).not.toBe(first?.refreshToken); // rotated and persisted
     // "Restart": a new provider reading the store refreshes with the rotated token.
-    clock.advance(10 * 60_000);
-    const restarted = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
+    f.clock.advance(10 * 60_000);
+    const restarted = provider();
     const [a, b] = await Promise.all([restarted.accessToken("p1"), restarted.accessToken("p1")]);
     expect(a).toBe(b); // one refresh at a time
-    expect(pkb.oauth.tokenRequests).toBe(3); // code exchange + two refreshes
+    expect(f.pkb.tokenRequests()).toBe(3); // code exchange + two refreshes
   });
 
   it("without rotation the same refresh token is kept and keeps working", async () => {
-    pkb.oauth.rotate = false;
+    f.pkb.setRotation(false);
     await linkAs("pkb-ann");
     const rt = store().get("p1")?.refreshToken;
-    const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
+    const tokens = provider();
     for (let i = 0; i < 2; i++) {
-      clock.advance(10 * 60_000);
-      await provider.accessToken("p1");
+      f.clock.advance(10 * 60_000);
+      await tokens.accessToken("p1");
       expect(store().get("p1")?.refreshToken).toBe(rt);
     }
   });
@@ -304,11 +270,10 @@ describe("tokens", () => {
   it("a refresh refused while a technician re-links does not mark the new link relink-needed", async () => {
     await linkAs("pkb-ann");
     const old = store().get("p1");
-    await pkb.oauth.revokePatient("pkb-ann");
-    pkb.setLatencyMs(200);
-    clock.advance(10 * 60_000);
-    const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
-    const pending = provider.accessToken("p1");
+    await f.pkb.revoke("pkb-ann");
+    f.pkb.setLatencyMs(200);
+    f.clock.advance(10 * 60_000);
+    const pending = provider().accessToken("p1");
     // The re-link lands while the refused refresh is on the wire.
     const fresh = { ...(old as NonNullable<typeof old>), accessToken: "new-link-token", linkedAtMs: 42 };
     store().put("p1", fresh);
@@ -318,26 +283,21 @@ describe("tokens", () => {
 
   it("revocation → relink-needed (readings keep buffering) → relink → delivery with nothing lost", async () => {
     await linkAs("pkb-ann");
-    const provider = new OAuthTokenProvider(store(), oauthConfig(route()), clock, silentLogger(), 60);
+    const { buffer, clock } = f;
     const forwarder = new PkbRestForwarder({
       buffer,
       clock,
       logger: silentLogger(),
-      baseUrl: pkb.url,
-      tokens: provider,
+      baseUrl: f.pkb.url,
+      tokens: provider(),
       fetch,
       concurrency: 1,
       requestTimeoutMs: 2000,
       idleMs: 10,
     });
     forwarder.start();
-    const reading = (n: number) =>
-      finishReading(
-        { kind: "weight", components: [{ id: "body-weight", value: 70 + n, unit: "kg" }], seq: n },
-        { deviceId: "d", driver: "t", patient: "p1", timeZone: "UTC", clock, receivedAtMs: clock.nowMs() },
-      );
     try {
-      await buffer.ingest([reading(1)]);
+      await buffer.ingest([f.reading(1)]);
       await until(() => buffer.stats().byState.delivered === 1);
       // The grant is revoked (RFC 7009 at the stand-in's revocation endpoint).
       const secret = {
@@ -346,10 +306,10 @@ describe("tokens", () => {
         token: store().get("p1")?.refreshToken ?? "",
       };
       expect(
-        (await fetch(`${pkb.url}/apiRevoke.action`, { method: "POST", body: new URLSearchParams(secret) }))
+        (await fetch(`${f.pkb.url}/apiRevoke.action`, { method: "POST", body: new URLSearchParams(secret) }))
           .status,
       ).toBe(200);
-      await buffer.ingest([reading(2), reading(3)]);
+      await buffer.ingest([f.reading(2), f.reading(3)]);
       await until(() => store().get("p1")?.state === "relink-needed");
       await until(() => buffer.stats().byState.pending === 2 && buffer.stats().byState.leased === 0);
       expect(
@@ -358,7 +318,7 @@ describe("tokens", () => {
       await linkAs("pkb-ann");
       clock.advance(5 * 60_000);
       await until(() => buffer.stats().byState.delivered === 3);
-      expect(pkb.records("pkb-ann")).toHaveLength(3);
+      expect(f.pkb.records("pkb-ann")).toHaveLength(3);
     } finally {
       await forwarder.stop();
     }

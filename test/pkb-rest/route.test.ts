@@ -1,91 +1,49 @@
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RouteComponent } from "../../src/agent/routes.js";
-import type { HubBuffer } from "../../src/buffer/buffer.js";
-import { parseConfig } from "../../src/config/load.js";
-import type { Config } from "../../src/config/schema.js";
-import { FakeClock } from "../../src/core/clock.js";
-import { finishReading } from "../../src/core/finish.js";
-import { linkPatient } from "../../src/forward/pkb-rest/link.js";
 import {
   createPkbRestRoute,
   EXPOSED_ALERT,
   RELINK_ALERT,
   tokenStore,
 } from "../../src/forward/pkb-rest/route.js";
-import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
-import { makeBuffer } from "../support/buffer.js";
 import { testContext } from "../support/context.js";
-import { ANN } from "../support/pkb-patients.js";
-import { tempDir } from "../support/tmp.js";
+import { ANN, BOB } from "../support/pkb-patients.js";
+import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 import { until } from "../support/wait.js";
 
 const ann = ANN;
 
-let tmp: ReturnType<typeof tempDir>;
-let pkb: PkbStandin;
-let config: Config;
-let buffer: HubBuffer;
-let clock: FakeClock;
+let f: RestFixture;
 let route: RouteComponent | undefined;
+let pkb: RestFixture["pkb"];
+let buffer: RestFixture["buffer"];
+let clock: RestFixture["clock"];
 let dataDir: string;
 
 beforeEach(async () => {
-  tmp = tempDir();
-  dataDir = join(tmp.dir, "data");
-  pkb = await startPkbStandin({ accessTokenTtlSec: 600 });
-  pkb.addPatient(ann);
-  writeFileSync(join(tmp.dir, "client-secret"), "test-secret\n", { mode: 0o600 });
-  config = parseConfig({
-    hub: { id: "h", timeZone: "UTC", dataDir },
-    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: ann.nhsNumber }],
-    routes: {
-      pkbRest: {
-        baseUrl: pkb.url,
-        clientId: "pkb-hub-test",
-        clientSecretFile: join(tmp.dir, "client-secret"),
-        redirectUri: "http://127.0.0.1:0/callback",
-        requestTimeoutMs: 2000,
-      },
-    },
-  });
-  ({ buffer, clock } = makeBuffer(dataDir, { clock: new FakeClock(Date.now()) }));
+  f = await startRestFixture();
+  ({ pkb, buffer, clock, dataDir } = f);
 });
 afterEach(async () => {
   await route?.stop();
   route = undefined;
-  buffer.close();
-  await pkb.stop();
-  tmp.cleanup();
+  await f.close();
 });
 
-async function link() {
-  let shown: URL | undefined;
-  return linkPatient({
-    route: config.routes.pkbRest as NonNullable<Config["routes"]["pkbRest"]>,
-    patient: config.patients[0] as Config["patients"][number],
-    store: tokenStore(dataDir),
-    clock,
-    mode: "paste",
-    show: (url) => {
-      shown = url;
-    },
-    paste: async () => (await pkb.approve(shown as URL, ann.id)).href,
-  });
-}
+const link = () => f.link(ann.id);
 
 async function startRoute() {
-  route = createPkbRestRoute({ ...testContext(buffer, clock, dataDir), config });
+  route = createPkbRestRoute({ ...testContext(buffer, clock, dataDir), config: f.config });
   expect(route?.route).toBe("pkb-rest");
   await route?.start();
 }
 
-const reading = (n: number) =>
-  finishReading(
-    { kind: "weight", components: [{ id: "body-weight", value: 70 + n / 10, unit: "kg" }], seq: n },
-    { deviceId: "scale", driver: "t", patient: "p1", timeZone: "UTC", clock, receivedAtMs: clock.nowMs() },
-  );
+const reading = (n: number) => f.reading(n);
+
+/** The relink alert's text, if raised. */
+const relinkAlert = () => buffer.alerts.list().find((a) => a.code === RELINK_ALERT)?.message;
 
 describe("pkb-rest route in the agent", () => {
   it("delivers through the patient's OAuth link; an expired access token is refreshed once", async () => {
@@ -202,7 +160,7 @@ describe("pkb-rest route in the agent", () => {
   });
 
   it("a client secret file others can read raises an alert; readings still flow", async () => {
-    chmodSync(join(tmp.dir, "client-secret"), 0o644);
+    chmodSync(f.secretFile, 0o644);
     await link();
     await startRoute();
     expect(buffer.alerts.list().map((a) => a.code)).toContain(EXPOSED_ALERT);
@@ -211,7 +169,7 @@ describe("pkb-rest route in the agent", () => {
     route?.poke();
     await until(() => buffer.stats().byState.delivered === 1);
     await route?.stop();
-    chmodSync(join(tmp.dir, "client-secret"), 0o600);
+    chmodSync(f.secretFile, 0o600);
     await startRoute();
     expect(buffer.alerts.list().map((a) => a.code)).not.toContain(EXPOSED_ALERT);
   });
@@ -230,5 +188,110 @@ describe("pkb-rest route in the agent", () => {
       expect(raw).not.toContain(linked.refreshToken ?? "-none-");
     }
     for (const f of secretFiles) expect(readFileSync(f, "utf8")).not.toContain(ann.nhsNumber);
+  });
+});
+
+describe("token refresh", () => {
+  it("an access token living shorter than refreshAheadSec is not refreshed for every reading: 20 readings, no refresh; then one per half-lifetime", async () => {
+    pkb.setAccessTokenTtlSec(60); // refreshAheadSec is 120 (the default)
+    await link();
+    expect(f.route().refreshAheadSec).toBe(120);
+    const linked = pkb.tokenRequests();
+    await startRoute();
+    await buffer.ingest(Array.from({ length: 20 }, (_, i) => reading(i + 1)));
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 20);
+    expect(pkb.tokenRequests() - linked).toBe(0);
+    clock.advance(31_000); // past half the lifetime: refreshed once, then 20 more readings on the new token
+    await buffer.ingest(Array.from({ length: 20 }, (_, i) => reading(i + 21)));
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 40);
+    expect(pkb.tokenRequests() - linked).toBe(1);
+    expect(pkb.records(ann.id)).toHaveLength(40);
+  });
+});
+
+describe("links bound to their patient", () => {
+  const twoPatients = () => {
+    f.config = {
+      ...f.config,
+      patients: [
+        { key: "p1", route: "pkb-rest", nhsNumber: ann.nhsNumber },
+        { key: "p2", route: "pkb-rest", nhsNumber: BOB.nhsNumber },
+      ],
+    };
+  };
+  const p1File = () => join(dataDir, "links", "p1.link");
+
+  it("a link file copied over another patient's does not open there: the relink alert names the file and why; nothing is sent", async () => {
+    twoPatients();
+    await link();
+    await f.link(BOB.id, { patient: f.patient("p2") });
+    copyFileSync(join(dataDir, "links", "p2.link"), p1File());
+    await startRoute();
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => relinkAlert() !== undefined);
+    expect(relinkAlert()).toBe(
+      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ` +
+        "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered))",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pkb.records(BOB.id)).toEqual([]);
+    expect(pkb.records(ann.id)).toEqual([]);
+    expect(buffer.db.prepare("SELECT state, attempts FROM outbox").get()).toEqual({
+      state: "pending",
+      attempts: 0,
+    });
+    // Re-linking p1 replaces the foreign file; the reading goes into p1's own record.
+    await link();
+    clock.advance(5 * 60_000);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1);
+    expect(pkb.records(ann.id)).toHaveLength(1);
+    expect(relinkAlert()).toBeUndefined();
+  });
+
+  it("a link file sealed with another key (key file replaced) raises the relink alert with the file and why, not a generic error", async () => {
+    await link();
+    const linkRequests = pkb.api.requests();
+    writeFileSync(join(dataDir, "secret.key"), Buffer.alloc(32, 9).toString("base64"), { mode: 0o600 });
+    await startRoute();
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => relinkAlert() !== undefined);
+    expect(relinkAlert()).toBe(
+      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ` +
+        "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered))",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pkb.api.requests()).toBe(linkRequests);
+  });
+
+  it("the configured NHS number changed after linking: nothing is sent into the linked record; the relink alert says why", async () => {
+    await link();
+    f.config = { ...f.config, patients: [{ key: "p1", route: "pkb-rest", nhsNumber: BOB.nhsNumber }] };
+    await startRoute();
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => relinkAlert() !== undefined);
+    expect(relinkAlert()).toBe(
+      "no usable PKB link: run pkb-hub link for patient(s): p1 (the NHS number in the configuration is not " +
+        "the linked PKB account's (configuration changed after linking))",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pkb.records(ann.id)).toEqual([]);
+    expect(JSON.stringify(buffer.alerts.list())).not.toContain(BOB.nhsNumber);
+    // The NHS number removed instead: still not sent (the link was verified against a number that is gone).
+    await route?.stop();
+    f.config = { ...f.config, patients: [{ key: "p1", route: "pkb-rest" }] };
+    await startRoute();
+    route?.poke();
+    await until(() => relinkAlert()?.includes("no NHS number in the configuration") === true);
+    expect(pkb.records(ann.id)).toEqual([]);
+    expect(buffer.db.prepare("SELECT state, attempts FROM outbox").get()).toEqual({
+      state: "pending",
+      attempts: 0,
+    });
   });
 });

@@ -48,6 +48,31 @@ describe("secret box and atomic writes", () => {
     );
   });
 
+  it("a context is bound as associated data: sealed data opens only with the same context, never across formats", () => {
+    const box = SecretBox.open(tmp.dir, {});
+    const forP1 = box.seal("link of p1", "patient=p1");
+    expect(box.open(forP1, "patient=p1")).toBe("link of p1");
+    expect(() => box.open(forP1, "patient=p2")).toThrow(
+      expect.objectContaining({
+        code: "SECRET_UNREADABLE",
+        message: "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
+      }),
+    );
+    expect(() => box.open(forP1)).toThrow(
+      expect.objectContaining({
+        code: "SECRET_UNREADABLE",
+        message: "sealed for an owner that was not given",
+      }),
+    );
+    // Data sealed without a context (older link files) is not taken where a context is expected.
+    expect(() => box.open(box.seal("unbound"), "patient=p1")).toThrow(
+      expect.objectContaining({
+        code: "SECRET_UNREADABLE",
+        message: "sealed in an older format that is not bound to its owner",
+      }),
+    );
+  });
+
   it("writeFileAtomic: 0600 even over a looser file, no temp file left", () => {
     const file = join(tmp.dir, "d", "f");
     mkdirSync(join(tmp.dir, "d"));

@@ -7,3 +7,13 @@ export const ANN = {
   gender: "F",
   nhsNumber: "9434765919",
 };
+
+/** Another person with a PKB account (the wrong record for the hub's patient p1). */
+export const BOB = {
+  id: "pkb-bob",
+  firstName: "Bob",
+  lastName: "Other",
+  dob: "1960-02-02",
+  gender: "M",
+  nhsNumber: "9434765870",
+};

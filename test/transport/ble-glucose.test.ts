@@ -124,6 +124,80 @@ describe("BLE transport", () => {
   });
 });
 
+describe("BLE characteristics and streams", () => {
+  /** A peripheral that connects, runs `script` a moment later, then hangs up. */
+  function scripted(address: string, services: string[], chars: FakeCharacteristic[], script: () => void) {
+    const p = new FakePeripheral(address, services, chars);
+    const connect = p.connectAsync.bind(p);
+    p.connectAsync = async () => {
+      await connect();
+      if (p.connects === 1)
+        setTimeout(() => {
+          script();
+          p.dropLink();
+        }, 5);
+    };
+    return p;
+  }
+
+  it("never turns intermediate cuff pressure 0x2A36 into a reading: it is not even subscribed", async () => {
+    const measurement = new FakeCharacteristic("2a35", ["indicate"]);
+    const cuff = new FakeCharacteristic("2a36", ["notify"]);
+    cuff.subscribed = true; // a device that notifies without being asked
+    const p = scripted("aa:00:00:00:00:36", ["1810"], [measurement, cuff], () => {
+      // live cuff pressure 60, 120, 180 mmHg while inflating, then the measurement 120/80/93
+      for (const kpa of [60, 120, 180]) cuff.notify(Uint8Array.of(0x00, kpa, 0, 0xff, 0x07, 0xff, 0x07));
+      measurement.notify(Uint8Array.of(0x00, 0x78, 0, 0x50, 0, 0x5d, 0));
+    });
+    const noble = new FakeNoble();
+    noble.peripherals.push(p);
+    const device = start(noble, "bp", "ble-blood-pressure", "aa:00:00:00:00:36");
+    await until(() => p.connects >= 1 && p.state === "disconnected" && device.counters.readings >= 1);
+    const rows = buffer.db.prepare("SELECT body FROM readings").all() as Array<{ body: string }>;
+    expect(rows.map((r) => JSON.parse(r.body).components.map((c: { value: number }) => c.value))).toEqual([
+      [120, 80, 93],
+    ]);
+  });
+
+  it("condenses a heart rate stream into one reading per window instead of one per notification", async () => {
+    const hr = new FakeCharacteristic("2a37", ["notify"]);
+    const p = scripted("aa:00:00:00:00:37", ["180d"], [hr], () => {
+      for (const bpm of [70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81]) hr.notify(Uint8Array.of(0x00, bpm));
+    });
+    const noble = new FakeNoble();
+    noble.peripherals.push(p);
+    const device = start(noble, "hr", "ble-heart-rate", "aa:00:00:00:00:37");
+    await until(() => device.counters.readings >= 1);
+    await until(() => p.state === "disconnected");
+    const rows = buffer.db.prepare("SELECT body FROM readings").all() as Array<{ body: string }>;
+    expect(rows).toHaveLength(1);
+    const reading = JSON.parse((rows[0] as { body: string }).body);
+    expect(reading.components.map((c: { id: string; value: number }) => [c.id, c.value])).toEqual([
+      ["heart-rate", 75.5],
+    ]);
+    expect(reading.flags).toContain("condensed");
+    expect(reading.meta.samples).toBe(12);
+  });
+
+  it("a PLX spot-check is a reading at once; its continuous stream is condensed", async () => {
+    const spot = new FakeCharacteristic("2a5e", ["indicate"]);
+    const stream = new FakeCharacteristic("2a5f", ["notify"]);
+    const p = scripted("aa:00:00:00:00:5e", ["1822"], [spot, stream], () => {
+      spot.notify(Uint8Array.of(0x00, 97, 0, 72, 0));
+      for (let i = 0; i < 3; i++) stream.notify(Uint8Array.of(0x00, 98, 0, 70, 0)); // fewer than minSamples
+    });
+    const noble = new FakeNoble();
+    noble.peripherals.push(p);
+    const device = start(noble, "ox", "ble-pulse-oximeter", "aa:00:00:00:00:5e");
+    await until(() => device.counters.readings >= 1);
+    await until(() => p.state === "disconnected");
+    const rows = buffer.db.prepare("SELECT body FROM readings").all() as Array<{ body: string }>;
+    expect(rows.map((r) => JSON.parse(r.body).components.map((c: { value: number }) => c.value))).toEqual([
+      [97, 72],
+    ]);
+  });
+});
+
 describe("loading noble", () => {
   it("turns a machine without Bluetooth into BLUETOOTH_UNAVAILABLE, never a crash", async () => {
     const { loadNoble } = await import("../../src/transport/ble.js");

@@ -1,4 +1,5 @@
-import { driverById } from "../../../drivers/index.js";
+import { driverById, soleCharacteristic } from "../../../drivers/index.js";
+import type { DriverDefinition } from "../../../drivers/types.js";
 import { FakeClock } from "../../core/clock.js";
 import { HubError } from "../../core/errors.js";
 import { finishReading } from "../../core/finish.js";
@@ -6,11 +7,42 @@ import { isValidTimeZone } from "../../core/time.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 function bytesOf(hex: string): Uint8Array {
-  const clean = hex.replace(/[\s:,-]/g, "").replace(/^0x/i, "");
+  const clean = hex.replace(/[\s:,|-]/g, "").replace(/^0x/i, "");
   if (clean.length === 0 || clean.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(clean)) {
     throw new HubError("USAGE", "--hex must be an even number of hex digits (spaces and colons allowed)");
   }
   return Uint8Array.from(clean.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+}
+
+/** The Bluetooth base UUID: a 16-bit characteristic written out in full. */
+const BASE_UUID = /^0000([0-9a-f]{4})-0000-1000-8000-00805f9b34fb$/;
+
+/**
+ * Which characteristic the frame came from, in the short form the drivers use: `2A35`, `0x2a35` or
+ * the full 128-bit UUID; none for a BLE driver with a single characteristic means that one.
+ */
+function characteristicOf(driver: DriverDefinition, given: string | undefined): string | undefined {
+  if (driver.matcher.transport !== "ble") {
+    if (given !== undefined)
+      throw new HubError("USAGE", `${driver.id} is a serial driver: it takes no --characteristic`);
+    return undefined;
+  }
+  if (given === undefined) {
+    const sole = soleCharacteristic(driver);
+    if (sole === undefined) {
+      throw new HubError(
+        "USAGE",
+        `${driver.id} decodes several characteristics: name one with --characteristic (${driver.matcher.characteristics.join(", ")})`,
+      );
+    }
+    return sole;
+  }
+  const lower = given.trim().toLowerCase().replace(/^0x/, "");
+  const short = BASE_UUID.exec(lower)?.[1] ?? lower;
+  if (!/^[0-9a-f]{4}$/.test(short)) {
+    throw new HubError("USAGE", "--characteristic must be a 16-bit UUID such as 2A35 (or the full form)");
+  }
+  return short;
 }
 
 export const decode: Command = {
@@ -30,7 +62,7 @@ export const decode: Command = {
       throw new HubError("USAGE", `--time-zone: unknown IANA time zone '${timeZone}' (e.g. Europe/London)`);
     const driver = driverById(requireOption(values.driver, "--driver ID"));
     const frame = bytesOf(requireOption(values.hex, '--hex "..."'));
-    const characteristic = values.characteristic?.toLowerCase().replace(/^0x/, "");
+    const characteristic = characteristicOf(driver, values.characteristic);
     const drafts = driver.decode(frame, characteristic);
     const clock = new FakeClock(Date.now(), true);
     const readings = drafts.map((draft) =>

@@ -3,7 +3,7 @@ import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
 import { devicesPair, devicesScan } from "./devices.js";
 import { link } from "./link.js";
-import { outboxList, outboxRetry } from "./outbox.js";
+import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
 
 /** Every command of `pkb-hub`. Add new commands here. */
@@ -13,6 +13,7 @@ export const COMMANDS: Command[] = [
   configSchemaCmd,
   outboxList,
   outboxRetry,
+  outboxResolve,
   decode,
   devicesScan,
   devicesPair,

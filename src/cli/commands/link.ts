@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
 import { ensureDataDir } from "../../core/data-dir.js";
 import { HubError } from "../../core/errors.js";
+import { createLogger } from "../../core/log.js";
 import { linkPatient } from "../../forward/pkb-rest/link.js";
 import { tokenStore } from "../../forward/pkb-rest/route.js";
 import { type Command, parse, requireOption, secondsOption } from "../io.js";
@@ -15,7 +16,7 @@ function qr(text: string): Promise<string> {
 export const link: Command = {
   name: "link",
   usage:
-    "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N] [--new-account]",
+    "pkb-hub link PATIENT --config FILE [--mode loopback|paste|device] [--timeout-sec N] [--new-account] [--accept-unverified] [--shared-account]",
   summary: "link a patient's PKB account to this hub (the patient approves in a browser)",
   async run(args, io) {
     const { values, positionals } = parse(
@@ -25,6 +26,8 @@ export const link: Command = {
         mode: { type: "string", default: "loopback" },
         "timeout-sec": { type: "string", default: "600" },
         "new-account": { type: "boolean", default: false },
+        "accept-unverified": { type: "boolean", default: false },
+        "shared-account": { type: "boolean", default: false },
       },
       true,
     );
@@ -55,6 +58,9 @@ export const link: Command = {
         mode,
         timeoutMs: timeoutSec * 1000,
         newAccount: values["new-account"] === true,
+        acceptUnverified: values["accept-unverified"] === true,
+        sharedAccount: values["shared-account"] === true,
+        logger: createLogger({ level: config.log.level }),
         show: (url, userCode) => {
           io.out("Ask the patient to open this address, sign in to Patients Know Best and approve the hub:");
           io.out(url.href);
@@ -74,6 +80,14 @@ export const link: Command = {
             }
           : {}),
       });
+      if (result.acceptedUnverified)
+        io.err(
+          `warning: patient ${key} was linked WITHOUT an NHS number check (--accept-unverified): make sure PKB account ${result.pkbId} is theirs`,
+        );
+      if (result.sharedAccount)
+        io.err(
+          `warning: PKB account ${result.pkbId} is shared with another local patient (--shared-account)`,
+        );
       io.out(`linked patient ${key} (PKB account ${result.pkbId}); readings will now be delivered`);
       return 0;
     } finally {

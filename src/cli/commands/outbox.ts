@@ -1,4 +1,5 @@
 import { openBuffer } from "../../agent/agent.js";
+import type { DeadLetter } from "../../buffer/outbox.js";
 import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
 import { HubError } from "../../core/errors.js";
@@ -22,6 +23,16 @@ function age(sec: number | null): string {
   return `${(sec / 3600).toFixed(1)}h`;
 }
 
+function rowLine(d: DeadLetter): string {
+  return `#${d.id} route=${d.route} patient=${d.patient} attempts=${d.attempts}`;
+}
+
+function positiveId(value: string | undefined): number {
+  const id = Number(requireOption(value, "--id N"));
+  if (!Number.isInteger(id) || id <= 0) throw new HubError("USAGE", "--id must be a positive integer");
+  return id;
+}
+
 export const outboxList: Command = {
   name: "outbox list",
   usage: "pkb-hub outbox list --config FILE [--json]",
@@ -29,13 +40,26 @@ export const outboxList: Command = {
   async run(args, io) {
     const { values } = parse(args, { config: { type: "string", short: "c" }, json: { type: "boolean" } });
     const file = requireOption(values.config, "--config FILE");
-    const { stats, dead } = withBuffer(file, (b) => ({ stats: b.stats(), dead: b.outbox.deadLetters(100) }));
+    const { stats, dead, ambiguous, quarantined } = withBuffer(file, (b) => ({
+      stats: b.stats(),
+      dead: b.outbox.rowsInState("dead", 100),
+      ambiguous: b.outbox.rowsInState("ambiguous", 100),
+      quarantined: b.outbox.rowsInState("quarantined", 100),
+    }));
     if (values.json) {
-      io.out(JSON.stringify({ ...stats, deadLetterRows: dead }, null, 2));
+      io.out(
+        JSON.stringify(
+          { ...stats, deadLetterRows: dead, ambiguousRows: ambiguous, quarantinedRows: quarantined },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     const s = stats.byState;
-    io.out(`held=${s.held} pending=${s.pending} leased=${s.leased} delivered=${s.delivered} dead=${s.dead}`);
+    io.out(
+      `held=${s.held} pending=${s.pending} leased=${s.leased} ambiguous=${s.ambiguous} quarantined=${s.quarantined} delivered=${s.delivered} dead=${s.dead}`,
+    );
     for (const [route, states] of Object.entries(stats.byRoute)) {
       io.out(
         `  route ${route}: ${Object.entries(states)
@@ -51,11 +75,17 @@ export const outboxList: Command = {
       `buffer: ${(stats.usedBytes / 1048576).toFixed(1)} MiB of ${(stats.maxBytes / 1048576).toFixed(0)} MiB`,
     );
     for (const a of stats.alerts) io.out(`ALERT ${a.code}: ${a.message}`);
+    if (ambiguous.length > 0) {
+      io.out(`ambiguous: sent, outcome unknown (${stats.ambiguous}); check PKB, then 'outbox resolve':`);
+      for (const d of ambiguous) io.out(`  ${rowLine(d)} reason: ${d.reason}`);
+    }
+    if (quarantined.length > 0) {
+      io.out(`quarantined: impossible values, never sent (${stats.quarantined}):`);
+      for (const d of quarantined) io.out(`  ${rowLine(d)} reason: ${d.reason}`);
+    }
     if (dead.length > 0) {
       io.out(`dead letters (${stats.deadLetters}):`);
-      for (const d of dead) {
-        io.out(`  #${d.id} route=${d.route} patient=${d.patient} attempts=${d.attempts} reason: ${d.reason}`);
-      }
+      for (const d of dead) io.out(`  ${rowLine(d)} reason: ${d.reason}`);
     }
     return 0;
   },
@@ -77,9 +107,7 @@ export const outboxRetry: Command = {
       Boolean,
     ).length;
     if (chosen !== 1) throw new HubError("USAGE", "choose exactly one of --id N, --route R or --all");
-    const id = values.id === undefined ? undefined : Number(values.id);
-    if (id !== undefined && (!Number.isInteger(id) || id <= 0))
-      throw new HubError("USAGE", "--id must be a positive integer");
+    const id = values.id === undefined ? undefined : positiveId(values.id);
     const n = withBuffer(file, (b) =>
       b.outbox.retryDead({
         ...(id !== undefined ? { id } : {}),
@@ -87,6 +115,27 @@ export const outboxRetry: Command = {
       }),
     );
     io.out(`re-queued ${n} dead letter(s)`);
+    return 0;
+  },
+};
+
+export const outboxResolve: Command = {
+  name: "outbox resolve",
+  usage: "pkb-hub outbox resolve --config FILE --id N --as delivered|resend",
+  summary: "settle an ambiguous delivery after checking the record in PKB",
+  async run(args, io) {
+    const { values } = parse(args, {
+      config: { type: "string", short: "c" },
+      id: { type: "string" },
+      as: { type: "string" },
+    });
+    const file = requireOption(values.config, "--config FILE");
+    const id = positiveId(values.id);
+    const as = requireOption(values.as, "--as delivered|resend");
+    if (as !== "delivered" && as !== "resend")
+      throw new HubError("USAGE", "--as must be delivered or resend");
+    withBuffer(file, (b) => b.outbox.resolveAmbiguous(id, as));
+    io.out(as === "delivered" ? `#${id} marked delivered` : `#${id} queued to be sent again`);
     return 0;
   },
 };

@@ -10,6 +10,8 @@ export interface Ack {
   text: string;
   /** MSA-2: the MSH-10 this answers. */
   controlId: string;
+  /** ADR^A19: QRD-4 echoed (the query this lists patients for); "" when absent. */
+  queryId: string;
   /** ADR^A19: the identifiers (PID-3.1 of every repetition, digits only for type NH) of each patient returned. */
   patients: string[][];
 }
@@ -28,7 +30,13 @@ export function parseAck(text: string): Ack {
     }
     return ids;
   });
-  return { code: code as AckCode, text: m.get("MSA", 3), controlId: m.get("MSA", 2), patients };
+  return {
+    code: code as AckCode,
+    text: m.get("MSA", 3),
+    controlId: m.get("MSA", 2),
+    queryId: m.get("QRD", 4),
+    patients,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { HubError, isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
+import { reportId } from "./ids.js";
 import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender } from "./messages.js";
 import { ackOutcome, type Blocked, interpret } from "./outcome.js";
 import { Deferred, type Exchange, PatientWorkflow } from "./patients.js";
@@ -22,6 +23,8 @@ export interface Hl7ForwarderOptions {
   route: Hl7RouteConfig;
   patients: PatientConfig[];
   timeZone: string;
+  /** hub.id: part of every report id, so two hubs of one organisation never share one. */
+  hubId: string;
   client: Pick<SoapClient, "send" | "close">;
   idleMs?: number;
   newControlId?: () => string;
@@ -259,8 +262,8 @@ export class Hl7Forwarder {
     }
     const readings = rows.flatMap((r) => (r.item.type === "reading" ? [r.item.reading] : []));
     // OBR-3.1, PKB's report id: derived from the first reading, so a rebuilt message (after a fix by hand) keeps it.
-    const reportId = `${key}-${readings[0]?.key.slice(0, 16) ?? controlId}`.slice(0, 60);
-    return buildOruR01(this.sender, patient, readings, reportId, controlId, now, this.o.route.snomed);
+    const report = reportId(this.o.hubId, key, readings[0]?.key ?? controlId);
+    return buildOruR01(this.sender, patient, readings, report, controlId, now, this.o.route);
   }
 
   /** After the outcomes are recorded: a message none of whose rows is open any more is forgotten. */

@@ -2,9 +2,9 @@ import { CODES, type ComponentId } from "../../core/codes.js";
 import { HubError } from "../../core/errors.js";
 import { normaliseNhsNumber } from "../../core/nhs.js";
 import type { Reading } from "../../core/reading.js";
-import { convertRounded, isUcum } from "../../core/units.js";
 import { type Field, message, segment } from "./encoding.js";
 import { hl7Date, hl7Time, hl7TimeFromIso } from "./time.js";
+import { HL7_DEFAULT_UNIT, valueIn } from "./units.js";
 
 export interface Sender {
   sendingApplication: string;
@@ -25,8 +25,15 @@ export interface Hl7Patient {
 /** SNOMED CT code and unit per component, as agreed with PKB (configurable; defaults from the code table). */
 export type SnomedTable = Partial<Record<ComponentId, { code: string; unit: string }>>;
 
+/** How observations are coded: the agreed (code, unit) pairs and the OBX-3.3 coding-system string. */
+export interface Coding {
+  snomed: SnomedTable;
+  /** OBX-3.3: `SCT` by default; PKB's accepted value is confirmed per partner. */
+  codingSystem: string;
+}
+
 export function snomedFor(id: ComponentId, overrides: SnomedTable): { code: string; unit: string } {
-  return overrides[id] ?? { code: CODES[id].snomed, unit: CODES[id].unit };
+  return overrides[id] ?? { code: CODES[id].snomed, unit: HL7_DEFAULT_UNIT[id] ?? CODES[id].unit };
 }
 
 function msh(s: Sender, type: [string, string, string], controlId: string, nowMs: number): string {
@@ -58,8 +65,14 @@ function pid(p: Hl7Patient): string {
   ]);
 }
 
-/** QRY^A19: does PKB know this NHS number? */
-export function buildQryA19(s: Sender, nhsNumber: string, controlId: string, nowMs: number): string {
+/** QRY^A19: does PKB know this NHS number? `queryId` is QRD-4 (at most 10 characters), echoed in the answer. */
+export function buildQryA19(
+  s: Sender,
+  nhsNumber: string,
+  controlId: string,
+  nowMs: number,
+  queryId: string,
+): string {
   const nhs = normaliseNhsNumber(nhsNumber);
   const qrd8: Field = [nhs, "", "", "", "", "", "", "", "", "", "", "", "NH"];
   return message([
@@ -68,7 +81,7 @@ export function buildQryA19(s: Sender, nhsNumber: string, controlId: string, now
       hl7Time(nowMs, s.timeZone),
       "R",
       "I",
-      controlId,
+      queryId,
       undefined,
       undefined,
       ["1", "RD"],
@@ -89,6 +102,19 @@ export function buildAdtA28(s: Sender, p: Hl7Patient, controlId: string, nowMs: 
   ]);
 }
 
+/**
+ * OBX-8 (HL7 table 0078) says only what the device said about its own scale: `>` when it showed
+ * HI (the value is its upper limit, the true value is above), `<` for LO. Nothing else: `A`
+ * (abnormal) or `H`/`L` would be a clinical judgement the hub cannot make: the plausibility range
+ * in the code table is a check on the device, not a reference range for this patient (impossible
+ * values are quarantined in the core and never sent; unusual ones go unflagged, as measured).
+ */
+export function abnormalFlag(r: Pick<Reading, "flags">, id: ComponentId): string | undefined {
+  if (r.flags.includes(`above-measuring-range:${id}`)) return ">";
+  if (r.flags.includes(`below-measuring-range:${id}`)) return "<";
+  return undefined;
+}
+
 /** ORU^R01: the readings of one patient, one OBX per measured value, SNOMED-coded. */
 export function buildOruR01(
   s: Sender,
@@ -97,25 +123,26 @@ export function buildOruR01(
   reportId: string,
   controlId: string,
   nowMs: number,
-  snomed: SnomedTable,
+  coding: Coding,
 ): string {
   if (readings.length === 0) throw new HubError("INTERNAL", "an ORU needs at least one reading");
   const first = readings[0] as Reading;
   const obx: string[] = [];
-  for (const r of readings) {
+  readings.forEach((r, i) => {
     for (const c of r.components) {
-      const code = snomedFor(c.id, snomed);
-      const value = isUcum(code.unit) ? convertRounded(c.value, c.unit, code.unit) : c.value;
+      const code = snomedFor(c.id, coding.snomed);
       obx.push(
         segment("OBX", [
           String(obx.length + 1),
           "NM",
-          [code.code, CODES[c.id].label, "SCT"],
-          undefined,
-          String(value),
+          [code.code, CODES[c.id].label, coding.codingSystem],
+          // OBX-4 sub-id: the components of one reading share it, so several blood pressures of the
+          // same instant in one batch still pair each systolic with its own diastolic.
+          String(i + 1),
+          valueIn(c, code.unit), // converted to the unit it is sent under, or refused
           [code.unit],
           undefined,
-          r.flags.some((f) => f === `out-of-range:${c.id}`) ? "A" : undefined,
+          abnormalFlag(r, c.id),
           undefined,
           undefined,
           "F",
@@ -125,7 +152,7 @@ export function buildOruR01(
         ]),
       );
     }
-  }
+  });
   return message([
     msh(s, ["ORU", "R01", "ORU_R01"], controlId, nowMs),
     pid(p),

@@ -4,6 +4,7 @@ import type { Outcome } from "../../buffer/outbox.js";
 import type { Clock } from "../../core/clock.js";
 import type { Logger } from "../../core/log.js";
 import { queryResult } from "./ack.js";
+import { queryId } from "./ids.js";
 import { buildAdtA28, buildQryA19, type Hl7Patient, type Sender } from "./messages.js";
 import { ackOutcome, type Interpreted } from "./outcome.js";
 
@@ -52,13 +53,23 @@ export class PatientWorkflow {
   async ensureKnown(localKey: string, p: Hl7Patient, exchange: Exchange): Promise<void> {
     const key = patientStateKey(this.o.sender.sendingFacility, p.nhsNumber);
     if (this.o.buffer.kvGet(key) === "known") return;
-    const queryId = this.o.newControlId();
-    const query = await exchange(buildQryA19(this.o.sender, p.nhsNumber, queryId, this.o.clock.nowMs()));
+    const controlId = this.o.newControlId();
+    const qrd4 = this.nextQueryId();
+    const query = await exchange(
+      buildQryA19(this.o.sender, p.nhsNumber, controlId, this.o.clock.nowMs(), qrd4),
+    );
     if ("outcome" in query) throw new Deferred(notSent(query.outcome));
-    const asked = ackOutcome(query.ack, queryId);
+    const asked = ackOutcome(query.ack, controlId);
     if (asked.kind === "retry") throw new Deferred(notSent(asked));
     if (asked.kind === "rejected")
       throw new Deferred({ kind: "rejected", reason: `patient query (A19) refused: ${asked.reason}` });
+    // An answer that echoes another query's QRD-4 lists another query's patients: asked again later.
+    if (query.ack.queryId !== "" && query.ack.queryId !== qrd4)
+      throw new Deferred({
+        kind: "retry",
+        error: "A19 answer echoes another query (QRD-4)",
+        ambiguous: false,
+      });
     const result = queryResult(query.ack, p.nhsNumber);
     if (result.mismatch)
       this.o.logger.warn(
@@ -86,4 +97,13 @@ export class PatientWorkflow {
     }
     this.o.buffer.kvSet(key, "known");
   }
+
+  /** QRD-4 from a counter in the buffer: never the same twice for this buffer. */
+  private nextQueryId(): string {
+    const n = Number(this.o.buffer.kvGet(QUERY_COUNTER) ?? "0") + 1;
+    this.o.buffer.kvSet(QUERY_COUNTER, String(n));
+    return queryId(n);
+  }
 }
+
+const QUERY_COUNTER = "hl7:query-counter";

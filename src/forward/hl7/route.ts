@@ -61,6 +61,7 @@ export function createHl7Route(ctx: AgentContext): RouteComponent | undefined {
         route,
         patients: ctx.config.patients,
         timeZone: ctx.config.hub.timeZone,
+        hubId: ctx.config.hub.id,
         client: soapClient(route),
       });
       forwarder.start();

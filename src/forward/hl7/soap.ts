@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { HubError } from "../../core/errors.js";
+import { parseRetryAfter } from "../retry-after.js";
 
 export const PKB_NAMESPACE = "http://wsssl.hl7api.patientsknowbest.com/";
 
@@ -60,14 +61,6 @@ export function soapFault(xml: string): SoapFault | undefined {
   const code = /<faultcode[^>]*>([\s\S]*?)<\/faultcode>/.exec(xml)?.[1]?.trim() ?? "";
   const text = xmlText(/<faultstring[^>]*>([\s\S]*?)<\/faultstring>/.exec(xml)?.[1] ?? "SOAP fault").trim();
   return { code: code.replace(/^.*:/, "").split(".")[0] ?? "", text };
-}
-
-/** Retry-After (seconds or an HTTP date) in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | undefined, nowMs: number): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 export interface SoapClientOptions {
@@ -144,7 +137,7 @@ export class SoapClient {
             text += c;
           });
           res.on("end", () => {
-            const after = retryAfterMs(res.headers["retry-after"], now());
+            const after = parseRetryAfter(res.headers["retry-after"], now());
             finish({
               status: res.statusCode ?? 0,
               body: text,

@@ -1,5 +1,6 @@
 import type { HubBuffer } from "../../buffer/buffer.js";
 import type { Claimed, Lease } from "../../buffer/outbox.js";
+import { endpointProblem } from "../../config/url.js";
 import type { Clock } from "../../core/clock.js";
 import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
@@ -62,6 +63,9 @@ export class PkbRestForwarder {
   private tokenTrouble: string | undefined;
 
   constructor(private readonly o: PkbRestForwarderOptions) {
+    // The patient's bearer token goes with every measurement: never in cleartext beyond loopback.
+    const problem = endpointProblem(o.baseUrl);
+    if (problem) throw new HubError("CONFIG_INVALID", `routes.pkbRest.baseUrl ${problem}`);
     this.loop = new DeliveryLoop({
       route: this.route,
       outbox: o.buffer.outbox,

@@ -1,7 +1,9 @@
 import { createServer } from "node:http";
+import { loopbackRedirectProblem } from "../../config/routes.js";
 import type { PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import { HubError, messageOf } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import {
   type AuthorizationRequest,
@@ -36,6 +38,17 @@ export interface LinkOptions {
   timeoutMs?: number;
   /** Re-linking to a different PKB account than before is refused unless this is set. */
   newAccount?: boolean;
+  /**
+   * Link a patient whose configuration has no NHS number, so the hub cannot check the PKB account
+   * is theirs: refused unless this is set (`--accept-unverified`); logged and recorded in the link.
+   */
+  acceptUnverified?: boolean;
+  /**
+   * Link a PKB account another local patient is already linked to (both would deliver into one
+   * record): refused unless this is set (`--shared-account`); recorded in the link.
+   */
+  sharedAccount?: boolean;
+  logger?: Logger;
 }
 
 /** GET /json/users/self: the PKB id and NHS number of the account that approved the link. */
@@ -80,6 +93,7 @@ async function usersSelf(
  */
 async function waitForCallback(
   redirectUri: string,
+  state: string,
   timeoutMs: number,
   onListening: () => Promise<URL> | undefined,
 ): Promise<URL> {
@@ -97,8 +111,9 @@ async function waitForCallback(
         res.writeHead(404).end();
         return;
       }
-      if (!url.searchParams.has("code") && !url.searchParams.has("error")) {
-        // Not PKB's redirect (a stray visit or prefetch): keep waiting for the real one.
+      if (url.searchParams.get("state") !== state) {
+        // Not the redirect this link waits for (a stray visit, a prefetch, another local process
+        // sending `error=` or a code of its own): it must not end the link; keep waiting.
         res.writeHead(400, { "content-type": "text/plain" }).end("waiting for the redirect from PKB");
         return;
       }
@@ -162,10 +177,14 @@ async function obtainTokens(
   if (o.mode === "device") {
     return deviceAuthorization(config, o.route, (uri, userCode) => o.show(new URL(uri), userCode), timeoutMs);
   }
+  if (o.mode === "loopback") {
+    const problem = loopbackRedirectProblem(o.route.redirectUri);
+    if (problem) throw new HubError("CONFIG_INVALID", `routes.pkbRest.redirectUri ${problem}`);
+  }
   const request = await startAuthorization(config, o.route);
   let callback: URL;
   if (o.mode === "loopback") {
-    callback = await waitForCallback(o.route.redirectUri, timeoutMs, () => {
+    callback = await waitForCallback(o.route.redirectUri, request.state, timeoutMs, () => {
       o.show(request.url);
       return o.paste?.().then((text) => pastedToUrl(text, request, o.route.redirectUri));
     });
@@ -186,6 +205,18 @@ function readPrevious(o: LinkOptions): PatientLink | undefined {
   }
 }
 
+/** The other local patients whose links point at this PKB account (unreadable links cannot be checked). */
+function linkedElsewhere(o: LinkOptions, pkbId: string): string[] {
+  return o.store.patients().filter((key) => {
+    if (key === o.patient.key) return false;
+    try {
+      return o.store.get(key)?.pkbId === pkbId;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * Links a patient: authorization code with state and PKCE, then the Users API. The mis-attribution
  * guard refuses the link when the configured NHS number differs from the PKB account's.
@@ -193,6 +224,14 @@ function readPrevious(o: LinkOptions): PatientLink | undefined {
 export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
   const fetchImpl = o.fetch ?? fetch;
   const config = oauthConfig(o.route, fetchImpl);
+  // Refused before the patient is asked to approve anything.
+  if (!o.patient.nhsNumber && !o.acceptUnverified) {
+    throw new HubError(
+      "USAGE",
+      `patient ${o.patient.key} has no NHS number in the configuration, so the hub cannot check that the ` +
+        "PKB account is theirs: add patients[].nhsNumber, or link with --accept-unverified after checking the account in person",
+    );
+  }
   const timeoutMs = o.timeoutMs ?? 10 * 60_000;
   const tokens = await obtainTokens(o, config, timeoutMs);
   const self = await usersSelf(fetchImpl, o.route, tokens.accessToken).catch(async (err: unknown) => {
@@ -221,14 +260,33 @@ export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
         "(if the patient really changed account, link again with --new-account)",
     );
   }
+  const sharing = linkedElsewhere(o, self.id);
+  if (sharing.length > 0 && !o.sharedAccount) {
+    await revokeQuietly(config, tokens.refreshToken);
+    throw new HubError(
+      "MISATTRIBUTION",
+      `this PKB account is already linked to patient(s) ${sharing.join(", ")}: both would deliver into one ` +
+        "record. Link refused, nothing stored (if they really share one PKB record, link again with --shared-account)",
+    );
+  }
+  if (!o.patient.nhsNumber) {
+    o.logger?.warn(
+      { patient: o.patient.key, acceptedUnverified: true },
+      "PKB link made without NHS number verification (--accept-unverified)",
+    );
+  }
   const link: PatientLink = {
+    patient: o.patient.key,
     state: "linked",
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
     expiresAtMs: o.clock.nowMs() + tokens.expiresInSec * 1000,
+    lifetimeMs: tokens.expiresInSec * 1000,
     pkbId: self.id,
     ...(linkedNhs ? { nhsNumber: linkedNhs } : {}),
     linkedAtMs: o.clock.nowMs(),
+    ...(o.patient.nhsNumber ? {} : { acceptedUnverified: true as const }),
+    ...(sharing.length > 0 ? { sharedAccount: true as const } : {}),
   };
   o.store.put(o.patient.key, link);
   return link;

@@ -1,5 +1,7 @@
 import * as client from "openid-client";
+import { pkbRestUrlProblems } from "../../config/routes.js";
 import type { Config } from "../../config/schema.js";
+import { isLoopbackHost } from "../../config/url.js";
 import { HubError, messageOf } from "../../core/errors.js";
 import { readSecretFile } from "../../core/secrets.js";
 
@@ -12,10 +14,26 @@ export interface TokenSet {
 }
 
 /**
+ * Refuses a route whose endpoints would carry tokens, the client secret or the authorization code in
+ * cleartext beyond this machine (or over another scheme), before any connection is made. The schema
+ * says the same at `config check`; this holds for a config that never went through it.
+ */
+export function assertPkbRestEndpoints(route: PkbRestConfig): void {
+  const problems = pkbRestUrlProblems(route);
+  if (problems.length > 0) {
+    throw new HubError(
+      "CONFIG_INVALID",
+      `routes.pkbRest refused: ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`,
+    );
+  }
+}
+
+/**
  * openid-client configured with PKB's endpoints explicitly: PKB publishes no discovery document.
  * Plain http is allowed only for loopback (the stand-in); every real PKB URL is https.
  */
 export function oauthConfig(route: PkbRestConfig, fetchImpl: typeof fetch = fetch): client.Configuration {
+  assertPkbRestEndpoints(route);
   const base = new URL(route.baseUrl);
   const endpoint = (path: string) => new URL(path, base).href;
   const metadata: client.ServerMetadata = {
@@ -30,9 +48,8 @@ export function oauthConfig(route: PkbRestConfig, fetchImpl: typeof fetch = fetc
   const config = new client.Configuration(metadata, route.clientId, readSecretFile(route.clientSecretFile));
   config.timeout = Math.ceil(route.requestTimeoutMs / 1000);
   config[client.customFetch] = (url, options) => fetchImpl(url, options as RequestInit);
-  if (base.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(base.hostname)) {
-    client.allowInsecureRequests(config);
-  }
+  // Every endpoint passed assertPkbRestEndpoints: any http one is on this machine (the stand-in).
+  if (base.protocol === "http:" && isLoopbackHost(base.hostname)) client.allowInsecureRequests(config);
   return config;
 }
 
@@ -119,6 +136,9 @@ export async function finishAuthorization(
   request: AuthorizationRequest,
   callbackUrl: URL,
 ): Promise<TokenSet> {
+  // An answer to another request (forged, stale) is not ours, whether it carries a code or an error.
+  if (callbackUrl.searchParams.get("state") !== request.state)
+    throw new HubError("AUTH_FAILED", "the redirect does not answer this link request (state differs)");
   const error = callbackUrl.searchParams.get("error");
   if (error === "access_denied") throw new HubError("LINK_DENIED", "the patient did not give consent");
   if (error) throw new HubError("LINK_DENIED", `PKB refused the link: ${error}`);

@@ -5,7 +5,7 @@ import { isSecretFileExposed, SecretBox } from "../../core/secrets.js";
 import { PkbRestForwarder } from "./forwarder.js";
 import { oauthConfig } from "./oauth.js";
 import { TokenStore } from "./token-store.js";
-import { OAuthTokenProvider } from "./tokens.js";
+import { type LinkStateListener, OAuthTokenProvider } from "./tokens.js";
 
 export const RELINK_ALERT = "RELINK_NEEDED";
 export const EXPOSED_ALERT = "PKB_SECRET_EXPOSED";
@@ -15,14 +15,30 @@ export function tokenStore(dataDir: string): TokenStore {
   return new TokenStore(join(dataDir, "links"), SecretBox.open(dataDir));
 }
 
+/** One line per patient without a usable link, with the reason (which file, why): no PHI. */
+function relinkMessage(relinking: ReadonlyMap<string, string>): string {
+  const each = [...relinking]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([patient, reason]) => `${patient} (${reason})`);
+  return `no usable PKB link: run pkb-hub link for patient(s): ${each.join("; ")}`;
+}
+
 /** The pkb-rest route for the agent, when the configuration has it. */
 export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefined {
   const route = ctx.config.routes.pkbRest;
   if (!route || !ctx.config.patients.some((p) => p.route === "pkb-rest")) return undefined;
   const logger = ctx.logger.child({ component: "pkb-rest" });
   let forwarder: PkbRestForwarder | undefined;
-  // Local patient keys (not PHI) without a usable link; one alert lists them all.
-  const relinking = new Set<string>();
+  // Local patient keys (not PHI) without a usable link, and why; one alert lists them all.
+  const relinking = new Map<string, string>();
+  const onLinkState: LinkStateListener = (patient, state, reason = "never linked") => {
+    const before = relinking.get(patient);
+    if (state === "linked" ? before === undefined : before === reason) return;
+    if (state === "linked") relinking.delete(patient);
+    else relinking.set(patient, reason);
+    if (relinking.size === 0) ctx.buffer.alerts.clear(RELINK_ALERT);
+    else ctx.buffer.alerts.raise(RELINK_ALERT, relinkMessage(relinking), ctx.clock.nowMs());
+  };
   return {
     name: "route:pkb-rest",
     route: "pkb-rest",
@@ -36,25 +52,16 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         ctx.buffer.alerts.raise(EXPOSED_ALERT, text, ctx.clock.nowMs());
       } else ctx.buffer.alerts.clear(EXPOSED_ALERT);
       // The client secret is read here: a missing file is a clear start-up error, not a later surprise.
-      const tokens = new OAuthTokenProvider(
-        tokenStore(ctx.dataDir),
-        oauthConfig(route, ctx.fetch),
-        ctx.clock,
+      const patients = ctx.config.patients.filter((p) => p.route === "pkb-rest");
+      const tokens = new OAuthTokenProvider({
+        store: tokenStore(ctx.dataDir),
+        config: oauthConfig(route, ctx.fetch),
+        clock: ctx.clock,
         logger,
-        route.refreshAheadSec,
-        (patient, state) => {
-          if (state === "relink-needed" ? relinking.has(patient) : !relinking.has(patient)) return;
-          if (state === "relink-needed") relinking.add(patient);
-          else relinking.delete(patient);
-          if (relinking.size === 0) ctx.buffer.alerts.clear(RELINK_ALERT);
-          else
-            ctx.buffer.alerts.raise(
-              RELINK_ALERT,
-              `no usable PKB link (never linked, revoked or expired): run pkb-hub link for patient(s): ${[...relinking].sort().join(", ")}`,
-              ctx.clock.nowMs(),
-            );
-        },
-      );
+        refreshAheadSec: route.refreshAheadSec,
+        patients,
+        onLinkState,
+      });
       forwarder = new PkbRestForwarder({
         buffer: ctx.buffer,
         clock: ctx.clock,
@@ -64,7 +71,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         fetch: ctx.fetch,
         concurrency: route.concurrency,
         requestTimeoutMs: route.requestTimeoutMs,
-        patients: ctx.config.patients.filter((p) => p.route === "pkb-rest").map((p) => p.key),
+        patients: patients.map((p) => p.key),
       });
       forwarder.start();
     },

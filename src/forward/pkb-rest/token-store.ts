@@ -1,21 +1,39 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { HubError } from "../../core/errors.js";
+import { HubError, messageOf } from "../../core/errors.js";
 import { type SecretBox, writeFileAtomic } from "../../core/secrets.js";
 
 export type LinkState = "linked" | "relink-needed";
 
 /** What the hub keeps per linked patient. Encrypted at rest; never logged. */
 export interface PatientLink {
+  /** The local patient key the link was made for (also bound as associated data when sealed). */
+  patient?: string;
   state: LinkState;
   accessToken: string;
   refreshToken?: string;
   /** Access token expiry, epoch ms. */
   expiresAtMs: number;
+  /** The access token's lifetime as PKB gave it (expires_in), so refresh-ahead can be clamped to it. */
+  lifetimeMs?: number;
   pkbId: string;
   nhsNumber?: string;
   linkedAtMs: number;
+  /**
+   * Linked although the hub could not check the account is this patient's (no NHS number in the
+   * configuration): `pkb-hub link --accept-unverified`, a technician's explicit decision.
+   */
+  acceptedUnverified?: true;
+  /** Linked although another local patient uses the same PKB account (`--shared-account`). */
+  sharedAccount?: true;
 }
+
+/** Associated data of a sealed link: the file opens only as this patient's. */
+function linkContext(patient: string): string {
+  return `pkb-hub link v2\npatient=${patient}`;
+}
+
+const LINK_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 interface Cached {
   stamp: string;
@@ -36,13 +54,22 @@ export class TokenStore {
   ) {}
 
   private file(patient: string): string {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(patient)) throw new HubError("USAGE", "invalid patient key");
+    if (!LINK_KEY.test(patient)) throw new HubError("USAGE", "invalid patient key");
     return join(this.dir, `${patient}.link`);
   }
 
   private stamp(file: string): string | undefined {
     const st = statSync(file, { throwIfNoEntry: false });
     return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : undefined;
+  }
+
+  /** The local patients that have a link file (readable or not). */
+  patients(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const names = readdirSync(this.dir, { withFileTypes: true, encoding: "utf8" }).filter(
+      (e) => e.isFile() && e.name.endsWith(".link"),
+    );
+    return names.map((e) => e.name.slice(0, -".link".length)).filter((k) => LINK_KEY.test(k));
   }
 
   get(patient: string): PatientLink | undefined {
@@ -54,23 +81,43 @@ export class TokenStore {
     }
     const cached = this.cache.get(patient);
     if (cached?.stamp === stamp) return cached.link;
-    const plain = this.box.open(readFileSync(file, "utf8"));
+    const link = this.read(patient, file);
+    this.cache.set(patient, { stamp, link });
+    return link;
+  }
+
+  /**
+   * Opens a link file, bound to its patient: a file copied from another patient's place (or sealed
+   * with another key, or damaged) is refused with SECRET_UNREADABLE naming the file and why, which
+   * the relink alert shows.
+   */
+  private read(patient: string, file: string): PatientLink {
+    const refuse = (why: string, cause?: unknown) =>
+      new HubError("SECRET_UNREADABLE", `link file ${file} cannot be used: ${why}`, { cause });
+    let plain: string;
+    try {
+      plain = this.box.open(readFileSync(file, "utf8"), linkContext(patient));
+    } catch (err) {
+      throw refuse(messageOf(err), err);
+    }
     let link: PatientLink;
     try {
       link = JSON.parse(plain) as PatientLink;
-    } catch {
-      throw new HubError("SECRET_UNREADABLE", `link file of patient ${patient} is not a valid link`);
+    } catch (err) {
+      throw refuse("it does not hold a valid link", err);
     }
-    this.cache.set(patient, { stamp, link });
+    // Bound twice: as associated data above, and by the patient written inside.
+    if (link.patient !== patient) throw refuse("it belongs to another patient");
     return link;
   }
 
   /** Durable before it returns: a rotated refresh token is never only in memory. */
   put(patient: string, link: PatientLink): void {
     const file = this.file(patient);
-    writeFileAtomic(file, this.box.seal(JSON.stringify(link)));
+    const bound: PatientLink = { ...link, patient };
+    writeFileAtomic(file, this.box.seal(JSON.stringify(bound), linkContext(patient)));
     const stamp = this.stamp(file);
-    if (stamp) this.cache.set(patient, { stamp, link });
+    if (stamp) this.cache.set(patient, { stamp, link: bound });
   }
 
   /**

@@ -1,53 +1,110 @@
 import type * as client from "openid-client";
+import type { PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
-import { HubError, isHubError } from "../../core/errors.js";
+import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import type { TokenProvider } from "./forwarder.js";
+import { linkIdentityProblem } from "./identity.js";
 import { refreshTokens } from "./oauth.js";
 import type { PatientLink, TokenStore } from "./token-store.js";
+
+export type LinkStateListener = (patient: string, state: "linked" | "relink-needed", reason?: string) => void;
+
+export interface OAuthTokenProviderOptions {
+  store: TokenStore;
+  config: client.Configuration;
+  clock: Clock;
+  logger: Logger;
+  refreshAheadSec: number;
+  /** The configured patients: each link is checked against its patient (NHS number) before use. */
+  patients: readonly PatientConfig[];
+  /** Told when a patient's link state (or the reason it is unusable) is seen, for alerts and health. */
+  onLinkState?: LinkStateListener;
+}
+
+type Usable = { link: PatientLink } | { problem: string };
 
 /**
  * Tokens from the patient's OAuth link: refreshed ahead of expiry, one refresh at a time per
  * patient, the new tokens persisted durably before the new access token is used. A refused refresh
  * marks the link `relink-needed` (persisted): readings keep buffering until a technician re-links.
+ * A link that cannot be opened, or no longer matches its configured patient, is never used: the
+ * relink alert says which and why.
  */
 export class OAuthTokenProvider implements TokenProvider {
   private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly store: TokenStore;
+  private readonly config: client.Configuration;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly refreshAheadSec: number;
+  private readonly patients: ReadonlyMap<string, PatientConfig>;
+  private readonly onLinkState: LinkStateListener;
 
-  constructor(
-    private readonly store: TokenStore,
-    private readonly config: client.Configuration,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly refreshAheadSec: number,
-    /** Told when a patient's link state is seen to change (alerts, health). */
-    private readonly onLinkState: (patient: string, state: "linked" | "relink-needed") => void = () => {},
-  ) {}
+  constructor(o: OAuthTokenProviderOptions) {
+    this.store = o.store;
+    this.config = o.config;
+    this.clock = o.clock;
+    this.logger = o.logger;
+    this.refreshAheadSec = o.refreshAheadSec;
+    this.patients = new Map(o.patients.map((p) => [p.key, p]));
+    this.onLinkState = o.onLinkState ?? (() => {});
+  }
+
+  /** The patient's link if it may be used now, else why not (no PHI in the reason). */
+  private usableLink(patient: string): Usable {
+    let link: PatientLink | undefined;
+    try {
+      link = this.store.get(patient);
+    } catch (err) {
+      return { problem: messageOf(err) };
+    }
+    if (!link) return { problem: "never linked" };
+    if (link.state !== "linked")
+      return { problem: "PKB refused the link's refresh token (revoked or expired)" };
+    const problem = linkIdentityProblem(this.patients.get(patient), link);
+    return problem ? { problem } : { link };
+  }
+
+  /** Reports the state, and throws RELINK_NEEDED with the reason when the link may not be used. */
+  private linkOrThrow(patient: string): PatientLink {
+    const usable = this.usableLink(patient);
+    if ("problem" in usable) {
+      this.onLinkState(patient, "relink-needed", usable.problem);
+      throw new HubError("RELINK_NEEDED", `patient ${patient} has no usable PKB link: ${usable.problem}`);
+    }
+    this.onLinkState(patient, "linked");
+    return usable.link;
+  }
 
   /**
-   * True when the patient has a link that may give a token: linked, not waiting for a re-link.
-   * A patient never linked counts as needing a link (the alert says so) without any reading tried.
+   * True when the patient has a link that may give a token: linked, not waiting for a re-link, and
+   * still this patient's. A patient never linked counts as needing a link (the alert says so)
+   * without any reading tried.
    */
   usable(patient: string): boolean {
-    let linked: boolean;
     try {
-      linked = this.store.state(patient) === "linked";
-    } catch {
-      // An unreadable link file is reported by accessToken() when a reading is tried.
+      this.linkOrThrow(patient);
       return true;
+    } catch {
+      return false;
     }
-    this.onLinkState(patient, linked ? "linked" : "relink-needed");
-    return linked;
+  }
+
+  /**
+   * Whether the access token is still good enough to use. It is refreshed `refreshAheadSec` before
+   * expiry, but never earlier than half its lifetime: a token living shorter than refreshAheadSec
+   * (PKB's lifetime is its own) would otherwise be refreshed for every single reading.
+   */
+  private fresh(link: PatientLink): boolean {
+    const aheadMs = this.refreshAheadSec * 1000;
+    const clamped = link.lifetimeMs === undefined ? aheadMs : Math.min(aheadMs, link.lifetimeMs / 2);
+    return link.expiresAtMs - clamped > this.clock.nowMs();
   }
 
   async accessToken(patient: string): Promise<string> {
-    const link = this.store.get(patient);
-    if (link?.state !== "linked") {
-      this.onLinkState(patient, "relink-needed");
-      throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
-    }
-    this.onLinkState(patient, "linked");
-    if (link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) return link.accessToken;
+    const link = this.linkOrThrow(patient);
+    if (this.fresh(link)) return link.accessToken;
     return this.refresh(patient, link.accessToken);
   }
 
@@ -60,10 +117,9 @@ export class OAuthTokenProvider implements TokenProvider {
   }
 
   private async doRefresh(patient: string, refused: string): Promise<string> {
-    const link = this.store.get(patient);
-    if (link?.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
+    const link = this.linkOrThrow(patient);
     // Someone else already refreshed since this token was handed out.
-    if (link.accessToken !== refused && link.expiresAtMs - this.refreshAheadSec * 1000 > this.clock.nowMs()) {
+    if (link.accessToken !== refused && this.fresh(link)) {
       return link.accessToken;
     }
     if (!link.refreshToken) return this.markRelink(patient, link, "no refresh token");
@@ -81,6 +137,7 @@ export class OAuthTokenProvider implements TokenProvider {
       // PKB's rotation behaviour is unknown: keep whichever refresh token is newest.
       refreshToken: tokens.refreshToken ?? link.refreshToken,
       expiresAtMs: this.clock.nowMs() + tokens.expiresInSec * 1000,
+      lifetimeMs: tokens.expiresInSec * 1000,
     };
     // Durable before the new access token is used: a rotated refresh token is never only in memory.
     if (!this.store.replace(patient, link.linkedAtMs, renewed)) return this.relinkedMeanwhile(patient);
@@ -91,7 +148,7 @@ export class OAuthTokenProvider implements TokenProvider {
   private markRelink(patient: string, link: PatientLink, why: string): Promise<string> {
     if (!this.store.replace(patient, link.linkedAtMs, { ...link, state: "relink-needed" }))
       return this.relinkedMeanwhile(patient);
-    this.onLinkState(patient, "relink-needed");
+    this.onLinkState(patient, "relink-needed", `PKB refused the link's refresh token (${why})`);
     this.logger.error(
       { patient, alert: "RELINK_NEEDED", why },
       "PKB link revoked or expired: the patient must re-link",
@@ -102,8 +159,6 @@ export class OAuthTokenProvider implements TokenProvider {
   /** The link was replaced while refreshing (pkb-hub link ran): its fresh access token is used. */
   private relinkedMeanwhile(patient: string): Promise<string> {
     this.logger.info({ patient }, "PKB link was renewed during a token refresh; using the new link");
-    const link = this.store.get(patient);
-    if (link?.state !== "linked") throw new HubError("RELINK_NEEDED", "patient is not linked to PKB");
-    return Promise.resolve(link.accessToken);
+    return Promise.resolve(this.linkOrThrow(patient).accessToken);
   }
 }

@@ -6,6 +6,48 @@ import { IndependentHl7 } from "../../../src/forward/hl7/standard.js";
 /** HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ] */
 const DTM = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$/;
 
+/**
+ * PKB's predefined measurement types as (SNOMED code, unit) pairs: written out here, not taken
+ * from the hub's tables, so that a hub default that drifts from PKB's list is caught. Glucose is
+ * in mmol/L (UK practice).
+ */
+const PKB_MEASUREMENT_TYPES: ReadonlyArray<{ code: string; unit: string }> = [
+  { code: CODES["bp-systolic"].snomed, unit: "mm[Hg]" },
+  { code: CODES["bp-diastolic"].snomed, unit: "mm[Hg]" },
+  { code: CODES["bp-mean"].snomed, unit: "mm[Hg]" },
+  { code: CODES["pulse-rate"].snomed, unit: "/min" },
+  { code: CODES["heart-rate"].snomed, unit: "/min" },
+  { code: CODES.spo2.snomed, unit: "%" },
+  { code: CODES["body-temperature"].snomed, unit: "Cel" },
+  { code: CODES["body-weight"].snomed, unit: "kg" },
+  { code: CODES.glucose.snomed, unit: "mmol/L" },
+  { code: CODES["respiratory-rate"].snomed, unit: "/min" },
+  { code: CODES["peak-flow"].snomed, unit: "L/min" },
+];
+
+/** HL7 v2.4 table 0078 (abnormal flags), and empty. */
+const ABNORMAL_FLAGS = [
+  "",
+  "L",
+  "H",
+  "LL",
+  "HH",
+  "<",
+  ">",
+  "N",
+  "A",
+  "AA",
+  "U",
+  "D",
+  "B",
+  "W",
+  "S",
+  "R",
+  "I",
+  "MS",
+  "VS",
+];
+
 /** What PKB's HL7 interface does with a message, as PKB.md describes it. */
 export interface RegistryPatient {
   nhsNumber: string;
@@ -17,6 +59,10 @@ export interface RegistryPatient {
 
 export interface Observation {
   reportId: string;
+  /** OBX-4: the observations of one measurement (a systolic and its diastolic) share it. */
+  group: string;
+  /** OBX-8 as received (HL7 table 0078). */
+  abnormal: string;
   code: string;
   unit: string;
   value: number;
@@ -40,11 +86,10 @@ export class PkbHl7Registry {
   constructor(
     readonly facilities: string[],
     extraPairs: Array<{ code: string; unit: string }> = [],
+    /** OBX-3.3 this PKB accepts for SNOMED CT (confirmed per partner). */
+    public codingSystem = "SCT",
   ) {
-    this.allowedPairs = new Set([
-      ...Object.values(CODES).map((c) => `${c.snomed}|${c.unit}`),
-      ...extraPairs.map((p) => `${p.code}|${p.unit}`),
-    ]);
+    this.allowedPairs = new Set([...PKB_MEASUREMENT_TYPES, ...extraPairs].map((p) => `${p.code}|${p.unit}`));
   }
 
   /** Handles one message; returns the answer (ACK or ADR^A19) as HL7 text. */
@@ -108,6 +153,8 @@ export class PkbHl7Registry {
 
   private query(m: IndependentHl7, controlId: string): string {
     const nhs = m.get("QRD.8.1");
+    if (m.get("QRD.4").length === 0 || m.get("QRD.4").length > 10)
+      return this.ack("AR", controlId, "QRD-4 query id must be 1-10 characters", "A19");
     if (m.get("QRD.8.13") !== "NH" || m.get("QRD.9") !== "DEM")
       return this.ack("AR", controlId, "QRD-8.13 must be NH and QRD-9 DEM", "A19");
     if (!isValidNhsNumber(nhs)) return this.ack("AR", controlId, "Invalid NHS number", "A19");
@@ -161,10 +208,12 @@ export class PkbHl7Registry {
       return this.ack("AR", controlId, "Invalid NHS number", "R01");
     if (!this.patients.has(nhs)) return this.ack("AR", controlId, "Patient not found", "R01");
     const obx = m.segments("OBX");
-    const reportId = m.get("OBR.3.1");
+    const reportId = m.get("OBR.3.1") || m.get("OBR.3");
+    if (reportId.length > 22) return this.ack("AR", controlId, "OBR-3 is longer than 22 characters", "R01");
     if (obx.length > 1 && !reportId)
       return this.ack("AR", controlId, "OBR-3 is required for several measurements", "R01");
     const obrTime = m.get("OBR.7");
+    const seen = new Set<string>();
     const accepted: Observation[] = [];
     if (obx.length === 0) return this.ack("AR", controlId, "No OBX segment", "R01");
     for (const o of obx) {
@@ -177,12 +226,21 @@ export class PkbHl7Registry {
       const code = o.get("OBX.3.1");
       // PKB: the unit is OBX-6.2 when present, else OBX-6.1.
       const unit = o.get("OBX.6.2") || o.get("OBX.6.1") || o.get("OBX.6");
-      if (o.get("OBX.3.3") !== "SCT" || !this.allowedPairs.has(`${code}|${unit}`)) {
+      if (o.get("OBX.3.3") !== this.codingSystem || !this.allowedPairs.has(`${code}|${unit}`)) {
         return this.ack("AR", controlId, `Unknown measurement: SNOMED ${code} with unit ${unit}`, "R01");
       }
       const value = Number(o.get("OBX.5"));
-      if (!Number.isFinite(value)) return this.ack("AR", controlId, "OBX-5 must be numeric", "R01");
-      accepted.push({ reportId, code, unit, value, time });
+      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(o.get("OBX.5")) || !Number.isFinite(value))
+        return this.ack("AR", controlId, "OBX-5 must be an HL7 NM number", "R01");
+      const group = o.get("OBX.4");
+      // Two values of one type in one group cannot be paired with the rest of their measurement.
+      if (seen.has(`${code}|${group}|${time}`))
+        return this.ack("AR", controlId, `Several ${code} at ${time} without distinct OBX-4 sub-ids`, "R01");
+      seen.add(`${code}|${group}|${time}`);
+      const abnormal = o.get("OBX.8");
+      if (!ABNORMAL_FLAGS.includes(abnormal))
+        return this.ack("AR", controlId, `OBX-8 ${abnormal} is not in HL7 table 0078`, "R01");
+      accepted.push({ reportId, group, abnormal, code, unit, value, time });
     }
     if (this.reports.has(reportId)) this.duplicateReports++;
     this.reports.add(reportId);

@@ -16,13 +16,16 @@ import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 export type Hl7Fault =
   /** Answers normally (to aim a later fault at a later message). */
   | { kind: "none" }
-  | { kind: "status"; status: number; retryAfterSec?: number }
+  /** `retryAfter`: the Retry-After header exactly as given (seconds, a date, or nonsense). */
+  | { kind: "status"; status: number; retryAfter?: number | string }
   /** A SOAP fault (HTTP 500) before processing: "Server" by default, "Client" for a request PKB cannot read. */
   | { kind: "soap-fault"; code?: "Server" | "Client" }
   | { kind: "hang" }
   /** Processes the message, then never answers: the sender cannot know it arrived. */
   | { kind: "accept-then-hang" }
-  | { kind: "ack"; code: "AR" | "AE"; text: string };
+  | { kind: "ack"; code: "AR" | "AE"; text: string }
+  /** Processes the message, then answers with `edit` applied to the HL7 answer (or to the whole SOAP body with `soap`). */
+  | { kind: "rewrite"; edit: (answer: string) => string; soap?: boolean };
 
 export interface Hl7StandinOptions {
   username?: string;
@@ -35,6 +38,8 @@ export interface Hl7StandinOptions {
   knownPatients?: RegistryPatient[];
   /** SNOMED code/unit pairs agreed on top of the defaults. */
   extraPairs?: Array<{ code: string; unit: string }>;
+  /** OBX-3.3 accepted for SNOMED CT (default SCT). */
+  codingSystem?: string;
 }
 
 export interface Hl7Standin {
@@ -90,7 +95,11 @@ export function hl7FromSoap(xml: string): string | undefined {
 
 /** PKB's HL7 SOAP endpoint stand-in, over HTTP and HTTPS, with Basic auth, faults and message capture. */
 export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Standin> {
-  const registry = new PkbHl7Registry(o.facilities ?? ["DEMOALIAS", "PARTNERORG"], o.extraPairs ?? []);
+  const registry = new PkbHl7Registry(
+    o.facilities ?? ["DEMOALIAS", "PARTNERORG"],
+    o.extraPairs ?? [],
+    o.codingSystem ?? "SCT",
+  );
   for (const p of o.knownPatients ?? []) registry.patients.set(p.nhsNumber, p);
   const expected = `Basic ${Buffer.from(`${o.username ?? "partner"}:${o.password ?? "partner-password"}`).toString("base64")}`;
   const faults: Hl7Fault[] = [];
@@ -133,8 +142,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       const fault = faults.shift();
       if (fault?.kind === "hang") return;
       if (fault?.kind === "status") {
-        const headers =
-          fault.retryAfterSec !== undefined ? { "retry-after": String(fault.retryAfterSec) } : {};
+        const headers = fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {};
         return void res.writeHead(fault.status, headers).end("error");
       }
       if (fault?.kind === "soap-fault")
@@ -145,7 +153,11 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       if (fault?.kind === "accept-then-hang") return;
       if (fault?.kind === "ack")
         answer = answer.replace(/MSA\|AA\|([^|\r]*)/, `MSA|${fault.code}|$1|${fault.text}`);
-      res.writeHead(200, { "content-type": "text/xml; charset=utf-8" }).end(soapAnswer(answer));
+      if (fault?.kind === "rewrite" && !fault.soap) answer = fault.edit(answer);
+      const wire = soapAnswer(answer);
+      res
+        .writeHead(200, { "content-type": "text/xml; charset=utf-8" })
+        .end(fault?.kind === "rewrite" && fault.soap ? fault.edit(wire) : wire);
     });
   };
 
