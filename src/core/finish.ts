@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { EARLIEST_PLAUSIBLE_MS } from "./clock.js";
-import { CODES } from "./codes.js";
+import { CODES, type CodeRow } from "./codes.js";
 import { HubError } from "./errors.js";
 import { idempotencyKey, type KeyTime } from "./key.js";
 import { describeLimits, isImpossible } from "./limits.js";
@@ -41,7 +41,8 @@ const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
 function toComponents(draft: ReadingDraft, flags: Flag[], impossible: string[]): Component[] {
   return draft.components.map((c) => {
-    const row = CODES[c.id];
+    const row = CODES[c.id] as CodeRow | undefined;
+    if (!row) throw new HubError("READING_INVALID", "reading has a component the code table does not know");
     if (!Number.isFinite(c.value))
       throw new HubError("READING_INVALID", `component ${c.id} is not a finite number`);
     if (!canConvert(c.unit, row.unit)) {
