@@ -134,7 +134,7 @@ describe("pkb-hub decode: what the device sent", () => {
         { id: "pulse-rate", unit: "/min", value: 72 },
       ],
     });
-    expect((r?.components as Array<{ unit: string }>).map((c) => c.unit)).toEqual([
+    expect(((r?.components ?? []) as Array<{ unit: string }>).map((c) => c.unit)).toEqual([
       "mm[Hg]",
       "mm[Hg]",
       "mm[Hg]",
