@@ -145,6 +145,8 @@ export class HubBuffer {
       () => this.makeRoom(),
     );
     if (!this.reserve.restore()) this.diskFull();
+    // Salvaged readings whose delivery record was lost wait as ambiguous: a person is told.
+    if (opened.salvage && opened.salvage.rebuilt > 0) this.outbox.refreshAmbiguousAlert();
     this.stmts = {
       reading: this.db.prepare(
         `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, boot_id, mono_ms, body, created_ms)
@@ -383,7 +385,10 @@ export class HubBuffer {
    */
   private ensureCapacity(): void {
     if (!this.reserve.held() && !this.reserve.restore()) {
-      throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+      // Delivered data is what can go: its pages go back to the filesystem, then try again.
+      if (pruneDelivered(this.db, Number.MAX_SAFE_INTEGER) === 0 || !this.reserve.restore()) {
+        throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+      }
     }
     const cap = this.options.maxSizeBytes;
     if (usedBytes(this.db) >= cap) checkpoint(this.db, "TRUNCATE");
