@@ -1,7 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { HubBuffer } from "../buffer/buffer.js";
 import type { Config } from "../config/schema.js";
-import { type Clock, SystemClock } from "../core/clock.js";
+import { type Clock, type SyncProbe, SystemClock } from "../core/clock.js";
 import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -18,6 +18,8 @@ export interface AgentOptions {
   clock?: Clock;
   fetch?: typeof fetch;
   housekeepingMs?: number;
+  /** Injected in tests: how the system clock learns it is synchronised. */
+  syncProbe?: SyncProbe;
 }
 
 export function bufferFile(config: Config): string {
@@ -49,7 +51,9 @@ export function openBuffer(
 
 /** A coded error's code for the log (never its message: a storage error may quote data). */
 function codeOf(err: unknown): string {
-  return isHubError(err) ? err.code : ((err as { code?: unknown }).code?.toString() ?? "INTERNAL");
+  if (isHubError(err)) return err.code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" ? code : "INTERNAL";
 }
 
 /** The running agent: devices → buffer → routes, plus housekeeping. */
@@ -73,6 +77,8 @@ export class Agent {
       this.systemClock = new SystemClock({
         mode: config.clock.mode,
         onSyncChange: (synced) => this.onClockSync(synced),
+        onListenerError: (err) => this.log.error({ code: codeOf(err) }, "clock sync handling failed"),
+        ...(options.syncProbe ? { probe: options.syncProbe } : {}),
       });
       clock = this.systemClock;
     }
