@@ -49,7 +49,13 @@ export const patientSchema = z.strictObject({
     .optional(),
   firstName: personName.optional(),
   lastName: personName.optional(),
-  dob: z.iso.date().optional().describe("YYYY-MM-DD"),
+  dob: z.iso
+    .date()
+    .refine((d) => d >= "1900-01-01", "date of birth must not be before 1900")
+    // Today somewhere on Earth (UTC+14 is the first to reach a date) is the latest possible birth date.
+    .refine((d) => Date.parse(`${d}T00:00:00+14:00`) <= Date.now(), "date of birth must not be in the future")
+    .optional()
+    .describe("YYYY-MM-DD"),
   sex: z.enum(["M", "F", "U"]).optional().describe("Sex at birth, HL7 table 0001"),
 });
 

@@ -139,6 +139,7 @@ describe("messages", () => {
       controlId: "c1",
       text: "No observation timestamp in OBX or OBR",
       queryId: "",
+      errorCodes: [],
       patients: [],
     });
     expect(() => parseAck("nonsense")).toThrow(expect.objectContaining({ code: "PROTOCOL" }));
