@@ -162,7 +162,11 @@ export function checkpoint(db: Db, mode: "PASSIVE" | "TRUNCATE" = "TRUNCATE"): b
   try {
     timeout = db.pragma("busy_timeout", { simple: true });
     db.pragma("busy_timeout = 0");
-    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
+    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }>;
     // PASSIVE reports busy 0 even when a reader kept it from copying every frame.
     return row !== undefined && row.busy === 0 && row.checkpointed === row.log;
   } catch {
