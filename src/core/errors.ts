@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   CLOCK_UNSYNCED: true,
   READING_INVALID: false,
   NHS_NUMBER_INVALID: false,
+  DOCUMENT_INVALID: false,
+  DOCUMENT_TOO_LARGE: false,
   // forwarding
   NETWORK: true,
   TIMEOUT: true,
