@@ -129,14 +129,7 @@ describe("HL7 answers as read", () => {
   });
 
   it("an MSH that does not declare five distinct delimiters is read with the standard ones", () => {
-    for (const text of [
-      "MSH|^~\\|x",
-      "MSHA^~\\&|x",
-      "MSH| ~\\&|x",
-      "MSH|^~\\",
-      "MSH",
-      "MSH|^^\\&|x",
-    ]) {
+    for (const text of ["MSH|^~\\|x", "MSHA^~\\&|x", "MSH| ~\\&|x", "MSH|^~\\", "MSH", "MSH|^^\\&|x"]) {
       const m = new ParsedMessage(`${text}\rPID|1|a^b&c~d|\\F\\`);
       expect(m.get("PID", 2, 2), text).toBe("b");
       expect(m.get("PID", 2, 2, 2), text).toBe("c");
