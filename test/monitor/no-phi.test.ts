@@ -126,5 +126,5 @@ describe("no PHI on MQTT", () => {
       ["pkb-hub/phi-rest/state", true, "shutdown"],
     ]);
     await late.close();
-  }, 60_000);
+  }, 110_000);
 });

@@ -86,7 +86,7 @@ describe("MQTT publisher", () => {
     try {
       await cap.waitFor(
         () => cap.on(`${T}/health`).filter((m) => !m.retain).length >= 2,
-        5000,
+        15_000,
         "interval health",
       );
       const late = await Capture.open(suite.broker.url, [`${T}/health`]);
