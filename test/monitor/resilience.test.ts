@@ -121,6 +121,7 @@ describe("MQTT resilience", () => {
     );
     expect(delivered()).toBe(device.produced());
     expect(agent.ctx.buffer.stats().unsent).toBe(0);
+    expect(agent.status().buffer.deliveredLastHour).toBe(device.produced());
     // No durable ingest waited on the broker (a connect timeout would be 10 s; this box is shared and slow).
     expect(Math.max(...latencies)).toBeLessThan(Math.max(2000, before * 20));
     await back.waitFor(() =>
