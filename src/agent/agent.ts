@@ -207,7 +207,7 @@ export class Agent implements MonitorHost {
     this.housekeeping = setInterval(() => void this.housekeepingPass(), every);
     this.housekeeping.unref();
     this.checkConditions();
-    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 15_000);
+    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 60_000);
     this.conditions.unref();
     this.log.info(
       { hub: this.options.config.hub.id, devices: this.options.config.devices.length },

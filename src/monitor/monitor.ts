@@ -1,5 +1,6 @@
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import type { Component } from "../agent/context.js";
+import { hubVersion } from "../agent/status.js";
 import type { Alert } from "../buffer/alerts.js";
 import { alertHint } from "../core/alert-hints.js";
 import type { Clock } from "../core/clock.js";
@@ -111,7 +112,14 @@ export class MqttMonitor implements Component {
       return;
     }
     const generation = ++this.generation;
-    const client = this.connectFn(this.o.settings.url, options);
+    let client: MqttClient;
+    try {
+      client = this.connectFn(this.o.settings.url, options);
+    } catch (err) {
+      this.outage(err instanceof Error ? err.message : String(err));
+      this.scheduleReconnect();
+      return;
+    }
     this.client = client;
     const mine = () => generation === this.generation && !this.stopping;
     client.on("connect", () => mine() && this.onConnect(client));
@@ -168,7 +176,7 @@ export class MqttMonitor implements Component {
       schemaVersion: SCHEMA_VERSION,
       hub: this.o.hubId,
       state: "online",
-      version: this.safeStatus()?.version ?? "unknown",
+      version: hubVersion(),
       at: new Date(this.o.clock.nowMs()).toISOString(),
     };
     client.publish(this.topics.state, JSON.stringify(online), { qos: 1, retain: true });
