@@ -239,14 +239,15 @@ export class Agent implements MonitorHost {
   /** Raises or clears the alerts that follow from the state (silent device, dead letters, clock). */
   checkConditions(): void {
     try {
-      const now = this.ctx.clock.nowMs();
-      for (const [code, message] of conditionAlerts(this.status())) {
-        if (message === undefined) this.ctx.buffer.alerts.clear(code);
-        else this.ctx.buffer.alerts.raise(code, message, now);
-      }
+      for (const [code, message] of conditionAlerts(this.status())) this.setAlert(code, message);
     } catch (err) {
       this.log.error({ err }, "condition check failed");
     }
+  }
+
+  setAlert(code: string, message: string | undefined): void {
+    if (message === undefined) this.ctx.buffer.alerts.clear(code);
+    else this.ctx.buffer.alerts.raise(code, message, this.ctx.clock.nowMs());
   }
 
   flush(): void {

@@ -6,7 +6,7 @@ import { alertHint } from "../core/alert-hints.js";
 import type { Clock } from "../core/clock.js";
 import { isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { clientOptions, type MqttSettings } from "./client-options.js";
+import { clientOptions, exposedSecretFiles, type MqttSettings } from "./client-options.js";
 import { answer } from "./commands.js";
 import { EventQueue } from "./event-queue.js";
 import type { MonitorHost } from "./host.js";
@@ -94,6 +94,14 @@ export class MqttMonitor implements Component {
   async start(): Promise<void> {
     this.connectFn = this.o.connect ?? (await import("mqtt")).connect;
     this.unsubscribe = this.o.host.onAlert((alert, active) => this.onAlert(alert, active));
+    // Like the routes' secrets: monitoring goes on (stopping would not un-expose it), loudly.
+    const exposed = exposedSecretFiles(this.o.settings);
+    this.o.host.setAlert(
+      "MQTT_SECRET_EXPOSED",
+      exposed.length === 0
+        ? undefined
+        : `readable by other users: ${exposed.join(", ")}: chmod 600 and change them`,
+    );
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.settings.healthIntervalSec * 1000);
     this.healthTimer.unref();
     // Never awaited: the agent starts (and stores readings) whether or not a broker answers.
