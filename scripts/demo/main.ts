@@ -13,6 +13,7 @@ import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/core/log.js";
+import { type DemoFleet, startDemoFleet } from "./fleet.js";
 import { demoCounts, demoSettled } from "./progress.js";
 import type { DemoRoute } from "./types.js";
 
@@ -22,6 +23,7 @@ interface DemoArgs {
   dataDir: string;
   captureDir?: string;
   mqttUrl?: string;
+  hubId: string;
   timeoutSec: number;
   /** Pause before each frame of the simulated meter (a slow meter; 0 = as fast as the port goes). */
   meterDelayMs: number;
@@ -36,6 +38,7 @@ function parse(argv: string[]): DemoArgs {
       "data-dir": { type: "string" },
       "capture-dir": { type: "string" },
       "mqtt-url": { type: "string" },
+      "hub-id": { type: "string", default: "demo-hub" },
       "timeout-sec": { type: "string", default: "120" },
       "meter-delay-ms": { type: "string", default: "0" },
     },
@@ -56,10 +59,14 @@ function parse(argv: string[]): DemoArgs {
   const dataDir = values["data-dir"]
     ? resolve(values["data-dir"])
     : mkdtempSync(resolve(".demo-data", "run-"));
+  const hubId = values["hub-id"];
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hubId))
+    throw new Error("--hub-id must be 1-64 letters, digits, '_', '.' or '-'");
   return {
     route,
     readings,
     dataDir,
+    hubId,
     timeoutSec,
     meterDelayMs,
     ...(values["capture-dir"] ? { captureDir: resolve(values["capture-dir"]) } : {}),
@@ -120,7 +127,7 @@ async function main(): Promise<number> {
 
   const route = await loadRoute(args.route, say);
   const input: ConfigInput = {
-    hub: { id: "demo-hub", timeZone: "Europe/London", dataDir: args.dataDir },
+    hub: { id: args.hubId, timeZone: "Europe/London", dataDir: args.dataDir },
     // A container or laptop has no NTP status to read; a real hub keeps the default `auto`.
     clock: { mode: "assume-synced" },
     log: { level: "info" },
@@ -136,7 +143,11 @@ async function main(): Promise<number> {
     ],
   };
   let agent: Agent | undefined;
+  let fleet: DemoFleet | undefined;
   try {
+    fleet = await startDemoFleet(args.hubId, args.mqttUrl, say);
+    // Fleet health every 5 s so a short demo shows a few; a real hub keeps the default (60 s).
+    if (fleet) input.monitor = { mqtt: { url: fleet.url, healthIntervalSec: 5, reconnectMaxSec: 2 } };
     await route.configure(input, args.dataDir, args.captureDir ? { captureDir: args.captureDir } : {});
     const config = parseConfig(input, "demo config");
     const configFile = join(args.dataDir, "config.yaml");
@@ -146,10 +157,6 @@ async function main(): Promise<number> {
       level: "info",
       destination: pino.destination({ dest: logFile, sync: true }),
     });
-    if (args.mqttUrl)
-      say(
-        `monitoring: ${args.mqttUrl} requested (fleet health is published by the monitor once it is built)`,
-      );
 
     agent = new Agent({ config, configFile, logger, housekeepingMs: 5_000 });
     // A data dir used before holds the meter's memory: its records come again and are duplicates.
@@ -190,6 +197,10 @@ async function main(): Promise<number> {
     say(`inspect: node dist/src/cli/main.js outbox list --config ${configFile}`);
     await agent.stop();
     agent = undefined;
+    if (fleet) {
+      say(`what the fleet saw (MQTT pkb-hub/${args.hubId}/#, no PHI):`);
+      for (const line of await fleet.report()) say(`  ${line}`);
+    }
     const exposed = exposedFiles(args.dataDir);
     say(
       exposed.length === 0
@@ -207,6 +218,7 @@ async function main(): Promise<number> {
   } finally {
     await agent?.stop();
     await route.stop();
+    await fleet?.stop();
   }
 }
 

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { COMPONENT_IDS, type ComponentId } from "../core/codes.js";
+import { DEFAULT_MAX_DOCUMENT_BYTES } from "../forward/hl7/document.js";
 import { unitProblem } from "../forward/hl7/units.js";
 import { endpointProblem, isLoopbackHost } from "./url.js";
 
@@ -157,6 +158,13 @@ export const hl7RouteSchema = z
       .describe(
         "Per component id: the SNOMED code and unit agreed with PKB (overrides the defaults; glucose defaults to mmol/L). The unit may be UCUM or an accepted spelling (mmHg, mmol/l, bpm, lb, ...); the value is converted to it",
       ),
+    maxDocumentBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(100 * 1024 * 1024)
+      .default(DEFAULT_MAX_DOCUMENT_BYTES)
+      .describe("Largest PDF (in bytes, before base64) sent as an MDM^T02 document; larger ones are refused"),
     codingSystem: z
       .string()
       .regex(/^[^\s|^~\\&]{1,20}$/, "1-20 characters, no spaces or HL7 delimiters")

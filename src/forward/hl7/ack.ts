@@ -16,11 +16,16 @@ export interface Ack {
   patients: string[][];
 }
 
-/** Reads PKB's answer (ACK or ADR^A19). A message without MSH or a valid MSA-1 is a protocol error. */
+/**
+ * Reads PKB's answer (ACK or ADR^A19), with the delimiters its own MSH declares. Harmless variants
+ * are read as meant: MSA-1 in any case and with surrounding whitespace (`aa`, `AA `), MSA-2 with
+ * surrounding whitespace. A message without MSH or without a valid MSA-1 is a protocol error.
+ */
 export function parseAck(text: string): Ack {
   const m = new ParsedMessage(text);
-  if (m.all("MSH").length === 0) throw new HubError("PROTOCOL", "answer has no MSH segment");
-  const code = m.get("MSA", 1);
+  if (m.segments[0]?.name !== "MSH")
+    throw new HubError("PROTOCOL", "answer does not start with an MSH segment");
+  const code = m.get("MSA", 1).trim().toUpperCase();
   if (!ACK_CODES.includes(code)) throw new HubError("PROTOCOL", "answer has no valid MSA-1");
   const patients = m.all("PID").map((pid) => {
     const ids: string[] = [];
@@ -33,8 +38,8 @@ export function parseAck(text: string): Ack {
   return {
     code: code as AckCode,
     text: m.get("MSA", 3),
-    controlId: m.get("MSA", 2),
-    queryId: m.get("QRD", 4),
+    controlId: m.get("MSA", 2).trim(),
+    queryId: m.get("QRD", 4).trim(),
     patients,
   };
 }

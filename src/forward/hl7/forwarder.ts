@@ -7,9 +7,10 @@ import { HubError, isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
+import { checkedBase64 } from "./document.js";
 import { reportId } from "./ids.js";
 import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender } from "./messages.js";
-import { ackOutcome, type Blocked, interpret } from "./outcome.js";
+import { type Blocked, interpret, settle } from "./outcome.js";
 import { Deferred, type Exchange, PatientWorkflow } from "./patients.js";
 import type { SoapClient } from "./soap.js";
 import { Hl7MessageStore, type StoredMessage } from "./store.js";
@@ -226,7 +227,9 @@ export class Hl7Forwarder {
       );
     }
     const answer = await exchange(msg.body);
-    const outcome = "ack" in answer ? ackOutcome(answer.ack, msg.controlId) : answer.outcome;
+    // An ORU re-sent is stored again by PKB; a document re-sent replaces itself (TXA-12).
+    const resendable = unit.rows[0]?.item.type === "document";
+    const outcome = settle(answer, msg.controlId, resendable);
     // Control id and outcome only: the message itself carries PHI and is never logged.
     this.o.logger.debug(
       {
@@ -242,6 +245,11 @@ export class Hl7Forwarder {
       this.store.recordAnswer(msg.id, outcome);
     if (outcome.kind === "rejected")
       this.o.logger.warn({ rows: unit.rows.length }, "HL7 message rejected by PKB: kept as dead letter");
+    if (outcome.kind === "ambiguous")
+      this.o.logger.warn(
+        { controlId: msg.controlId, rows: unit.rows.length },
+        "PKB took the HL7 message but its answer cannot be read: held as ambiguous for a person, not re-sent",
+      );
     return outcome;
   }
 
@@ -255,7 +263,7 @@ export class Hl7Forwarder {
         typeCode: String(d.typeCode ?? "DS"),
         title: String(d.title ?? "Document"),
         fileName: String(d.fileName ?? `${d.key}.pdf`),
-        pdfBase64: String(d.pdfBase64 ?? ""),
+        pdfBase64: checkedBase64(d.key, d.pdfBase64, this.o.route.maxDocumentBytes),
         createdMs: Number(d.createdMs ?? now),
       };
       return buildMdmT02(this.sender, patient, doc, controlId, now);

@@ -6,7 +6,7 @@ import type { Logger } from "../../core/log.js";
 import { queryResult } from "./ack.js";
 import { queryId } from "./ids.js";
 import { buildAdtA28, buildQryA19, type Hl7Patient, type Sender } from "./messages.js";
-import { ackOutcome, type Interpreted } from "./outcome.js";
+import { ackOutcome, ackProblem, type Interpreted, settle } from "./outcome.js";
 
 /** Sends one HL7 message and reads the answer. */
 export type Exchange = (hl7: string) => Promise<Interpreted>;
@@ -58,9 +58,10 @@ export class PatientWorkflow {
     const query = await exchange(
       buildQryA19(this.o.sender, p.nhsNumber, controlId, this.o.clock.nowMs(), qrd4),
     );
-    if ("outcome" in query) throw new Deferred(notSent(query.outcome));
-    const asked = ackOutcome(query.ack, controlId);
-    if (asked.kind === "retry") throw new Deferred(notSent(asked));
+    // No answer, or none the hub can read: asking again is harmless (a query stores nothing).
+    if (!("ack" in query) || ackProblem(query.ack, controlId) !== undefined)
+      throw new Deferred(notSent(settle(query, controlId, true)));
+    const asked = ackOutcome(query.ack);
     if (asked.kind === "rejected")
       throw new Deferred({ kind: "rejected", reason: `patient query (A19) refused: ${asked.reason}` });
     // An answer that echoes another query's QRD-4 lists another query's patients: asked again later.
@@ -84,9 +85,10 @@ export class PatientWorkflow {
     this.o.logger.info({ patient: localKey }, "patient unknown to PKB: creating the record (A28)");
     const createId = this.o.newControlId();
     const created = await exchange(buildAdtA28(this.o.sender, p, createId, this.o.clock.nowMs()));
-    if ("outcome" in created) throw new Deferred(notSent(created.outcome));
-    const outcome = ackOutcome(created.ack, createId);
-    if (outcome.kind === "retry") throw new Deferred(notSent(outcome));
+    // Unanswered or unreadable: "a28-sent" stays, so the next pass asks with A19 before any A28.
+    if (!("ack" in created) || ackProblem(created.ack, createId) !== undefined)
+      throw new Deferred(notSent(settle(created, createId, true)));
+    const outcome = ackOutcome(created.ack);
     if (outcome.kind === "rejected") {
       // PKB did not create it: the next batch (or a re-send by hand after a fix) asks again.
       this.o.buffer.kvDelete(key);

@@ -11,7 +11,8 @@ export interface StoredMessage {
   answer?: Outcome;
 }
 
-const OPEN = "('held', 'pending', 'leased')";
+/** Rows still to be settled; an `ambiguous` row keeps its message, so a re-send a person orders is byte-identical. */
+const OPEN = "('held', 'pending', 'leased', 'ambiguous')";
 
 /**
  * The HL7 messages the hub has built, stored before the first send (tables of migration 2). PKB

@@ -10,7 +10,7 @@ import { createServer as createHttps } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PKB_NAMESPACE } from "../../../src/forward/hl7/soap.js";
+import { type AckVariant, ackVariantBody, soapAnswer } from "./ack-variants.js";
 import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 
 export type Hl7Fault =
@@ -24,6 +24,8 @@ export type Hl7Fault =
   /** Processes the message, then never answers: the sender cannot know it arrived. */
   | { kind: "accept-then-hang" }
   | { kind: "ack"; code: "AR" | "AE"; text: string }
+  /** Processes the message, then answers 200 with the ACK in one of the variants. */
+  | { kind: "ack-variant"; variant: AckVariant }
   /** Processes the message, then answers with `edit` applied to the HL7 answer (or to the whole SOAP body with `soap`). */
   | { kind: "rewrite"; edit: (answer: string) => string; soap?: boolean };
 
@@ -59,14 +61,6 @@ export interface Hl7Standin {
   stop(): Promise<void>;
 }
 
-function soapAnswer(hl7: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` +
-    `<soap:Body><ns2:acceptMessageResponse xmlns:ns2="${PKB_NAMESPACE}"><return><![CDATA[${hl7}]]></return>` +
-    `</ns2:acceptMessageResponse></soap:Body></soap:Envelope>`
-  );
-}
-
 function soapFaultXml(code: "Server" | "Client", text: string): string {
   return (
     '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
@@ -84,6 +78,30 @@ function inspect(r: PkbHl7Registry) {
     duplicateReports: r.duplicateReports,
     duplicateControlIds: r.duplicateControlIds,
   };
+}
+
+/**
+ * A SOAP request body as text. Only UTF-8 is accepted, and it must be declared as such wherever
+ * it is declared (Content-Type charset, XML declaration) and be valid UTF-8: a body in Latin-1, or
+ * labelled one way and encoded another, would store a different name than the one sent.
+ */
+export function decodeSoapBody(
+  raw: Buffer,
+  contentType: string | undefined,
+): { body: string } | { problem: string } {
+  const charset = /charset=("?)([^";\s]+)\1/i.exec(contentType ?? "")?.[2];
+  if (charset !== undefined && charset.toLowerCase() !== "utf-8")
+    return { problem: `Content-Type charset ${charset} is not supported: send UTF-8` };
+  let body: string;
+  try {
+    body = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    return { problem: "The request body is not valid UTF-8" };
+  }
+  const declared = /^<\?xml[^>]*encoding=["']([^"']+)["']/.exec(body)?.[1];
+  if (declared !== undefined && declared.toLowerCase() !== "utf-8")
+    return { problem: `XML encoding ${declared} is not supported: send UTF-8` };
+  return { body };
 }
 
 /** The HL7 message inside PKB's SOAP request (CDATA of arg0, possibly split around "]]>"). */
@@ -110,12 +128,13 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
   if (o.captureDir) mkdirSync(o.captureDir, { recursive: true });
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => {
-      body += c;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      chunks.push(c);
     });
     req.on("end", async () => {
+      // The body is read as the request declares it: UTF-8 (header and XML declaration), strictly.
+      const decoded = decodeSoapBody(Buffer.concat(chunks), req.headers["content-type"]);
       requests++;
       if (req.method === "GET" && req.url === "/inspect") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(inspect(registry)));
@@ -126,7 +145,11 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
         res.writeHead(401, { "www-authenticate": 'Basic realm="hl7"' }).end();
         return;
       }
-      const hl7 = hl7FromSoap(body);
+      if ("problem" in decoded) {
+        res.writeHead(500, { "content-type": "text/xml" }).end(soapFaultXml("Client", decoded.problem));
+        return;
+      }
+      const hl7 = hl7FromSoap(decoded.body);
       if (hl7 === undefined) {
         res
           .writeHead(500, { "content-type": "text/xml" })
@@ -154,7 +177,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       if (fault?.kind === "ack")
         answer = answer.replace(/MSA\|AA\|([^|\r]*)/, `MSA|${fault.code}|$1|${fault.text}`);
       if (fault?.kind === "rewrite" && !fault.soap) answer = fault.edit(answer);
-      const wire = soapAnswer(answer);
+      const wire = fault?.kind === "ack-variant" ? ackVariantBody(answer, fault.variant) : soapAnswer(answer);
       res
         .writeHead(200, { "content-type": "text/xml; charset=utf-8" })
         .end(fault?.kind === "rewrite" && fault.soap ? fault.edit(wire) : wire);
