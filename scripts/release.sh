@@ -4,10 +4,10 @@
 # Always: OUT_DIR/pkb-hub-<version>.tgz — `npm pack` of the built agent (dist/, systemd/, config/,
 # scripts/install.sh, npm-shrinkwrap.json); install.sh then builds the dependencies on the hub.
 # --bundle: also OUT_DIR/pkb-hub-<version>-linux-<arch>-node<major>.tgz with the production
-# node_modules installed and their native modules built here (`npm ci --omit=dev`), for hubs of
-# the same architecture and Node.js major version (build it on a Pi for arm64 hubs).
-# --modules-cache DIR: keep the built node_modules in DIR, keyed by the lockfile, architecture and
-# Node.js ABI, and reuse them while those do not change (npm run test:install uses this).
+# node_modules, native modules built for this machine, for hubs of the same architecture and
+# Node.js major version (build it on a Pi for arm64 hubs).
+# --modules-cache DIR: when they must be built afresh, keep the built node_modules in DIR, keyed by
+# the lockfile, architecture and Node.js ABI (npm run test:install uses this).
 # Prints the path of the last file written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,17 +41,26 @@ major=$(node -p 'process.versions.node.split(".")[0]')
 stage=$(mktemp -d)
 trap 'rm -f npm-shrinkwrap.json; rm -rf "$stage"' EXIT
 tar -xzf "$tgz" -C "$stage"
-key=$(printf '%s %s %s' "$(sha256sum package-lock.json | cut -d' ' -f1)" "$arch" "$(node -p process.versions.modules)" | sha256sum | cut -c1-16)
-if [ -n "$cache" ] && [ -d "$cache/modules-$key/node_modules" ]; then
-  cp -a "$cache/modules-$key/node_modules" "$stage/package/"
+# Production dependencies: copied from this checkout's node_modules when it holds every one of
+# them (already built here, for this machine), else installed and built afresh (npm ci).
+mods=$(cd node_modules 2>/dev/null && pwd -P || true)
+if [ -n "$mods" ] && list=$(npm ls --omit=dev --all --parseable 2>/dev/null); then
+  mkdir -p "$stage/package/node_modules"
+  printf '%s\n' "$list" | sed -n "s|^$(pwd)/node_modules/||p; s|^$mods/||p" |
+    grep -E '^(@[^/]+/)?[^/]+$' | sort -u | tar -C "$mods" -cf - -T - | tar -C "$stage/package/node_modules" -xf -
 else
-  (cd "$stage/package" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2)
-  if [ -n "$cache" ]; then
-    mkdir -p "$cache"
-    rm -rf "$cache/modules-$key.tmp"
-    mkdir -p "$cache/modules-$key.tmp"
-    cp -a "$stage/package/node_modules" "$cache/modules-$key.tmp/"
-    mv -T "$cache/modules-$key.tmp" "$cache/modules-$key"
+  key=$(printf '%s %s %s' "$(sha256sum package-lock.json | cut -d' ' -f1)" "$arch" "$(node -p process.versions.modules)" | sha256sum | cut -c1-16)
+  if [ -n "$cache" ] && [ -d "$cache/modules-$key/node_modules" ]; then
+    cp -a "$cache/modules-$key/node_modules" "$stage/package/"
+  else
+    echo "release: node_modules here lacks production dependencies: installing them afresh (npm ci)" >&2
+    (cd "$stage/package" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2)
+    if [ -n "$cache" ]; then
+      rm -rf "$cache/modules-$key.tmp"
+      mkdir -p "$cache/modules-$key.tmp"
+      cp -a "$stage/package/node_modules" "$cache/modules-$key.tmp/"
+      mv -T "$cache/modules-$key.tmp" "$cache/modules-$key"
+    fi
   fi
 fi
 bundled=$out/pkb-hub-$version-linux-$arch-node$major.tgz
