@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { HubError, messageOf } from "../core/errors.js";
@@ -91,21 +91,4 @@ export function loadConfig(file: string): Config {
 /** The JSON Schema of the config file, generated from the one zod schema. */
 export function configJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-}
-
-/** Warnings that do not stop the agent but a technician must see (e.g. PHI in a world-readable file). */
-export function configWarnings(file: string, config: Config): string[] {
-  const warnings: string[] = [];
-  const holdsPhi = config.patients.some((p) => p.nhsNumber || p.firstName || p.lastName || p.dob);
-  try {
-    const mode = statSync(file).mode & 0o777;
-    if (holdsPhi && (mode & 0o077) !== 0) {
-      warnings.push(
-        `${file} holds patient demographics and is readable by other users (mode ${mode.toString(8)}): chmod 600 it`,
-      );
-    }
-  } catch {
-    // the file was just read; a race here is not worth failing over
-  }
-  return warnings;
 }

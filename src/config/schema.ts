@@ -102,6 +102,13 @@ export const configSchema = z
       id: id("hub id"),
       timeZone: z.string().default("Europe/London").refine(isValidTimeZone, "unknown IANA time zone"),
       dataDir: z.string().min(1).default("/var/lib/pkb-hub"),
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "user must be a system account name, e.g. pkb-hub")
+        .optional()
+        .describe(
+          "Account that owns the hub's state (commands run as root leave files it owns); default: the data directory's owner, else pkb-hub",
+        ),
     }),
     clock: z
       .strictObject({
