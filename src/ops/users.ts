@@ -53,6 +53,11 @@ export function lookupGroup(name: string, files: AccountFiles = SYSTEM_FILES): n
   return row?.[2] === undefined ? undefined : Number(row[2]);
 }
 
+/** The name of a group by id (for a fix such as `usermod -aG dialout pkb-hub`), or undefined. */
+export function lookupGroupName(gid: number, files: AccountFiles = SYSTEM_FILES): string | undefined {
+  return lines(files.group).find((g) => Number(g[2]) === gid)?.[0];
+}
+
 /** The account this process runs as. */
 export function currentAccount(files: AccountFiles = SYSTEM_FILES): Account {
   const uid = process.getuid?.() ?? 0;
@@ -72,8 +77,9 @@ export const DEFAULT_SERVICE_USER = "pkb-hub";
 
 /**
  * The account that must own the hub's state: `hub.user` when configured; otherwise the owner of
- * the data directory when it exists and is not root's; otherwise the `pkb-hub` account when there is
- * one; otherwise whoever runs this (a developer's machine, the demo).
+ * the data directory (the install script makes it the service's); while there is no data directory
+ * yet, the `pkb-hub` account when there is one; otherwise whoever runs this (a developer's machine,
+ * the demo, a root-owned directory).
  */
 export function serviceAccount(
   hub: { dataDir: string; user?: string | undefined },
@@ -84,10 +90,7 @@ export function serviceAccount(
     if (named) return named;
   }
   const owner = statSync(hub.dataDir, { throwIfNoEntry: false })?.uid;
-  if (owner !== undefined && owner !== 0) {
-    const found = lookupAccount(owner, files);
-    if (found) return found;
-  }
+  if (owner !== undefined) return lookupAccount(owner, files) ?? currentAccount(files);
   return lookupAccount(DEFAULT_SERVICE_USER, files) ?? currentAccount(files);
 }
 

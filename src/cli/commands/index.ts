@@ -2,6 +2,7 @@ import type { Command } from "../io.js";
 import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
 import { devicesPair, devicesScan } from "./devices.js";
+import { doctor } from "./doctor.js";
 import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";
 import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   devicesScan,
   devicesPair,
   link,
+  doctor,
   fleetWatch,
   fleetSchema,
 ];
