@@ -5,7 +5,7 @@ import type { DoctorProbes } from "./doctor.js";
 import { listTree } from "./doctor.js";
 import { linkStates, runningAgentPid } from "./hub-state.js";
 import { bluetoothInfo, clockSynced, reachBroker, reachHttp } from "./probes.js";
-import { lookupGroupName } from "./users.js";
+import { lookupGroupName, serviceAccount } from "./users.js";
 
 /** The real machine, for `pkb-hub doctor`. */
 export function systemProbes(): DoctorProbes {
@@ -33,5 +33,6 @@ export function systemProbes(): DoctorProbes {
     lastReadings: (config) => withBuffer(config, (b) => b?.lastReadingByDevice()),
     agentPid: runningAgentPid,
     groupName: (gid) => lookupGroupName(gid),
+    account: (hub) => serviceAccount(hub),
   };
 }

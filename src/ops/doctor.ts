@@ -35,6 +35,8 @@ export interface DoctorProbes {
   lastReadings(config: Config): Map<string, number> | undefined;
   agentPid(dataDir: string): number | undefined;
   groupName(gid: number): string | undefined;
+  /** The account the service runs as (see users.serviceAccount). */
+  account(hub: Config["hub"]): Account;
 }
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,6 @@
 import { ConfigError, loadConfig } from "../../config/load.js";
 import { type CheckResult, type DoctorProbes, isHealthy, runChecks } from "../../ops/doctor.js";
 import { systemProbes } from "../../ops/doctor-probes.js";
-import { serviceAccount } from "../../ops/users.js";
 import { type CliIo, type Command, parse, requireOption } from "../io.js";
 
 const MARK: Record<CheckResult["status"], string> = { ok: "ok  ", warn: "WARN", fail: "FAIL", info: "note" };
@@ -26,7 +25,7 @@ export function renderChecks(results: readonly CheckResult[]): string[] {
 export async function doctorResults(file: string, probes: DoctorProbes): Promise<CheckResult[]> {
   try {
     const config = loadConfig(file);
-    return await runChecks(file, config, serviceAccount(config.hub), probes);
+    return await runChecks(file, config, probes.account(config.hub), probes);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return [
