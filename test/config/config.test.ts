@@ -109,7 +109,9 @@ describe("config", () => {
     const closed = spawnSync("node", [CLI, "config", "check", file], { encoding: "utf8" });
     expect(closed.status).toBe(0);
     expect(closed.stderr).not.toContain("holds patient demographics");
-    expect(closed.stderr).toContain("routes.pkbRest.clientSecretFile: /etc/pkb-hub/client-secret does not exist");
+    expect(closed.stderr).toContain(
+      "routes.pkbRest.clientSecretFile: /etc/pkb-hub/client-secret does not exist",
+    );
   });
 
   it("the CLI rejects bad arguments clearly", () => {
