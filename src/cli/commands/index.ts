@@ -7,6 +7,7 @@ import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";
 import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
+import { status } from "./status.js";
 
 /** Every command of `pkb-hub`. Add new commands here. */
 export const COMMANDS: Command[] = [
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   devicesScan,
   devicesPair,
   link,
+  status,
   doctor,
   fleetWatch,
   fleetSchema,
