@@ -1,8 +1,7 @@
 import { HubError, isHubError } from "../../src/core/errors.js";
-import type { ReadingDraft } from "../../src/core/reading.js";
 import type { LocalDateTime } from "../../src/core/time.js";
 import { DraftBuilder } from "../draft.js";
-import type { DriverDefinition, SerialSession, SessionEvent } from "../types.js";
+import type { DecodedDraft, DriverDefinition, SerialSession, SessionEvent } from "../types.js";
 import { ACK, AstmSplitter, NAK, parseFrame } from "./astm.js";
 import { AstmReceiver } from "./link.js";
 
@@ -48,7 +47,7 @@ const DECIMAL = /^\d+(\.\d+)?$/;
  * 1 record number, 2 test (`^^^Glucose`), 3 value, 4 unit^reference method, 6 markers (`/`-separated;
  * `>` / `<` mean the meter showed HI / LO and the value is its limit), 8 time. Other tests are skipped.
  */
-export function decodeResultRecord(record: string): ReadingDraft[] {
+export function decodeResultRecord(record: string): DecodedDraft[] {
   const f = record.split("|");
   if (f[0] !== "R") return [];
   const analyte = f[2]?.split("^")[3];
@@ -68,7 +67,11 @@ export function decodeResultRecord(record: string): ReadingDraft[] {
   const below = markers.includes("<");
   if (above && below)
     throw new HubError("FRAME_MALFORMED", "ASTM glucose record is both above and below range");
-  const b = new DraftBuilder("glucose").add("glucose", Number(valueText), unit).time(time);
+  const b = new DraftBuilder("glucose")
+    .add("glucose", Number(valueText), unit)
+    .time(time)
+    .sentTime(time)
+    .sentRecord(record);
   if (above) b.flag("above-measuring-range:glucose");
   if (below) b.flag("below-measuring-range:glucose");
   b.meta("calibration", REFERENCE_METHODS.get(method ?? "") ?? `unknown-${method || "none"}`);
@@ -98,7 +101,7 @@ export function parseHeader(record: string): AstmHeader {
 }
 
 /** Decodes the records of one captured frame, on its own (no link state); for `pkb-hub decode` and tests. */
-export function decodeContourFrame(frame: Uint8Array): ReadingDraft[] {
+export function decodeContourFrame(frame: Uint8Array): DecodedDraft[] {
   return parseFrame(frame)
     .text.split("\r")
     .flatMap((record) => decodeResultRecord(record));

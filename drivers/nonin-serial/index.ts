@@ -21,6 +21,19 @@ export function frameValid(b: Uint8Array, at: number): boolean {
   );
 }
 
+/** Status bits 2-1: 01 green (high signal quality), 11 yellow (medium), 10 red (low), 00 none. */
+const PERFUSION_GREEN = 1;
+const PERFUSION_RED = 2;
+const PERFUSION_YELLOW = 3;
+
+/** A packet's perfusion is its worst frame's: red, then yellow, then green; none shown is "unknown". */
+function worstPerfusion(seen: ReadonlySet<number>): string {
+  if (seen.has(PERFUSION_RED)) return "red";
+  if (seen.has(PERFUSION_YELLOW)) return "yellow";
+  if (seen.has(PERFUSION_GREEN)) return "green";
+  return "unknown";
+}
+
 /** Decodes one 125-byte packet into at most one spot sample (SpO2 and pulse rate, 4-beat averages). */
 export function decodePacket(packet: Uint8Array) {
   if (packet.length < PACKET_BYTES)
@@ -28,6 +41,7 @@ export function decodePacket(packet: Uint8Array) {
   if (packet.length > PACKET_BYTES)
     throw new HubError("FRAME_MALFORMED", `nonin packet is ${packet.length} bytes, expected ${PACKET_BYTES}`);
   const data: number[] = [];
+  const perfusions = new Set<number>();
   let statusUnion = 0;
   for (let f = 0; f < FRAMES_PER_PACKET; f++) {
     const at = f * FRAME_BYTES;
@@ -37,6 +51,7 @@ export function decodePacket(packet: Uint8Array) {
     if (f === 0 && !bit(status, 0))
       throw new HubError("FRAME_MALFORMED", "nonin packet does not start with a SYNC frame");
     statusUnion |= status;
+    perfusions.add((status >> 1) & 0x3);
     data.push(packet[at + 3] as number);
   }
   // Sensor off the finger or out of track: the numbers are not a measurement.
@@ -48,11 +63,7 @@ export function decodePacket(packet: Uint8Array) {
   if (hr !== MISSING_HR) b.add("pulse-rate", hr, "/min");
   if (bit(statusUnion, 5)) b.flag("artifact");
   if (bit(statusUnion, 3)) b.flag("sensor-alarm");
-  const perfusion = (statusUnion >> 1) & 0x3;
-  b.meta(
-    "perfusion",
-    perfusion === 3 ? "yellow" : perfusion === 2 ? "red" : perfusion === 1 ? "green" : "unknown",
-  );
+  b.meta("perfusion", worstPerfusion(perfusions));
   return b.build();
 }
 

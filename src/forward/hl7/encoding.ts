@@ -7,28 +7,37 @@
  */
 export const SEGMENT_SEPARATOR = "\r";
 
-const ESCAPES: Array<[RegExp, string]> = [
-  [/\\/g, "\\E\\"],
-  [/\|/g, "\\F\\"],
-  [/\^/g, "\\S\\"],
-  [/&/g, "\\T\\"],
-  [/~/g, "\\R\\"],
-  [/\r\n|\r|\n/g, "\\.br\\"],
-];
+/**
+ * Everything escaped on the way out: the five delimiters, line breaks (as `\.br\`), and the other
+ * control characters (tab aside), which cannot travel in the XML (SOAP) that carries the message
+ * (as `\Xhh\`). One pass over the text, and none at all for text that needs no escape (base64
+ * content, most values): a 40 MB document is not rebuilt character by character.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+const NEEDS_ESCAPE = /\r\n|[\\|^&~\u0000-\u0008\u000a-\u001f\u007f]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+const ANY_ESCAPE = /[\\|^&~\u0000-\u0008\u000a-\u001f\u007f]/;
 
-/** Other control characters (tab aside) are not allowed in the XML (SOAP) that carries the message: \Xhh\. */
-function escapeControls(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const c = ch.charCodeAt(0);
-    out +=
-      (c < 0x20 && c !== 0x09) || c === 0x7f ? `\\X${c.toString(16).padStart(2, "0").toUpperCase()}\\` : ch;
-  }
-  return out;
+const DELIMITER_ESCAPES: Readonly<Record<string, string>> = {
+  "\\": "\\E\\",
+  "|": "\\F\\",
+  "^": "\\S\\",
+  "&": "\\T\\",
+  "~": "\\R\\",
+  "\r\n": "\\.br\\",
+  "\r": "\\.br\\",
+  "\n": "\\.br\\",
+};
+
+function escapeOne(found: string): string {
+  return (
+    DELIMITER_ESCAPES[found] ?? `\\X${found.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}\\`
+  );
 }
 
 export function escapeHl7(text: string): string {
-  return escapeControls(ESCAPES.reduce((s, [re, rep]) => s.replace(re, rep), text));
+  if (!ANY_ESCAPE.test(text)) return text;
+  return text.replace(NEEDS_ESCAPE, escapeOne);
 }
 
 export function unescapeHl7(text: string): string {
@@ -61,14 +70,21 @@ function encodeComponent(c: Component): string {
   return escapeHl7(c ?? "");
 }
 
+/** `text` without trailing `ch`s; a loop, not a regex, as a document field may be 40 MB long. */
+function trimEnd(text: string, ch: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === ch) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
+
 function encodeField(f: Field): string {
-  if (Array.isArray(f)) return f.map(encodeComponent).join("^").replace(/\^+$/, "");
+  if (Array.isArray(f)) return trimEnd(f.map(encodeComponent).join("^"), "^");
   return escapeHl7(f ?? "");
 }
 
 /** One segment. For MSH, pass the fields from MSH-3 on: MSH-1/2 are written here. */
 export function segment(name: string, fields: Field[]): string {
-  const body = fields.map(encodeField).join("|").replace(/\|+$/, "");
+  const body = trimEnd(fields.map(encodeField).join("|"), "|");
   return name === "MSH" ? `MSH|^~\\&|${body}` : `${name}|${body}`;
 }
 
@@ -112,6 +128,7 @@ export class ParsedMessage {
     this.d = delimitersOf(text);
     this.segments = text
       .split(/\r\n|\r|\n/)
+      .map((s) => s.trimStart())
       .filter((s) => s.length > 0)
       .map((line) => {
         const parts = line.split(this.d.field);
