@@ -1,7 +1,7 @@
 import { HubError } from "../src/core/errors.js";
-import type { ReadingDraft } from "../src/core/reading.js";
+import type { DecodedDraft } from "./types.js";
 
-type Decoder = (frame: Uint8Array) => ReadingDraft[];
+type Decoder = (frame: Uint8Array) => DecodedDraft[];
 
 /**
  * A BLE driver's decode: one decoder per characteristic it handles; any other characteristic (or
@@ -12,10 +12,11 @@ type Decoder = (frame: Uint8Array) => ReadingDraft[];
 export function byCharacteristic(
   what: string,
   decoders: Readonly<Record<string, Decoder>>,
-): (frame: Uint8Array, characteristic?: string) => ReadingDraft[] {
-  const table = new Map(Object.entries(decoders)); // a Map: "constructor" or "__proto__" is no decoder
+): (frame: Uint8Array, characteristic?: string) => DecodedDraft[] {
+  // A Map: "constructor" or "__proto__" is no decoder, and no characteristic (undefined) finds none.
+  const table = new Map<string | undefined, Decoder>(Object.entries(decoders));
   return (frame, characteristic) => {
-    const decode = characteristic === undefined ? undefined : table.get(characteristic);
+    const decode = table.get(characteristic);
     if (!decode) {
       throw new HubError(
         "FRAME_UNSUPPORTED",

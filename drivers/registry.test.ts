@@ -33,6 +33,87 @@ describe("driver registry", () => {
   });
 });
 
+describe("what each driver is", () => {
+  it("matches the specification's services and characteristics, and names its streams", () => {
+    expect(Object.fromEntries(DRIVERS.map((d) => [d.id, d.matcher]))).toEqual({
+      "ble-blood-pressure": { transport: "ble", services: ["1810"], characteristics: ["2a35"] },
+      "ble-thermometer": { transport: "ble", services: ["1809"], characteristics: ["2a1c"] },
+      "ble-glucose": { transport: "ble", services: ["1808"], characteristics: ["2a18"], racp: "2a52" },
+      "ble-weight-scale": { transport: "ble", services: ["181d"], characteristics: ["2a9d"] },
+      "ble-pulse-oximeter": {
+        transport: "ble",
+        services: ["1822"],
+        characteristics: ["2a5e", "2a5f"],
+        streams: ["2a5f"],
+      },
+      "ble-heart-rate": {
+        transport: "ble",
+        services: ["180d"],
+        characteristics: ["2a37"],
+        streams: ["2a37"],
+      },
+      "nonin-serial": { transport: "serial", usb: [{ vendorId: "0403", productId: "6001" }] },
+      "contour-serial": { transport: "serial", usb: [{ vendorId: "1a79" }] },
+    });
+  });
+
+  it("serial drivers: line settings, sessions, and which are streams", () => {
+    const serial = DRIVERS.filter((d) => d.matcher.transport === "serial");
+    expect(Object.fromEntries(serial.map((d) => [d.id, [d.serial, d.continuous ?? false]]))).toEqual({
+      "nonin-serial": [{ baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 }, true],
+      "contour-serial": [{ baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 }, false],
+    });
+    for (const d of DRIVERS) expect(d.continuous ?? false, d.id).toBe(d.id === "nonin-serial");
+  });
+
+  it("describes itself for technicians (devices list)", () => {
+    expect(Object.fromEntries(DRIVERS.map((d) => [d.id, d.description]))).toEqual({
+      "ble-blood-pressure": "Bluetooth Blood Pressure profile (service 0x1810)",
+      "ble-thermometer": "Bluetooth Health Thermometer profile (service 0x1809)",
+      "ble-glucose": "Bluetooth Glucose profile (service 0x1808) with Record Access Control Point download",
+      "ble-weight-scale": "Bluetooth Weight Scale profile (service 0x181D)",
+      "ble-pulse-oximeter": "Bluetooth Pulse Oximeter profile (service 0x1822), spot-check and continuous",
+      "ble-heart-rate": "Bluetooth Heart Rate profile (service 0x180D)",
+      "nonin-serial":
+        "Nonin pulse oximeters, serial data format #2 (continuous, condensed before forwarding)",
+      "contour-serial": "Contour-family glucose meters over USB-serial: ASTM E1381/E1394 record download",
+    });
+  });
+
+  it("names the characteristic in every frame error, for the log", () => {
+    const named: Array<[string, string, string]> = [
+      ["ble-blood-pressure", "2a35", "blood pressure measurement"],
+      ["ble-thermometer", "2a1c", "temperature measurement"],
+      ["ble-glucose", "2a18", "glucose measurement"],
+      ["ble-weight-scale", "2a9d", "weight measurement"],
+      ["ble-pulse-oximeter", "2a5e", "PLX spot-check measurement"],
+      ["ble-pulse-oximeter", "2a5f", "PLX continuous measurement"],
+      ["ble-heart-rate", "2a37", "heart rate measurement"],
+    ];
+    for (const [id, ch, what] of named) {
+      expect(() => driverById(id).decode(new Uint8Array(0), ch)).toThrow(
+        `${what}: frame is 0 bytes, needed 1 at least`,
+      );
+    }
+    const unsupported: Array<[string, string]> = [
+      ["ble-blood-pressure", "blood pressure: characteristic 2a36 is not one this driver decodes (2a35)"],
+      ["ble-thermometer", "thermometer: characteristic 2a36 is not one this driver decodes (2a1c)"],
+      ["ble-glucose", "glucose: characteristic 2a36 is not one this driver decodes (2a18)"],
+      ["ble-weight-scale", "weight scale: characteristic 2a36 is not one this driver decodes (2a9d)"],
+      [
+        "ble-pulse-oximeter",
+        "pulse oximeter: characteristic 2a36 is not one this driver decodes (2a5e, 2a5f)",
+      ],
+      ["ble-heart-rate", "heart rate: characteristic 2a36 is not one this driver decodes (2a37)"],
+    ];
+    for (const [id, message] of unsupported)
+      expect(() => driverById(id).decode(new Uint8Array(0), "2a36")).toThrow(message);
+    expect(() => driverById("ble-glucose").decode(new Uint8Array(0))).toThrow(
+      "glucose: characteristic (none) is not one this driver decodes (2a18)",
+    );
+  });
+});
+
 describe("characteristics a BLE driver decodes", () => {
   // Neighbours in the same services that are not measurements (or have another layout), and names
   // that would find something on a plain object.

@@ -1,6 +1,34 @@
+import type { ComponentId } from "../src/core/codes.js";
 import type { HubError } from "../src/core/errors.js";
 import type { ReadingDraft } from "../src/core/reading.js";
 import type { LocalDateTime } from "../src/core/time.js";
+
+/** One value as the device sent it, in its own unit, before any conversion; or the special value it sent. */
+export interface SentValue {
+  id: ComponentId;
+  unit: string;
+  value?: number;
+  special?: string;
+}
+
+/**
+ * What the device sent for one reading, for support to compare with the device's screen
+ * (`pkb-hub decode --json`). Never stored: the reading keeps its own raw identity (`Reading.source`).
+ */
+export interface SentRecord {
+  values: SentValue[];
+  /** The device's time field as sent (local wall time, no zone), even when it is unknown or ignored. */
+  deviceTime?: string;
+  /** Glucose records: the time offset (minutes) the meter added to its base time. */
+  timeOffsetMinutes?: number;
+  /** Text protocols: the record as received. */
+  record?: string;
+}
+
+/** A draft straight from a decoder, with what the device sent beside it. */
+export interface DecodedDraft extends ReadingDraft {
+  sent: SentRecord;
+}
 
 /** Serial line settings a driver needs. */
 export interface SerialSettings {
@@ -62,9 +90,12 @@ export interface DriverDefinition {
   matcher: Matcher;
   serial?: SerialSettings;
   /** Decodes one frame (BLE: one characteristic value) into reading drafts. Throws HubError FRAME_*. */
-  decode(frame: Uint8Array, characteristic?: string): ReadingDraft[];
+  decode(frame: Uint8Array, characteristic?: string): DecodedDraft[];
   /** For serial drivers: a fresh session for a new connection. */
   createSession?: () => SerialSession;
-  /** Continuous streams are condensed before they become readings. */
+  /**
+   * Serial drivers whose every reading is a stream sample, condensed before it becomes a reading
+   * (BLE drivers name their stream characteristics in `matcher.streams` instead).
+   */
   continuous?: boolean;
 }

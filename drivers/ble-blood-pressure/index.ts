@@ -16,7 +16,10 @@ export function decodeBloodPressure(frame: Uint8Array) {
     .add("bp-systolic", r.sfloat(), unit)
     .add("bp-diastolic", r.sfloat(), unit)
     .add("bp-mean", r.sfloat(), unit);
-  if (bit(flags, 1)) b.time(knownTime(r.dateTime()));
+  if (bit(flags, 1)) {
+    const t = r.dateTime();
+    b.sentTime(t).time(knownTime(t));
+  }
   if (bit(flags, 2)) b.add("pulse-rate", r.sfloat(), "/min");
   if (bit(flags, 3)) {
     const user = r.u8();

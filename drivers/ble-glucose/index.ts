@@ -20,7 +20,7 @@ const LOCATIONS: Record<number, string> = {
   1: "finger",
   2: "alternate-site",
   3: "earlobe",
-  4: "control-solution",
+  // 4 control solution: no patient reading; 15 not available; 0 and 5-14 reserved
 };
 const CONTROL_SOLUTION_TYPE = 10;
 const CONTROL_SOLUTION_LOCATION = 4;
@@ -66,7 +66,7 @@ export function decodeGlucose(frame: Uint8Array) {
   const seq = r.u16();
   const base = r.dateTime();
   const offset = bit(flags, 0) ? r.s16() : 0;
-  const b = new DraftBuilder("glucose").seq(seq);
+  const b = new DraftBuilder("glucose").seq(seq).sentTime(base, bit(flags, 0) ? offset : undefined);
   const known = knownTime(base);
   b.time(known ? addMinutes(known, offset) : undefined);
   const hasConcentration = bit(flags, 1);
@@ -85,7 +85,10 @@ export function decodeGlucose(frame: Uint8Array) {
   const value = concentration.ok
     ? { ok: true as const, value: molar ? concentration.value * 1000 : concentration.value * 100000 }
     : concentration;
-  b.add("glucose", value, molar ? "mmol/L" : "mg/dL");
+  b.add("glucose", value, molar ? "mmol/L" : "mg/dL", {
+    value: concentration,
+    unit: molar ? "mol/L" : "kg/L",
+  });
   b.meta("sampleType", SAMPLE_TYPES[type] || `type-${type}`);
   if (LOCATIONS[location]) b.meta("sampleLocation", LOCATIONS[location] as string);
   if (bit(flags, 4)) b.meta("contextFollows", true);

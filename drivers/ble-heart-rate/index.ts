@@ -47,6 +47,5 @@ export const driver: DriverDefinition = {
     characteristics: [HEART_RATE_MEASUREMENT],
     streams: [HEART_RATE_MEASUREMENT],
   },
-  continuous: true,
   decode: byCharacteristic("heart rate", { [HEART_RATE_MEASUREMENT]: decodeHeartRate }),
 };

@@ -84,6 +84,7 @@ export function decodeSpotCheck(frame: Uint8Array) {
   const b = new DraftBuilder("spo2").add("spo2", r.sfloat(), "%").add("pulse-rate", r.sfloat(), "/min");
   if (bit(flags, 0)) {
     const t = r.dateTime();
+    b.sentTime(t);
     // "Device clock not set": the time stamp is junk; the hub's time is used instead.
     if (bit(flags, 4)) b.flag("device-clock-not-set");
     else b.time(knownTime(t));
@@ -118,7 +119,6 @@ export const driver: DriverDefinition = {
     characteristics: [PLX_SPOT_CHECK, PLX_CONTINUOUS],
     streams: [PLX_CONTINUOUS], // spot-checks are readings as they come
   },
-  continuous: true,
   decode: byCharacteristic("pulse oximeter", {
     [PLX_SPOT_CHECK]: decodeSpotCheck,
     [PLX_CONTINUOUS]: decodeContinuous,

@@ -31,7 +31,10 @@ export function decodeTemperature(frame: Uint8Array) {
     r.float(),
     bit(flags, 0) ? "[degF]" : "Cel",
   );
-  if (bit(flags, 1)) b.time(knownTime(r.dateTime()));
+  if (bit(flags, 1)) {
+    const t = r.dateTime();
+    b.sentTime(t).time(knownTime(t));
+  }
   if (bit(flags, 2)) {
     const type = r.u8();
     b.meta("site", SITES[type] || `type-${type}`);

@@ -26,7 +26,10 @@ export function decodeWeight(frame: Uint8Array) {
     // Integer arithmetic on the raw resolution steps, so 14000 × 0.005 is exactly 70.
     b.add("body-weight", imperial ? raw / 100 : (raw * 5) / 1000, imperial ? "[lb_av]" : "kg");
   }
-  if (bit(flags, 1)) b.time(knownTime(r.dateTime()));
+  if (bit(flags, 1)) {
+    const t = r.dateTime();
+    b.sentTime(t).time(knownTime(t));
+  }
   if (bit(flags, 2)) {
     const user = r.u8();
     if (user !== UNKNOWN_USER) b.userSlot(user);

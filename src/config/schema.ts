@@ -28,6 +28,17 @@ export function parseSize(text: string): number {
   return Math.floor(Number(m[1]) * factor);
 }
 
+/**
+ * A name as PKB would store and show it (sent in HL7 PID-5): something visible on one line, in
+ * valid Unicode. A line break would be stored as `\.br\` inside the name; a lone surrogate would
+ * be sent as U+FFFD, another name than the one configured.
+ */
+const personName = z
+  .string()
+  .refine((v) => v.trim() !== "", "must not be blank")
+  .refine((v) => !/[\p{Cc}\u2028\u2029]/u.test(v), "must not contain line breaks or other control characters")
+  .refine((v) => !/\p{Cs}/u.test(v), "must be valid Unicode text");
+
 export const patientSchema = z.strictObject({
   key: id("patient key").describe("Local patient key; never a name or NHS number"),
   route: z.enum(["pkb-rest", "hl7"]),
@@ -36,9 +47,15 @@ export const patientSchema = z.strictObject({
     .transform((v) => v.replace(/[\s-]/g, ""))
     .refine(isValidNhsNumber, "NHS number must be 10 digits with a valid Modulus 11 check digit")
     .optional(),
-  firstName: z.string().min(1).optional(),
-  lastName: z.string().min(1).optional(),
-  dob: z.iso.date().optional().describe("YYYY-MM-DD"),
+  firstName: personName.optional(),
+  lastName: personName.optional(),
+  dob: z.iso
+    .date()
+    .refine((d) => d >= "1900-01-01", "date of birth must not be before 1900")
+    // Today somewhere on Earth (UTC+14 is the first to reach a date) is the latest possible birth date.
+    .refine((d) => Date.parse(`${d}T00:00:00+14:00`) <= Date.now(), "date of birth must not be in the future")
+    .optional()
+    .describe("YYYY-MM-DD"),
   sex: z.enum(["M", "F", "U"]).optional().describe("Sex at birth, HL7 table 0001"),
 });
 

@@ -161,7 +161,16 @@ describe("PLX spot-check measurement, field by field", () => {
 // Flags: bit0 Fast, bit1 Slow, bit2 measurement status, bit3 device status, bit4 PAI.
 describe("PLX continuous measurement, field by field", () => {
   it("SpO2PR-Normal only", () => {
-    expect(only(continuous("00 | 6200 | 4600")).values).toEqual({ spo2: 98, "pulse-rate": 70 });
+    expect(only(continuous("00 | 6200 | 4600"))).toEqual({
+      kind: "spo2",
+      values: { spo2: 98, "pulse-rate": 70 },
+      units: { spo2: "%", "pulse-rate": "/min" },
+      flags: [],
+      time: undefined,
+      seq: undefined,
+      userSlot: undefined,
+      meta: {},
+    });
   });
 
   it("SpO2PR-Fast and -Slow are skipped: only the Normal pair is the reading", () => {

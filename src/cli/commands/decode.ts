@@ -1,8 +1,9 @@
 import { driverById, soleCharacteristic } from "../../../drivers/index.js";
-import type { DriverDefinition } from "../../../drivers/types.js";
+import type { DecodedDraft, DriverDefinition } from "../../../drivers/types.js";
 import { FakeClock } from "../../core/clock.js";
 import { HubError } from "../../core/errors.js";
 import { finishReading } from "../../core/finish.js";
+import type { Reading } from "../../core/reading.js";
 import { isValidTimeZone } from "../../core/time.js";
 import { type Command, parse, requireOption } from "../io.js";
 
@@ -45,6 +46,61 @@ function characteristicOf(driver: DriverDefinition, given: string | undefined): 
   return short;
 }
 
+/** What the device sent, as support compares it with the device's screen. */
+function sentOf(draft: DecodedDraft) {
+  return {
+    ...(draft.seq !== undefined ? { seq: draft.seq } : {}),
+    ...(draft.sent.deviceTime !== undefined ? { deviceTime: draft.sent.deviceTime } : {}),
+    ...(draft.sent.timeOffsetMinutes !== undefined
+      ? { timeOffsetMinutes: draft.sent.timeOffsetMinutes }
+      : {}),
+    ...(draft.userSlot !== undefined ? { userSlot: draft.userSlot } : {}),
+    values: draft.sent.values,
+    ...(draft.sent.record !== undefined ? { record: draft.sent.record } : {}),
+  };
+}
+
+function asJson(draft: DecodedDraft, r: Reading) {
+  return {
+    kind: r.kind,
+    components: r.components.map((c) => ({ code: c.code, id: c.id, value: c.value, unit: c.unit })),
+    measuredAt: r.measuredAt,
+    timeSource: r.timeSource,
+    flags: r.flags,
+    meta: r.meta,
+    sent: sentOf(draft),
+    quarantined: r.quarantine !== undefined,
+    ...(r.quarantine !== undefined ? { quarantine: r.quarantine } : {}),
+  };
+}
+
+/** A HI/LO value is the device's limit: written `>600` / `<20` so nobody reads it as exact. */
+function valueText(r: Reading, c: Reading["components"][number]): string {
+  if (r.flags.includes(`above-measuring-range:${c.id}`))
+    return `>${c.value} ${c.unit} (above the device's measuring range: not an exact value)`;
+  if (r.flags.includes(`below-measuring-range:${c.id}`))
+    return `<${c.value} ${c.unit} (below the device's measuring range: not an exact value)`;
+  return `${c.value} ${c.unit}`;
+}
+
+function asText(draft: DecodedDraft, r: Reading): string[] {
+  const lines = [`${r.kind} at ${r.measuredAt} (${r.timeSource})`];
+  for (const c of r.components) lines.push(`  ${c.id} ${valueText(r, c)}  [LOINC ${c.code}]`);
+  if (r.flags.length > 0) lines.push(`  flags: ${r.flags.join(", ")}`);
+  const sent = draft.sent.values.map((v) => `${v.id} ${v.special ?? v.value} ${v.unit}`);
+  if (draft.seq !== undefined) sent.push(`sequence ${draft.seq}`);
+  if (draft.sent.deviceTime !== undefined) {
+    const offset = draft.sent.timeOffsetMinutes;
+    sent.push(
+      `time ${draft.sent.deviceTime}${offset === undefined ? "" : ` ${offset < 0 ? "-" : "+"} ${Math.abs(offset)} min`}`,
+    );
+  }
+  if (draft.userSlot !== undefined) sent.push(`user ${draft.userSlot}`);
+  lines.push(`  sent by the device: ${sent.join("; ")}`);
+  if (r.quarantine !== undefined) lines.push(`  QUARANTINED (stored, never forwarded): ${r.quarantine}`);
+  return lines;
+}
+
 export const decode: Command = {
   name: "decode",
   usage: 'pkb-hub decode --driver ID [--characteristic UUID] --hex "..." [--json] [--time-zone TZ]',
@@ -65,8 +121,9 @@ export const decode: Command = {
     const characteristic = characteristicOf(driver, values.characteristic);
     const drafts = driver.decode(frame, characteristic);
     const clock = new FakeClock(Date.now(), true);
-    const readings = drafts.map((draft) =>
-      finishReading(draft, {
+    const decoded = drafts.map((draft) => ({
+      draft,
+      reading: finishReading(draft, {
         deviceId: "decode",
         driver: driver.id,
         patient: "decode",
@@ -74,31 +131,20 @@ export const decode: Command = {
         clock,
         receivedAtMs: clock.nowMs(),
       }),
-    );
+    }));
     if (values.json) {
       io.out(
         JSON.stringify(
-          readings.map((r) => ({
-            kind: r.kind,
-            components: r.components.map((c) => ({ code: c.code, id: c.id, value: c.value, unit: c.unit })),
-            measuredAt: r.measuredAt,
-            timeSource: r.timeSource,
-            flags: r.flags,
-            meta: r.meta,
-          })),
+          decoded.map(({ draft, reading }) => asJson(draft, reading)),
           null,
           2,
         ),
       );
       return 0;
     }
-    if (readings.length === 0)
+    if (decoded.length === 0)
       io.out("no reading in this frame (e.g. control solution, special values, sensor off)");
-    for (const r of readings) {
-      io.out(`${r.kind} at ${r.measuredAt} (${r.timeSource})`);
-      for (const c of r.components) io.out(`  ${c.id} ${c.value} ${c.unit}  [LOINC ${c.code}]`);
-      if (r.flags.length > 0) io.out(`  flags: ${r.flags.join(", ")}`);
-    }
+    for (const { draft, reading } of decoded) for (const line of asText(draft, reading)) io.out(line);
     return 0;
   },
 };

@@ -2,6 +2,7 @@ import type { Command } from "../io.js";
 import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
 import { devicesPair, devicesScan } from "./devices.js";
+import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";
 import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
@@ -18,4 +19,6 @@ export const COMMANDS: Command[] = [
   devicesScan,
   devicesPair,
   link,
+  fleetWatch,
+  fleetSchema,
 ];

@@ -6,7 +6,7 @@ import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
 import { type Answer, classify } from "./classify.js";
-import { toPkbMeasurement } from "./measurement-map.js";
+import { pkbMeasurementJson, toPkbMeasurement } from "./measurement-map.js";
 
 /** Tokens per patient. The real one (OAuth link, encrypted store) and test doubles implement this. */
 export interface TokenProvider {
@@ -105,7 +105,7 @@ export class PkbRestForwarder {
       return { kind: "rejected", reason: "documents are not sent over the REST route" };
     let body: string;
     try {
-      body = JSON.stringify(toPkbMeasurement(row.item.reading));
+      body = pkbMeasurementJson(toPkbMeasurement(row.item.reading));
     } catch (err) {
       return { kind: "rejected", reason: messageOf(err) };
     }
@@ -155,15 +155,9 @@ export class PkbRestForwarder {
         body,
         signal: AbortSignal.any([signal, timeout]),
       });
+      // A body cut off after a 2xx reads as empty: the answer is then ambiguous, never "delivered".
       const text = await res.text().catch(() => "");
-      let message = text;
-      try {
-        const parsed = JSON.parse(text) as { message?: unknown };
-        if (typeof parsed.message === "string") message = parsed.message;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, retryAfter: res.headers.get("retry-after"), message };
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), body: text };
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code;
       const timedOut = timeout.aborted || signal.aborted;
