@@ -1,5 +1,6 @@
 // StrykerJS over the pure parts: `npm run mutation` (scripts/mutation/main.ts runs it and prints the
-// closing MUTATION line). Narrow a run with `npm run mutation -- --mutate src/core/key.ts`.
+// closing MUTATION line). Narrow a run with `npm run mutation -- --mutate src/core/key.ts` (several
+// files: comma-separated, no braces: `--mutate src/core/key.ts,src/core/time.ts`).
 // Mutation runs are CPU-heavy: keep concurrency at 1-2 on shared machines.
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {

@@ -1,14 +1,19 @@
 import { isAbsolute, join } from "node:path";
+import type { Alert } from "../buffer/alerts.js";
 import { HubBuffer } from "../buffer/buffer.js";
+import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { type Clock, SystemClock } from "../core/clock.js";
+import { type Clock, type SyncProbe, SystemClock } from "../core/clock.js";
 import { ensureDataDir } from "../core/data-dir.js";
-import { isHubError } from "../core/errors.js";
+import { isHubError, messageOf } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import type { LogLevel, MonitorHost } from "../monitor/host.js";
 import type { AgentContext, Component } from "./context.js";
-import { createDevices } from "./devices.js";
+import { createDevices, type DeviceComponent } from "./devices.js";
 import { acquireLock } from "./lock.js";
+import { planReload, type ReloadResult } from "./reload.js";
 import { createRoutes, type RouteComponent } from "./routes.js";
+import { conditionAlerts, type HubStatus, hubStatus } from "./status.js";
 
 export interface AgentOptions {
   config: Config;
@@ -18,10 +23,18 @@ export interface AgentOptions {
   clock?: Clock;
   fetch?: typeof fetch;
   housekeepingMs?: number;
+  /** Injected in tests: how the system clock learns it is synchronised. */
+  syncProbe?: SyncProbe;
+  /** How often state-derived alerts (silent device, dead letters, clock) are re-evaluated. */
+  conditionsMs?: number;
 }
 
 export function bufferFile(config: Config): string {
   return isAbsolute(config.buffer.file) ? config.buffer.file : join(config.hub.dataDir, config.buffer.file);
+}
+
+function patientRoutes(config: Config): Map<string, string> {
+  return new Map(config.patients.map((p) => [p.key, p.route] as const));
 }
 
 export function openBuffer(
@@ -29,8 +42,9 @@ export function openBuffer(
   clock: Clock,
   logger: Logger,
   onAlert?: ConstructorParameters<typeof HubBuffer>[0]["onAlert"],
+  /** The agent passes its own map so a reload can change which route a patient's readings take. */
+  routes: Map<string, string> = patientRoutes(config),
 ): HubBuffer {
-  const routes = new Map(config.patients.map((p) => [p.key, p.route] as const));
   return new HubBuffer({
     file: bufferFile(config),
     clock,
@@ -49,15 +63,26 @@ export function openBuffer(
 
 /** A coded error's code for the log (never its message: a storage error may quote data). */
 function codeOf(err: unknown): string {
-  return isHubError(err) ? err.code : ((err as { code?: unknown }).code?.toString() ?? "INTERNAL");
+  if (isHubError(err)) return err.code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" ? code : "INTERNAL";
 }
 
-/** The running agent: devices → buffer → routes, plus housekeeping. */
-export class Agent {
+/** The running agent: devices → buffer → routes, plus housekeeping and (when configured) the monitor. */
+export class Agent implements MonitorHost {
   readonly ctx: AgentContext;
   private readonly parts: Component[] = [];
   private routes: RouteComponent[] = [];
+  private devices: DeviceComponent[] = [];
+  private monitor: Component | undefined;
+  private readonly alertListeners = new Set<(alert: Alert, active: boolean) => void>();
+  private readonly routeOfPatient: Map<string, string>;
+  private startedMs: number;
+  private running = false;
+  private reloading: Promise<ReloadResult> | undefined;
+  private logLevelTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
+  private conditions: NodeJS.Timeout | undefined;
   private housekeepingRun: Promise<void> | undefined;
   private releaseLock: (() => void) | undefined;
   private readonly systemClock: SystemClock | undefined;
@@ -73,12 +98,33 @@ export class Agent {
       this.systemClock = new SystemClock({
         mode: config.clock.mode,
         onSyncChange: (synced) => this.onClockSync(synced),
+        onListenerError: (err) => this.log.error({ code: codeOf(err) }, "clock sync handling failed"),
+        ...(options.syncProbe ? { probe: options.syncProbe } : {}),
       });
       clock = this.systemClock;
     }
+    this.startedMs = clock.nowMs();
+    this.routeOfPatient = patientRoutes(config);
     try {
-      const buffer = openBuffer(config, clock, logger, (alert, active) =>
-        this.log[active ? "error" : "info"]({ alert: alert.code }, active ? "alert raised" : "alert cleared"),
+      const buffer = openBuffer(
+        config,
+        clock,
+        logger,
+        (alert, active) => {
+          this.log[active ? "error" : "info"](
+            { alert: alert.code },
+            active ? "alert raised" : "alert cleared",
+          );
+          for (const listener of this.alertListeners) {
+            try {
+              listener(alert, active);
+            } catch (err) {
+              // Alerts are raised inside buffer and route calls: a listener must never break those.
+              this.log.error({ code: codeOf(err) }, "alert listener failed");
+            }
+          }
+        },
+        this.routeOfPatient,
       );
       this.ctx = {
         config,
@@ -101,6 +147,7 @@ export class Agent {
   private onClockSync(synced: boolean): void {
     this.log.info({ synced }, "clock synchronisation changed");
     if (synced) void this.releaseHeld();
+    if (this.running) this.checkConditions();
   }
 
   /** Never rejects: a storage error here is logged (with its code) and retried by the next housekeeping pass. */
@@ -136,8 +183,24 @@ export class Agent {
     await this.systemClock?.start(this.options.config.clock.checkIntervalSec * 1000);
     this.ctx.buffer.onReleased = () => this.ctx.pokeRoutes();
     await this.releaseHeld();
+    this.startedMs = this.ctx.clock.nowMs();
+    const mqtt = this.options.config.monitor.mqtt;
+    if (mqtt) {
+      // Loaded only when configured: the mqtt package costs memory a hub without monitoring keeps.
+      const { createMonitor } = await import("../monitor/monitor.js");
+      const monitor = createMonitor({
+        settings: mqtt,
+        hubId: this.options.config.hub.id,
+        host: this,
+        clock: this.ctx.clock,
+        logger: this.ctx.logger,
+      });
+      this.monitor = monitor;
+      this.parts.push(monitor);
+    }
     this.routes = createRoutes(this.ctx);
-    this.parts.push(...this.routes, ...createDevices(this.ctx));
+    this.devices = createDevices(this.ctx);
+    this.parts.push(...this.routes, ...this.devices);
     try {
       for (const part of this.parts) await part.start();
     } catch (err) {
@@ -145,18 +208,179 @@ export class Agent {
       await this.stop();
       throw err;
     }
+    this.running = true;
     const every = this.options.housekeepingMs ?? 60_000;
     this.housekeeping = setInterval(() => void this.housekeepingPass(), every);
     this.housekeeping.unref();
+    this.checkConditions();
+    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 60_000);
+    this.conditions.unref();
     this.log.info(
       { hub: this.options.config.hub.id, devices: this.options.config.devices.length },
       "agent started",
     );
   }
 
+  /** A PHI-free snapshot of the hub (MQTT health, `status`). */
+  status(): HubStatus {
+    return hubStatus({
+      config: this.ctx.config,
+      clock: this.ctx.clock,
+      startedMs: this.startedMs,
+      stats: () => this.ctx.buffer.stats(),
+      devices: () => this.devices,
+      links: () => {
+        const all = new Map<string, string>();
+        for (const r of this.routes) for (const [k, v] of r.linkStates?.() ?? []) all.set(k, v);
+        return all;
+      },
+    });
+  }
+
+  onAlert(listener: (alert: Alert, active: boolean) => void): () => void {
+    this.alertListeners.add(listener);
+    return () => this.alertListeners.delete(listener);
+  }
+
+  /** Raises or clears the alerts that follow from the state (silent device, dead letters, clock). */
+  checkConditions(): void {
+    try {
+      for (const [code, message] of conditionAlerts(this.status())) this.setAlert(code, message);
+    } catch (err) {
+      this.log.error({ err }, "condition check failed");
+    }
+  }
+
+  setAlert(code: string, message: string | undefined): void {
+    if (message === undefined) this.ctx.buffer.alerts.clear(code);
+    else this.ctx.buffer.alerts.raise(code, message, this.ctx.clock.nowMs());
+  }
+
+  flush(): void {
+    this.ctx.buffer.flush();
+    this.ctx.pokeRoutes();
+  }
+
+  retryDead(filter: { id?: number }): number {
+    const n = this.ctx.buffer.outbox.retryDead(filter);
+    if (n > 0) {
+      this.ctx.pokeRoutes();
+      this.checkConditions();
+    }
+    return n;
+  }
+
+  setLogLevel(level: LogLevel, durationSec: number): { level: LogLevel; untilMs: number } {
+    if (this.logLevelTimer) clearTimeout(this.logLevelTimer);
+    // Children follow the root logger's level, so every component's logger changes with it.
+    this.options.logger.level = level;
+    this.log.warn({ level, durationSec }, "log level changed for a bounded time");
+    this.logLevelTimer = setTimeout(() => {
+      this.logLevelTimer = undefined;
+      this.options.logger.level = this.ctx.config.log.level;
+      this.log.info({ level: this.ctx.config.log.level }, "log level restored");
+    }, durationSec * 1000);
+    this.logLevelTimer.unref();
+    return { level, untilMs: this.ctx.clock.nowMs() + durationSec * 1000 };
+  }
+
+  /**
+   * Re-reads and validates the config file. A bad one changes nothing: the running config stays,
+   * CONFIG_RELOAD_FAILED is raised and the answer lists every problem. A good one is applied:
+   * the log level at once, routes and devices restarted only when their sections changed; the
+   * sections bound at start (hub, buffer, clock, monitor) wait for a restart and the answer says so.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = async (): Promise<ReloadResult> => {
+      await this.reloading?.catch(() => undefined);
+      return this.doReload();
+    };
+    const p = run();
+    this.reloading = p;
+    return p;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const file = this.options.configFile;
+    const fail = (problems: string[]): ReloadResult => {
+      const message = `configuration ${file ?? "(none)"} not applied (${problems.length} problem(s)); the running configuration is kept`;
+      this.ctx.buffer.alerts.raise("CONFIG_RELOAD_FAILED", message, this.ctx.clock.nowMs());
+      this.log.error({ problems }, "config reload refused");
+      return { ok: false, problems };
+    };
+    if (!this.running) return { ok: false, problems: ["the agent is not running"] };
+    if (!file) return fail(["the agent was started without a config file"]);
+    let next: Config;
+    try {
+      next = loadConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        return fail(err.problems.map((p) => `${p.path || "(top level)"}: ${p.message}`));
+      return fail([isHubError(err) ? `${err.code}: ${err.message}` : messageOf(err)]);
+    }
+    const plan = planReload(this.ctx.config, next);
+    const applied: string[] = [];
+    if (plan.logLevelChanged && !this.logLevelTimer) this.options.logger.level = plan.config.log.level;
+    if (plan.logLevelChanged) applied.push("log");
+    const running = this.ctx.config;
+    this.ctx.config = plan.config;
+    if (plan.restartRoutes || plan.restartDevices) {
+      try {
+        await this.restartParts(plan.restartRoutes, plan.restartDevices);
+      } catch (err) {
+        // Valid but unable to start (e.g. an unreadable secret): back to what ran before.
+        this.ctx.config = running;
+        if (plan.logLevelChanged && !this.logLevelTimer) this.options.logger.level = running.log.level;
+        try {
+          await this.restartParts(plan.restartRoutes, plan.restartDevices);
+        } catch (again) {
+          this.log.error({ code: codeOf(again) }, "the running configuration could not be restarted either");
+        }
+        return fail([
+          `the new configuration could not start: ${isHubError(err) ? `${err.code}: ${err.message}` : codeOf(err)}`,
+        ]);
+      }
+      if (plan.restartRoutes) applied.push("patients", "routes");
+      if (plan.restartDevices) applied.push("devices");
+    }
+    this.ctx.buffer.alerts.clear("CONFIG_RELOAD_FAILED");
+    this.checkConditions();
+    const result = { ok: true as const, applied: [...new Set(applied)], restartNeeded: plan.restartNeeded };
+    this.log.info(result, "config reloaded");
+    return result;
+  }
+
+  /** Stops the changed parts (devices first, as at stop) and starts them again from ctx.config. */
+  private async restartParts(routes: boolean, devices: boolean): Promise<void> {
+    const old = [...(devices ? this.devices : []), ...(routes ? this.routes : [])];
+    for (const part of old) {
+      try {
+        await part.stop();
+      } catch (err) {
+        this.log.error({ err, part: part.name }, "stop failed");
+      }
+    }
+    this.routeOfPatient.clear();
+    for (const [k, v] of patientRoutes(this.ctx.config)) this.routeOfPatient.set(k, v);
+    if (routes) this.routes = createRoutes(this.ctx);
+    if (devices) {
+      const lastSeen = new Map(this.devices.map((d) => [d.device.id, d.counters.lastSeenMs] as const));
+      this.devices = createDevices(this.ctx);
+      for (const d of this.devices) d.counters.lastSeenMs = lastSeen.get(d.device.id) ?? null;
+    }
+    // Same order as at start, so stop() still stops devices, then routes, then the monitor.
+    this.parts.length = 0;
+    this.parts.push(...(this.monitor ? [this.monitor] : []), ...this.routes, ...this.devices);
+    for (const part of [...(routes ? this.routes : []), ...(devices ? this.devices : [])]) await part.start();
+  }
+
   /** Stops devices first (their last readings are committed), then routes, then closes the buffer. */
   async stop(): Promise<void> {
+    this.running = false;
+    await this.reloading?.catch(() => undefined);
     if (this.housekeeping) clearInterval(this.housekeeping);
+    if (this.conditions) clearInterval(this.conditions);
+    if (this.logLevelTimer) clearTimeout(this.logLevelTimer);
     await this.housekeepingRun;
     for (const part of [...this.parts].reverse()) {
       try {

@@ -107,10 +107,12 @@ export class BleDevice implements Component {
         await this.options.lock.run(() => this.session());
         if (sessions++ > 0) this.counters.reconnects++;
         failures = 0;
+        this.counters.lastErrorCode = null;
       } catch (err) {
         if (!this.running) break;
         failures++;
         const code = isHubError(err) ? err.code : "INTERNAL";
+        this.counters.lastErrorCode = code;
         if (code === "BLUETOOTH_UNAVAILABLE" || code === "BLE_BONDING_REQUIRED") {
           if (failures === 1) this.log.error({ code, err }, "BLE device cannot be read");
           delay = 60_000;

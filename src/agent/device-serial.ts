@@ -52,12 +52,14 @@ export class SerialDevice implements Component {
         await this.transport.open();
         if (failures > 0) this.counters.reconnects++;
         failures = 0;
+        this.counters.lastErrorCode = null;
         this.log.info({ transport: this.transport.name }, "device connected");
         await this.session();
       } catch (err) {
         if (!this.running) break;
         failures++;
         const code = isHubError(err) ? err.code : "INTERNAL";
+        this.counters.lastErrorCode = code;
         const level = failures === 1 ? "warn" : "debug";
         this.log[level]({ code, err }, "device not available; retrying");
       }

@@ -15,6 +15,10 @@ export interface DeviceCounters {
   notStored: number;
   reconnects: number;
   lastSeenMs: number | null;
+  /** Percent, where the device reports it (health shows it; no driver decodes it yet). */
+  batteryPercent: number | null;
+  /** Code of the last failure to reach the device (e.g. BLUETOOTH_UNAVAILABLE); null after a good session. */
+  lastErrorCode: string | null;
 }
 
 export function newCounters(): DeviceCounters {
@@ -27,6 +31,8 @@ export function newCounters(): DeviceCounters {
     notStored: 0,
     reconnects: 0,
     lastSeenMs: null,
+    batteryPercent: null,
+    lastErrorCode: null,
   };
 }
 

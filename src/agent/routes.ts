@@ -6,6 +6,8 @@ import type { AgentContext, Component } from "./context.js";
 export interface RouteComponent extends Component {
   readonly route: string;
   poke(): void;
+  /** Link state per local patient key of this route (health and status; never PHI). */
+  linkStates?(): Map<string, string>;
 }
 
 /** The forwarders for the routes the configuration uses. Each route adds its factory here. */

@@ -9,7 +9,9 @@ import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
-import { type BufferStats, buildStats } from "./stats.js";
+import { type BufferStats, buildStats, ensureOutboxCounts } from "./stats.js";
+import { BufferTimebase } from "./timebase.js";
+import { validateReadings } from "./validate.js";
 
 export interface HubBufferOptions {
   file: string;
@@ -47,8 +49,26 @@ interface Waiting {
    * derived from them, so a clock step between ingest() and the (group) commit cannot shift it. */
   wallMs: number;
   monoMs: number;
+  /** Buffer time at ingest(): the rows are available from then. */
+  availableMs: number;
   resolve: (r: IngestResult) => void;
   reject: (e: unknown) => void;
+}
+
+/** One caller's share of a group commit: its counts, or why its readings alone were not stored. */
+type CallerResult = { stored: number; duplicates: number } | { error: HubError };
+
+/**
+ * A failure that belongs to one caller's readings (a constraint, a value SQLite refuses, a reading
+ * that cannot be serialised). Anything else — full disk, I/O, corruption, a busy database — is the
+ * storage's and aborts the whole group commit (handled by onStoreFailure).
+ */
+function callerFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return !(err instanceof HubError);
+  return ["SQLITE_CONSTRAINT", "SQLITE_MISMATCH", "SQLITE_TOOBIG", "SQLITE_RANGE"].some((c) =>
+    code.startsWith(c),
+  );
 }
 
 /** Refusing readings starts at the cap; pruning under pressure frees down to this share of it. */
@@ -63,19 +83,6 @@ const DISK_FULL_MESSAGE =
 const HOUSEKEEPING_CHUNK = 500;
 /** …and never more than this much work per transaction (the commit's fsync comes on top). */
 const CHUNK_BUDGET_MS = 20;
-
-function validate(r: Reading): void {
-  const ok =
-    typeof r.key === "string" &&
-    r.key.length > 0 &&
-    typeof r.patient === "string" &&
-    r.patient.length > 0 &&
-    Array.isArray(r.components) &&
-    r.components.length > 0 &&
-    !Number.isNaN(Date.parse(r.measuredAt));
-  if (!ok)
-    throw new HubError("READING_INVALID", "reading lacks key, patient, components or a valid measuredAt");
-}
 
 /**
  * The store-and-forward buffer: readings and their outbox rows are written in one transaction, and
@@ -96,10 +103,12 @@ export class HubBuffer {
   /** Transactions committed by ingest (group commit makes this far lower than ingest calls). */
   commits = 0;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
-  private readonly insertBatch: (batch: Waiting[]) => Array<{ stored: number; duplicates: number }>;
+  private readonly insertBatch: (batch: Waiting[]) => CallerResult[];
   private readonly stmts;
   private readonly reserve: DiskReserve;
   private readonly held: HeldReadings;
+  /** Buffer time: what every outbox deadline is measured in (monotonic within a boot). */
+  readonly timebase: BufferTimebase;
   private releasing: Promise<ReleaseResult> | undefined;
   /** Told how many held readings were released (the agent wakes the routes). */
   onReleased: ((released: number) => void) | undefined;
@@ -120,10 +129,13 @@ export class HubBuffer {
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
     this.reportDamage(opened);
+    this.checkCounts();
+    this.timebase = new BufferTimebase(this.db, options.clock);
     // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
     this.outbox = retryWhenFull(
       new Outbox(this.db, {
         clock: options.clock,
+        timebase: this.timebase,
         backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs },
         maxAttempts: options.maxAttempts,
         leaseMs: options.leaseMs,
@@ -133,6 +145,8 @@ export class HubBuffer {
       () => this.makeRoom(),
     );
     if (!this.reserve.restore()) this.diskFull();
+    // Salvaged readings whose delivery record was lost wait as ambiguous: a person is told.
+    if (opened.salvage && opened.salvage.rebuilt > 0) this.outbox.refreshAmbiguousAlert();
     this.stmts = {
       reading: this.db.prepare(
         `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, boot_id, mono_ms, body, created_ms)
@@ -141,7 +155,7 @@ export class HubBuffer {
       ),
       outbox: this.db.prepare(
         `INSERT INTO outbox (reading_id, document_id, route, patient, state, reason, available_ms, created_ms, done_ms)
-         VALUES (@readingId, @documentId, @route, @patient, @state, @reason, @now, @now, @doneMs)`,
+         VALUES (@readingId, @documentId, @route, @patient, @state, @reason, @available, @now, @doneMs)`,
       ),
       document: this.db.prepare(
         `INSERT INTO documents (key, patient, kind, body, created_ms) VALUES (@key, @patient, @kind, @body, @now)
@@ -151,21 +165,39 @@ export class HubBuffer {
         "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
       ),
     };
-    this.held = new HeldReadings(this.db, options.clock);
+    this.held = new HeldReadings(this.db, options.clock, this.timebase);
+    // Each caller's readings go in their own savepoint inside the shared transaction: a failure that
+    // belongs to one caller (a constraint, a reading that cannot be serialised) rolls back that caller
+    // alone; a failure of the storage itself (full disk, I/O, corruption) aborts the whole commit.
+    const insertCaller = this.db.transaction((w: Waiting, now: number) => {
+      let stored = 0;
+      let duplicates = 0;
+      for (const r of w.readings) {
+        if (this.insertReading(r, now, w)) stored++;
+        else duplicates++;
+      }
+      return { stored, duplicates };
+    });
     this.insertBatch = this.db.transaction((batch: Waiting[]) => {
       const now = this.options.clock.nowMs();
       let dupTotal = 0;
-      const results = batch.map((w) => {
-        let stored = 0;
-        let duplicates = 0;
-        for (const r of w.readings) {
-          if (this.insertReading(r, now, w)) stored++;
-          else duplicates++;
+      let refused = 0;
+      const results = batch.map((w): CallerResult => {
+        try {
+          const r = insertCaller(w, now);
+          dupTotal += r.duplicates;
+          return r;
+        } catch (err) {
+          if (!callerFault(err)) throw err;
+          const e = translateSqliteError(err);
+          refused += w.readings.length;
+          return {
+            error: new HubError("READING_INVALID", `readings not stored: ${e.message}`, { cause: err }),
+          };
         }
-        dupTotal += duplicates;
-        return { stored, duplicates };
       });
       if (dupTotal > 0) this.stmts.counter.run("duplicates", dupTotal);
+      if (refused > 0) this.stmts.counter.run("refused", refused);
       return results;
     });
   }
@@ -200,6 +232,7 @@ export class HubBuffer {
       state: quarantine !== undefined ? "quarantined" : unsynced ? "held" : "pending",
       reason: quarantine ?? null,
       doneMs: quarantine !== undefined ? now : null,
+      available: w.availableMs,
       now,
     });
     return true;
@@ -209,8 +242,8 @@ export class HubBuffer {
   ingest(readings: Reading[]): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new HubError("BUFFER_CLOSED", "buffer is closed"));
     try {
+      validateReadings(readings);
       for (const r of readings) {
-        validate(r);
         if (this.options.routeOf(r.patient) === undefined) {
           throw new HubError("READING_INVALID", "reading is for a patient with no configured route");
         }
@@ -221,7 +254,15 @@ export class HubBuffer {
     return new Promise((resolve, reject) => {
       const clock = this.options.clock;
       const t0 = performance.now();
-      this.queue.push({ readings, t0, wallMs: clock.nowMs(), monoMs: clock.monotonicMs(), resolve, reject });
+      this.queue.push({
+        readings,
+        t0,
+        wallMs: clock.nowMs(),
+        monoMs: clock.monotonicMs(),
+        availableMs: this.timebase.nowMs(),
+        resolve,
+        reject,
+      });
       this.queuedReadings += readings.length;
       if (this.queuedReadings >= (this.options.maxBatch ?? 1000)) this.flush();
       else this.schedule();
@@ -251,7 +292,7 @@ export class HubBuffer {
     this.queuedReadings = 0;
     if (batch.length === 0) return;
     this.lastFlushAt = performance.now();
-    let results: Array<{ stored: number; duplicates: number }>;
+    let results: CallerResult[];
     try {
       this.ensureCapacity();
       results = this.insertBatch(batch);
@@ -275,8 +316,9 @@ export class HubBuffer {
     batch.forEach((w, i) => {
       const durableMs = t1 - w.t0;
       this.recordLatency(durableMs);
-      const r = results[i] as { stored: number; duplicates: number };
-      w.resolve({ ...r, durableMs });
+      const r = results[i] as CallerResult;
+      if ("error" in r) w.reject(r.error);
+      else w.resolve({ ...r, durableMs });
     });
   }
 
@@ -343,7 +385,10 @@ export class HubBuffer {
    */
   private ensureCapacity(): void {
     if (!this.reserve.held() && !this.reserve.restore()) {
-      throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+      // Delivered data is what can go: its pages go back to the filesystem, then try again.
+      if (pruneDelivered(this.db, Number.MAX_SAFE_INTEGER) === 0 || !this.reserve.restore()) {
+        throw new HubError("DISK_FULL", DISK_FULL_MESSAGE);
+      }
     }
     const cap = this.options.maxSizeBytes;
     if (usedBytes(this.db) >= cap) checkpoint(this.db, "TRUNCATE");
@@ -390,6 +435,7 @@ export class HubBuffer {
           state: "pending",
           reason: null,
           doneMs: null,
+          available: this.timebase.nowMs(),
           now,
         });
         return true;
@@ -426,6 +472,15 @@ export class HubBuffer {
     return total;
   }
 
+  /** Outbox counts drifted from the rows (e.g. a salvage copied an old file's counters): recounted, logged. */
+  private checkCounts(): void {
+    try {
+      if (ensureOutboxCounts(this.db)) this.log.warn("outbox counts did not match the rows: recounted");
+    } catch (err) {
+      this.log.error({ code: translateSqliteError(err).code }, "could not check the outbox counts");
+    }
+  }
+
   /**
    * Periodic housekeeping: release held rows once the clock is synchronised, reclaim expired leases,
    * prune delivered rows past retention, all in short transactions with yields between them.
@@ -433,7 +488,10 @@ export class HubBuffer {
   async housekeeping(): Promise<{ pruned: number; reclaimed: number } & ReleaseResult> {
     const released = await this.releaseHeld();
     if (this.closed) return { pruned: 0, reclaimed: 0, ...released };
+    this.timebase.checkpoint();
     const reclaimed = this.outbox.reclaimExpired();
+    // Rows can become ambiguous without a completion (a salvage re-queues them so): the alert follows the rows.
+    this.outbox.refreshAmbiguousAlert();
     const before = this.options.clock.nowMs() - this.options.retentionMs;
     const pruned = await inChunks(() =>
       this.closed ? 0 : pruneDelivered(this.db, before, HOUSEKEEPING_CHUNK),
@@ -486,6 +544,7 @@ export class HubBuffer {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.timebase.checkpoint();
     this.db.close();
   }
 

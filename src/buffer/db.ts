@@ -46,7 +46,12 @@ export interface OpenOptions {
 }
 
 function configure(db: Db, walLimitBytes: number): void {
+  // Takes effect on a new file (before its first table); an existing one is converted once by VACUUM.
+  db.pragma("auto_vacuum = INCREMENTAL");
   db.pragma("journal_mode = WAL");
+  // Deleted rows (delivered readings, sent HL7 messages with name, NHS number and date of birth)
+  // are overwritten with zeros, not left readable in free pages or free space within pages.
+  db.pragma("secure_delete = ON");
   // Without a limit the WAL keeps its high-water size for ever; with one it is cut back after each
   // checkpoint, and checkpoints come often enough that it stays near this bound.
   const pageSize = db.pragma("page_size", { simple: true }) as number;
@@ -59,15 +64,20 @@ function configure(db: Db, walLimitBytes: number): void {
   db.pragma("temp_store = MEMORY");
 }
 
+/** A file written by a newer agent (a downgrade) is refused before anything touches it. */
+function refuseNewer(version: number): void {
+  if (version > MIGRATIONS.length) {
+    throw new HubError(
+      "BUFFER_TOO_NEW",
+      `buffer schema version ${version} is newer than this agent (${MIGRATIONS.length}): a newer pkb-hub wrote it; run that version or later (the file was left untouched)`,
+    );
+  }
+}
+
 /** Applies the migrations a database lacks, up to `target` (default: all). */
 export function migrate(db: Db, target: number = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new HubError(
-      "BUFFER_CORRUPT",
-      `buffer schema version ${current} is newer than this agent (${MIGRATIONS.length})`,
-    );
-  }
+  refuseNewer(current);
   // A step may rebuild a table (SQLite's documented 12-step procedure): with foreign keys on, dropping the
   // old table would cascade into its children (hl7_message_rows). Off during the steps (the pragma is a
   // no-op inside a transaction), checked before each commit, restored after.
@@ -89,6 +99,44 @@ export function migrate(db: Db, target: number = MIGRATIONS.length): number {
   return Math.max(current, target);
 }
 
+const AUTO_VACUUM_INCREMENTAL = 2;
+
+/**
+ * A file created before auto_vacuum was set keeps its free pages for ever: convert it once with a
+ * VACUUM, after which `reclaimFreePages` can give freed pages back to the filesystem. A VACUUM that
+ * fails (a full disk: it needs room for a copy) is tried again at the next start; secure_delete
+ * protects the free pages meanwhile. The copy is built in a temporary file, not in memory.
+ */
+export function enableIncrementalVacuum(db: Db): boolean {
+  if (db.pragma("auto_vacuum", { simple: true }) === AUTO_VACUUM_INCREMENTAL) return true;
+  try {
+    db.pragma("auto_vacuum = INCREMENTAL");
+    db.pragma("temp_store = FILE");
+    db.exec("VACUUM");
+  } catch {
+    // retried at the next open
+  } finally {
+    db.pragma("temp_store = MEMORY");
+  }
+  return db.pragma("auto_vacuum", { simple: true }) === AUTO_VACUUM_INCREMENTAL;
+}
+
+/**
+ * Gives up to `maxPages` free pages back to the filesystem (incremental vacuum), then truncates the
+ * WAL, whose older frames still hold the pages as they were before their rows were deleted.
+ * Returns the number of pages given back.
+ */
+export function reclaimFreePages(db: Db, maxPages = 1024): number {
+  const before = db.pragma("page_count", { simple: true }) as number;
+  try {
+    db.pragma(`incremental_vacuum(${maxPages})`);
+  } catch {
+    // a full disk: the WAL cannot grow for the page moves; retried at the next pass
+  }
+  checkpoint(db, "TRUNCATE");
+  return before - (db.pragma("page_count", { simple: true }) as number);
+}
+
 function checkIntegrity(db: Db): string | undefined {
   const rows = db.pragma("quick_check") as Array<{ quick_check: string }>;
   const first = rows[0]?.quick_check;
@@ -108,11 +156,23 @@ function moveAside(file: string, stamp: number): string {
  * Returns whether the checkpoint completed (false when the disk was too full or a reader held it).
  */
 export function checkpoint(db: Db, mode: "PASSIVE" | "TRUNCATE" = "TRUNCATE"): boolean {
+  // Never wait for a reader (a CLI command looking at the buffer): that would stall the event loop
+  // for the whole busy timeout. A checkpoint a reader blocks is simply done on a later pass.
+  let timeout: unknown;
   try {
-    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>;
-    return row?.busy === 0;
+    timeout = db.pragma("busy_timeout", { simple: true });
+    db.pragma("busy_timeout = 0");
+    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }>;
+    // PASSIVE reports busy 0 even when a reader kept it from copying every frame.
+    return row !== undefined && row.busy === 0 && row.checkpointed === row.log;
   } catch {
     return false;
+  } finally {
+    if (typeof timeout === "number") db.pragma(`busy_timeout = ${timeout}`);
   }
 }
 
@@ -133,6 +193,7 @@ function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: stri
   let db: Db | undefined;
   try {
     db = new Database(file);
+    refuseNewer(db.pragma("user_version", { simple: true }) as number);
     configure(db, walLimitBytes);
     const problem = checkIntegrity(db);
     if (problem) {
@@ -185,5 +246,6 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenResul
     db.close();
     throw translateSqliteError(err);
   }
+  enableIncrementalVacuum(db);
   return { db, ...result };
 }

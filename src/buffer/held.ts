@@ -22,6 +22,7 @@ export class HeldReadings {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly timebase: { nowMs(): number },
   ) {
     this.stmts = {
       pick: db.prepare(
@@ -33,7 +34,7 @@ export class HeldReadings {
       ),
       retime: db.prepare("UPDATE readings SET measured_at = ?, time_source = 'hub', body = ? WHERE id = ?"),
       release: db.prepare(
-        "UPDATE outbox SET state = 'pending', available_ms = @now WHERE id = @id AND state = 'held'",
+        "UPDATE outbox SET state = 'pending', available_ms = @available WHERE id = @id AND state = 'held'",
       ),
       any: db.prepare("SELECT 1 FROM outbox WHERE state = 'held' LIMIT 1").pluck(),
     };
@@ -55,6 +56,7 @@ export class HeldReadings {
       const started = performance.now();
       const now = this.clock.nowMs();
       const mono = this.clock.monotonicMs();
+      const available = this.timebase.nowMs();
       const rows = this.stmts.pick.all(limit) as Array<{
         outboxId: number;
         readingId: number;
@@ -78,7 +80,7 @@ export class HeldReadings {
         reading.timeSource = "hub";
         reading.flags = [...reading.flags, "time-corrected-after-sync"];
         this.stmts.retime.run(reading.measuredAt, JSON.stringify(reading), row.readingId);
-        released += this.stmts.release.run({ now, id: row.outboxId }).changes;
+        released += this.stmts.release.run({ available, id: row.outboxId }).changes;
       }
       return { released, unrecoverable };
     })();

@@ -134,4 +134,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_ambiguous ON outbox (route, id) WHERE state = 'ambiguous';
   CREATE INDEX outbox_quarantined ON outbox (id) WHERE state = 'quarantined';
   `,
+  // 4: outbox counts by route, state and the `ambiguous` flag ("may have reached PKB before"), kept in
+  // `counters` (name `outbox|<route>|<state>|<flag>`) by triggers in the same transaction as every
+  // insert, transition and delete, whoever makes it: stats() reads them instead of scanning the outbox.
+  `
+  INSERT INTO counters (name, value)
+    SELECT 'outbox|' || route || '|' || state || '|' || ambiguous, count(*) FROM outbox GROUP BY route, state, ambiguous;
+
+  CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN
+    INSERT INTO counters (name, value) VALUES ('outbox|' || NEW.route || '|' || NEW.state || '|' || NEW.ambiguous, 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1;
+  END;
+
+  CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
+    UPDATE counters SET value = value - 1 WHERE name = 'outbox|' || OLD.route || '|' || OLD.state || '|' || OLD.ambiguous;
+  END;
+
+  CREATE TRIGGER outbox_count_update AFTER UPDATE OF route, state, ambiguous ON outbox
+  WHEN OLD.route IS NOT NEW.route OR OLD.state IS NOT NEW.state OR OLD.ambiguous IS NOT NEW.ambiguous BEGIN
+    UPDATE counters SET value = value - 1 WHERE name = 'outbox|' || OLD.route || '|' || OLD.state || '|' || OLD.ambiguous;
+    INSERT INTO counters (name, value) VALUES ('outbox|' || NEW.route || '|' || NEW.state || '|' || NEW.ambiguous, 1)
+      ON CONFLICT (name) DO UPDATE SET value = value + 1;
+  END;
+  `,
 ];

@@ -59,7 +59,10 @@ export type Outcome =
   | { kind: "ambiguous"; reason: string };
 
 export interface OutboxOptions {
+  /** Wall clock: stamps completions (`done_ms`), alerts. */
   clock: Clock;
+  /** Buffer time (monotonic within a boot): every deadline — leases, backoff, Retry-After. */
+  timebase: { nowMs(): number };
   backoff: BackoffPolicy;
   maxAttempts: number;
   leaseMs: number;
@@ -209,7 +212,7 @@ export class Outbox {
 
   /** Claims up to `limit` ready rows of a route, oldest first, in one UPDATE … RETURNING. */
   claim(route: string, limit: number, leaseMs = this.options.leaseMs): Lease {
-    const now = this.options.clock.nowMs();
+    const now = this.options.timebase.nowMs();
     const token = randomUUID();
     const expires = now + leaseMs;
     return this.db.transaction(() => {
@@ -232,7 +235,7 @@ export class Outbox {
    * reconciliation (`claimAmbiguous`) is in flight, so it does hold them back until it is settled.
    */
   claimOrdered(route: string, perPatient: number, maxPatients = 8, leaseMs = this.options.leaseMs): Lease {
-    const now = this.options.clock.nowMs();
+    const now = this.options.timebase.nowMs();
     const token = randomUUID();
     const expires = now + leaseMs;
     return this.db.transaction(() => {
@@ -265,9 +268,8 @@ export class Outbox {
    * `retry` (re-send) or `ambiguous` (still unknown). An expired lease returns the rows to `ambiguous`.
    */
   claimAmbiguous(route: string, n: number, leaseMs = this.options.leaseMs): Lease {
-    const now = this.options.clock.nowMs();
     const token = randomUUID();
-    const expires = now + leaseMs;
+    const expires = this.options.timebase.nowMs() + leaseMs;
     return this.db.transaction(() => {
       const rows = this.stmts.claimAmbiguous.all({ route, limit: n, token, expires }) as ClaimRow[];
       rows.sort((a, b) => a.id - b.id);
@@ -277,7 +279,7 @@ export class Outbox {
 
   /** Finishes leased rows. Returns how many still held the lease (a row whose lease expired is not touched). */
   complete(token: string, ids: readonly number[], outcome: Outcome): number {
-    const now = this.options.clock.nowMs();
+    const now = { wall: this.options.clock.nowMs(), t: this.options.timebase.nowMs() };
     const done = this.db.transaction(() => {
       let n = 0;
       for (const id of ids) n += this.completeOne(token, id, outcome, now);
@@ -287,7 +289,14 @@ export class Outbox {
     return done;
   }
 
-  private completeOne(token: string, id: number, outcome: Outcome, now: number): number {
+  /** `times.wall` stamps completion (`done_ms`: retention, display); `times.t` (buffer time) sets the next attempt. */
+  private completeOne(
+    token: string,
+    id: number,
+    outcome: Outcome,
+    times: { wall: number; t: number },
+  ): number {
+    const now = times.wall;
     if (outcome.kind === "delivered") return this.stmts.delivered.run({ id, token, now }).changes;
     const attemptsBefore = this.stmts.attemptsOf.get(id, token) as number | undefined;
     if (attemptsBefore === undefined) return 0;
@@ -313,7 +322,7 @@ export class Outbox {
     const ambiguous = outcome.ambiguous ? 1 : 0;
     if (outcome.retryAfterMs !== undefined) {
       // The server told us when: waiting is not a failed attempt.
-      const available = now + Math.max(0, outcome.retryAfterMs);
+      const available = times.t + Math.max(0, outcome.retryAfterMs);
       return this.stmts.retry.run({
         id,
         token,
@@ -328,20 +337,20 @@ export class Outbox {
       const reason = `gave up after ${attempts} attempts: ${outcome.error}`;
       return this.stmts.dead.run({ id, token, now, attempts, reason, ambiguous }).changes;
     }
-    const available = now + backoffDelayMs(attempts, this.options.backoff, this.random);
+    const available = times.t + backoffDelayMs(attempts, this.options.backoff, this.random);
     return this.stmts.retry.run({ id, token, attempts, available, error: outcome.error, ambiguous }).changes;
   }
 
   /** Keeps a long send's lease alive. */
   extend(token: string, leaseMs = this.options.leaseMs): number {
-    return this.stmts.extend.run({ token, expires: this.options.clock.nowMs() + leaseMs }).changes;
+    return this.stmts.extend.run({ token, expires: this.options.timebase.nowMs() + leaseMs }).changes;
   }
 
   /**
    * Returns rows whose lease expired (a crash or stall) to pending, flagged: they may have been sent.
    * A row leased from `ambiguous` (reconciliation) goes back to `ambiguous`.
    */
-  reclaimExpired(nowMs = this.options.clock.nowMs()): number {
+  reclaimExpired(nowMs = this.options.timebase.nowMs()): number {
     const n = this.stmts.reclaim.run({ now: nowMs }).changes;
     if (n > 0) this.refreshAmbiguousAlert();
     return n;
@@ -359,7 +368,7 @@ export class Outbox {
    */
   retryDead(filter: { id?: number; route?: string } = {}): number {
     const n = this.stmts.retryDead.run({
-      now: this.options.clock.nowMs(),
+      now: this.options.timebase.nowMs(),
       id: filter.id ?? null,
       route: filter.route ?? null,
     }).changes;
@@ -373,7 +382,7 @@ export class Outbox {
    * it again). Only an `ambiguous` row can be resolved; anything else is `OUTBOX_STATE`.
    */
   resolveAmbiguous(id: number, as: "delivered" | "resend"): void {
-    const now = this.options.clock.nowMs();
+    const now = as === "delivered" ? this.options.clock.nowMs() : this.options.timebase.nowMs();
     const stmt = as === "delivered" ? this.stmts.resolveDelivered : this.stmts.resolveResend;
     if (stmt.run({ id, now }).changes === 0)
       this.wrongState(id, "ambiguous", "outbox retry for dead letters");
@@ -386,11 +395,20 @@ export class Outbox {
     throw new HubError("OUTBOX_STATE", `outbox row ${id} is ${state}, not ${wanted} (see ${hint})`);
   }
 
-  /** Raises `AMBIGUOUS_DELIVERY` while any row is ambiguous (no PHI: counts only), clears it after. */
+  /**
+   * Raises `AMBIGUOUS_DELIVERY` while any row is ambiguous (no PHI: counts only), clears it after.
+   * Best effort: it runs after the rows' own transaction has committed, so a storage error here must
+   * not make the caller believe the completion failed; housekeeping refreshes it again.
+   */
   refreshAmbiguousAlert(): void {
     const alerts = this.options.alerts;
     if (!alerts) return;
-    const n = this.stmts.ambiguousCount.get() as number;
+    let n: number;
+    try {
+      n = this.stmts.ambiguousCount.get() as number;
+    } catch {
+      return;
+    }
     if (n === 0) alerts.clear(AMBIGUOUS_ALERT);
     else
       alerts.raise(

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import type { Db } from "./db.js";
+import { type Db, reclaimFreePages } from "./db.js";
 
 function fileSize(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
@@ -25,6 +25,9 @@ const CHUNK = 2000;
  * ingest is never blocked for long). A reading whose rows are all gone keeps its key but loses its
  * body: a device that re-sends an old record is still recognised as a duplicate.
  * Nothing unsent is touched. Returns the number of outbox rows removed.
+ *
+ * When a call ends its backlog (it removed rows, fewer than it was allowed), the freed pages go
+ * back to the filesystem and the WAL is truncated, so pruned bodies are not left readable there.
  */
 export function pruneDelivered(db: Db, beforeMs: number, maxRows = Number.MAX_SAFE_INTEGER): number {
   const pick = db.prepare(
@@ -56,6 +59,7 @@ export function pruneDelivered(db: Db, beforeMs: number, maxRows = Number.MAX_SA
     removed += n;
     if (n === 0) break;
   }
+  if (removed > 0 && removed < maxRows) reclaimFreePages(db);
   return removed;
 }
 

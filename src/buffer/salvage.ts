@@ -206,9 +206,11 @@ function dropOrphans(dst: Db): { unsent: number; rows: number } {
 function rebuildOutbox(dst: Db, options: SalvageOptions): number {
   if (!options.routeOf) return 0;
   let rebuilt = 0;
+  // Schema 3 keeps why a row waits for a person in `reason`; earlier ones only had `last_error`.
+  const noteColumn = columns(dst, "outbox").includes("reason") ? "reason" : "last_error";
   const insert = (state: string, ambiguous: number) =>
     dst.prepare(
-      `INSERT INTO outbox (reading_id, document_id, route, patient, state, available_ms, created_ms, last_error, ambiguous)
+      `INSERT INTO outbox (reading_id, document_id, route, patient, state, available_ms, created_ms, ${noteColumn}, ambiguous)
        VALUES (@readingId, @documentId, @route, @patient, '${state}', @now, @now, @note, ${ambiguous})`,
     );
   // The 'ambiguous' state (settled by a person) where the schema has it; else pending, flagged.
@@ -251,16 +253,12 @@ function schemaReadable(src: Db): number | undefined {
   }
 }
 
+/** The damaged file, read-only: a read-write open would checkpoint its WAL into it (and delete the WAL) on close. */
 function openSource(file: string): Db | undefined {
   try {
     return new Database(file, { readonly: true, fileMustExist: true });
   } catch {
-    try {
-      // A WAL file without its shared-memory file cannot be opened read-only.
-      return new Database(file, { fileMustExist: true });
-    } catch {
-      return undefined;
-    }
+    return undefined;
   }
 }
 

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   DISK_FULL: true,
   STORAGE_IO: true,
   BUFFER_CORRUPT: false,
+  /** The buffer was written by a newer agent (a downgrade): refused, the file left untouched. */
+  BUFFER_TOO_NEW: false,
   BUFFER_CLOSED: false,
   LEASE_LOST: false,
   OUTBOX_STATE: false,
@@ -33,6 +35,8 @@ export const ERROR_CODES = {
   CLOCK_UNSYNCED: true,
   READING_INVALID: false,
   NHS_NUMBER_INVALID: false,
+  DOCUMENT_INVALID: false,
+  DOCUMENT_TOO_LARGE: false,
   // forwarding
   NETWORK: true,
   TIMEOUT: true,

@@ -1,8 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -28,12 +30,45 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
-  const dirFd = openSync(dirname(file), "r");
+  fsyncDir(dirname(file));
+}
+
+function fsyncDir(dir: string): void {
+  const dirFd = openSync(dir, "r");
   try {
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
   }
+}
+
+/**
+ * Creates `file` (0600) holding `data` unless it already exists. Atomic against a racing creator in
+ * another process: the data is written whole to a temp file first, then hard-linked to the final
+ * name, which fails if that name exists — so exactly one creator wins, nobody overwrites the
+ * winner, and nobody ever sees a partial file. Returns whether this call created it.
+ */
+export function createFileExclusive(file: string, data: string | Uint8Array): boolean {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new HubError("SECRET_UNREADABLE", `cannot create ${file}: ${messageOf(err)}`, { cause: err });
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  fsyncDir(dir);
+  return true;
 }
 
 /** Whether a secret file can be read or written by other users (it should be 0600 or 0400). */
@@ -63,8 +98,13 @@ export class SecretBox {
   static open(dataDir: string, env: NodeJS.ProcessEnv = process.env): SecretBox {
     const credential = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, "pkb-hub-key") : undefined;
     const file = credential && existsSync(credential) ? credential : join(dataDir, "secret.key");
-    if (!existsSync(file)) writeFileAtomic(file, randomBytes(32).toString("base64"));
-    const key = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
+    // Two processes starting at once (agent and a CLI command) may both find no key: one creates
+    // it, and both then use the key that is on disk — never one of their own that lost the race.
+    if (!existsSync(file)) createFileExclusive(file, randomBytes(32).toString("base64"));
+    // A key file others can read (restored from a backup, copied by hand) is closed again: the key
+    // unlocks every patient's link. The systemd credential is the service manager's to protect.
+    if (file !== credential && isSecretFileExposed(file)) chmodSync(file, 0o600);
+    const key = Buffer.from(readSecretFile(file).trim(), "base64");
     if (key.length !== 32)
       throw new HubError("SECRET_UNREADABLE", `key file ${file} does not hold a 256-bit key`);
     return new SecretBox(key);

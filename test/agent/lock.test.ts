@@ -1,11 +1,15 @@
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
+import { acquireLock } from "../../src/agent/lock.js";
 import { parseConfig } from "../../src/config/load.js";
 import { bootId, FakeClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
 import { tempDir } from "../support/tmp.js";
+
+const CHILD = join(import.meta.dirname, "../../dist/test/support/race-child.js");
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -40,5 +44,21 @@ describe("agent", () => {
     writeFileSync(join(tmp.dir, "data", "agent.lock"), `999999999 ${bootId()}\n`);
     const afterCrash = make();
     await afterCrash.stop();
+  });
+
+  it("a lock stays held while its process lives (even after a garbage collection) and is free at once after a SIGKILL", async () => {
+    const dir = join(tmp.dir, "killed");
+    const child = spawn(process.execPath, ["--expose-gc", CHILD, "hold", dir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve) => child.stdout.on("data", () => resolve()));
+    expect(() => acquireLock(dir)).toThrow(/another agent \(pid \d+\) is running/);
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    const release = acquireLock(dir);
+    expect(() => acquireLock(dir)).toThrow(expect.objectContaining({ code: "USAGE" }));
+    release();
+    acquireLock(dir)();
   });
 });

@@ -199,20 +199,24 @@ describe("damaged buffer file", () => {
     const again = reopen();
     const rows = again.db
       .prepare(
-        "SELECT r.key, o.state, o.ambiguous, o.last_error FROM readings r JOIN outbox o ON o.reading_id = r.id ORDER BY r.id",
+        "SELECT r.key, o.state, o.ambiguous, o.reason FROM readings r JOIN outbox o ON o.reading_id = r.id ORDER BY r.id",
       )
-      .all() as Array<{ key: string; state: string; ambiguous: number; last_error: string | null }>;
+      .all() as Array<{ key: string; state: string; ambiguous: number; reason: string | null }>;
     // Every reading still has exactly one outbox row.
     expect(rows.map((r) => r.key)).toEqual(b.readings.map((r) => r.key));
     const rebuilt = rows.slice(leaf.firstId - 1, leaf.lastId);
     for (const r of rebuilt) {
-      expect(r.ambiguous).toBe(1);
-      expect(r.last_error).toMatch(/may already have been delivered/);
+      // Settled by a person (or reconciliation), never re-sent blindly.
+      expect(r.state).toBe("ambiguous");
+      expect(r.reason).toMatch(/may already have been delivered/);
     }
     expect(rows.slice(0, leaf.firstId - 1).every((r) => r.state === "delivered")).toBe(true);
-    expect(rows.slice(leaf.lastId).every((r) => r.ambiguous === 0)).toBe(true);
+    expect(rows.slice(leaf.lastId).every((r) => r.state !== "ambiguous")).toBe(true);
     const alert = again.activeAlerts().find((a) => a.code === "BUFFER_CORRUPT");
     expect(alert?.message).toContain(`(${rebuilt.length} re-queued as ambiguous`);
+    expect(again.activeAlerts().find((a) => a.code === "AMBIGUOUS_DELIVERY")?.message).toMatch(
+      new RegExp(`^${rebuilt.length} deliveries have an unknown outcome`),
+    );
     expect(existsSync(join(tmp.dir, "buffer.db"))).toBe(true);
   });
 

@@ -1,53 +1,35 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { tokenStore } from "../../src/forward/pkb-rest/route.js";
-import { type PkbStandin, startPkbStandin } from "../standin/pkb.js";
 import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
-import { ANN } from "../support/pkb-patients.js";
-import { tempDir } from "../support/tmp.js";
+import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 
-let tmp: ReturnType<typeof tempDir>;
-let pkb: PkbStandin;
+let f: RestFixture;
+let pkb: RestFixture["pkb"];
 let configFile: string;
 const port = 20000 + Math.floor(Math.random() * 20000);
 
 beforeEach(async () => {
-  tmp = tempDir();
-  pkb = await startPkbStandin();
-  pkb.addPatient(ANN);
-  writeFileSync(join(tmp.dir, "client-secret"), "test-secret\n", { mode: 0o600 });
-  configFile = join(tmp.dir, "config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      hub: { id: "h", dataDir: join(tmp.dir, "data") },
-      patients: [{ key: "p1", route: "pkb-rest", nhsNumber: "9434765919" }],
-      routes: {
-        pkbRest: {
-          baseUrl: pkb.url,
-          clientId: "pkb-hub-test",
-          clientSecretFile: join(tmp.dir, "client-secret"),
-          redirectUri: `http://127.0.0.1:${port}/callback`,
-          deviceAuthorizationPath: "/apiDeviceAuthorization.action",
-        },
-      },
-    }),
-    { mode: 0o600 },
-  );
+  f = await startRestFixture({
+    route: {
+      redirectUri: `http://127.0.0.1:${port}/callback`,
+      deviceAuthorizationPath: "/apiDeviceAuthorization.action",
+    },
+  });
+  pkb = f.pkb;
+  configFile = f.writeConfig();
 });
 afterEach(async () => {
-  await pkb.stop();
-  tmp.cleanup();
+  await f.close();
 });
 
 /** Runs `pkb-hub link`, playing the patient's browser on whatever address it prints. */
-async function link(mode: string, patient: (url: URL, code?: string) => Promise<void>) {
+async function link(mode: string, patient: (url: URL, code?: string) => Promise<void>, extra: string[] = []) {
   const out: string[] = [];
   const err: string[] = [];
   let code: string | undefined;
-  const status = await runCli(["link", "p1", "--config", configFile, "--mode", mode, "--timeout-sec", "20"], {
+  const args = ["link", "p1", "--config", configFile, "--mode", mode, "--timeout-sec", "20", ...extra];
+  const status = await runCli(args, {
     out: (line) => {
       out.push(line);
       const userCode = /enter the code: (\S+)/.exec(line)?.[1];
@@ -71,7 +53,7 @@ describe("pkb-hub link", () => {
     expect(r.out).toMatch(/[▄▀█]/); // the terminal QR code
     expect(r.out).toContain("linked patient p1 (PKB account pkb-ann)");
     expect(r.out).not.toContain("9434765919");
-    expect(tokenStore(join(tmp.dir, "data")).state("p1")).toBe("linked");
+    expect(tokenStore(f.dataDir).state("p1")).toBe("linked");
   });
 
   it("device: shows the code; the patient approves elsewhere", async () => {
@@ -80,7 +62,7 @@ describe("pkb-hub link", () => {
     });
     expect(r.err).toBe("");
     expect(r.status).toBe(0);
-    expect(tokenStore(join(tmp.dir, "data")).state("p1")).toBe("linked");
+    expect(tokenStore(f.dataDir).state("p1")).toBe("linked");
   }, 20_000);
 
   it("loopback: a patient who denies gives LINK_DENIED and exit 1", async () => {
@@ -89,11 +71,30 @@ describe("pkb-hub link", () => {
     });
     expect(r.status).toBe(1);
     expect(r.err).toContain("LINK_DENIED");
-    expect(tokenStore(join(tmp.dir, "data")).state("p1")).toBe("unlinked");
+    expect(tokenStore(f.dataDir).state("p1")).toBe("unlinked");
   });
 
   it("an unknown mode is a usage error", async () => {
     const r = await link("carrier-pigeon", async () => {});
     expect(r.status).toBe(2);
+  });
+
+  it("a patient without an NHS number: exit 2 before the patient is asked; --accept-unverified links with a warning", async () => {
+    f.config = { ...f.config, patients: [{ key: "p1", route: "pkb-rest" }] };
+    configFile = f.writeConfig();
+    const approve = async (url: URL) => {
+      await fetch(await approveAs(url, "pkb-ann"));
+    };
+    const refused = await link("loopback", approve);
+    expect(refused.status).toBe(2);
+    expect(refused.err).toContain("has no NHS number in the configuration");
+    expect(refused.out).not.toContain("/apiAuthorize.action?");
+    expect(tokenStore(f.dataDir).state("p1")).toBe("unlinked");
+    const r = await link("loopback", approve, ["--accept-unverified"]);
+    expect(r.status).toBe(0);
+    expect(r.err).toBe(
+      "warning: patient p1 was linked WITHOUT an NHS number check (--accept-unverified): make sure PKB account pkb-ann is theirs",
+    );
+    expect(tokenStore(f.dataDir).get("p1")?.acceptedUnverified).toBe(true);
   });
 });

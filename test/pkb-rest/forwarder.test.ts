@@ -1,46 +1,34 @@
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { HubBuffer } from "../../src/buffer/buffer.js";
-import type { FakeClock } from "../../src/core/clock.js";
 import { HubError } from "../../src/core/errors.js";
 import { finishReading } from "../../src/core/finish.js";
 import { createLogger, silentLogger } from "../../src/core/log.js";
 import { PkbRestForwarder, relinkNeeded, type TokenProvider } from "../../src/forward/pkb-rest/forwarder.js";
-import { toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
-import { type PkbApiStandin, startPkbApiStandin } from "../standin/pkb-api.js";
-import { makeBuffer } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { pkbMeasurementJson, toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
+import { startPkbApiStandin } from "../standin/pkb-api.js";
+import { ANN } from "../support/pkb-patients.js";
+import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 import { until } from "../support/wait.js";
 
-let tmp: ReturnType<typeof tempDir>;
-let buffer: HubBuffer;
-let clock: FakeClock;
-let pkb: PkbApiStandin;
+let f: RestFixture;
+let buffer: RestFixture["buffer"];
+let clock: RestFixture["clock"];
+let pkb: RestFixture["pkb"]["api"];
 let forwarder: PkbRestForwarder | undefined;
 let tokens: { current: string; relink: boolean; refreshes: number; down: boolean };
-
-const patient = {
-  id: "pkb-1",
-  firstName: "Test",
-  lastName: "Patient",
-  dob: "1950-01-31",
-  gender: "F",
-  nhsNumber: "9434765919",
-};
+const patient = ANN;
 
 beforeEach(async () => {
-  tmp = tempDir();
-  ({ buffer, clock } = makeBuffer(join(tmp.dir, "data")));
-  pkb = await startPkbApiStandin();
-  pkb.addPatient(patient, "token-1");
+  f = await startRestFixture();
+  ({ buffer, clock } = f);
+  pkb = f.pkb.api;
+  // Bearer tokens registered directly: these tests drive the forwarder with a token double.
+  pkb.addToken("token-1", patient.id);
   tokens = { current: "token-1", relink: false, refreshes: 0, down: false };
 });
 afterEach(async () => {
   await forwarder?.stop();
   forwarder = undefined;
-  await pkb.stop();
-  buffer.close();
-  tmp.cleanup();
+  await f.close();
 });
 
 const provider: TokenProvider = {
@@ -57,7 +45,12 @@ const provider: TokenProvider = {
   },
 };
 
-function start(timeoutMs = 2000, baseUrl = pkb.url, logger = silentLogger()) {
+function start(
+  timeoutMs = 2000,
+  baseUrl = pkb.url,
+  logger = silentLogger(),
+  onAmbiguous: "reconcile" | "hold" | "resend" = "reconcile",
+) {
   forwarder = new PkbRestForwarder({
     buffer,
     clock,
@@ -68,6 +61,7 @@ function start(timeoutMs = 2000, baseUrl = pkb.url, logger = silentLogger()) {
     concurrency: 2,
     requestTimeoutMs: timeoutMs,
     idleMs: 10,
+    onAmbiguous,
   });
   forwarder.start();
 }
@@ -99,11 +93,37 @@ const reading = (n: number, kind: "bp" | "glucose" = "bp") =>
 describe("measurement mapping", () => {
   it("maps readings to PKB types and units in one table, converting where PKB wants other units", () => {
     expect(toPkbMeasurement(reading(0, "glucose")).values).toEqual([
-      { name: "glucose", value: 5.5, unit: "mmol/L" },
+      { name: "glucose", value: "5.5", unit: "mmol/L" },
     ]);
     const bp = toPkbMeasurement(reading(1));
     expect(bp.type).toBe("BLOOD_PRESSURE");
     expect(bp.values.map((v) => v.name)).toEqual(["systolic", "diastolic", "pulse"]);
+  });
+
+  it("values are written as formatValue's decimal text (never exponent notation) and the reading's flags are carried", () => {
+    const hi = finishReading(
+      {
+        kind: "glucose",
+        components: [{ id: "glucose", value: 600, unit: "mg/dL" }],
+        seq: 7,
+        flags: ["above-measuring-range:glucose", "ambiguous-local-time"],
+      },
+      { deviceId: "d", driver: "t", patient: "p1", timeZone: "UTC", clock, receivedAtMs: clock.nowMs() },
+    );
+    const json = pkbMeasurementJson(toPkbMeasurement(hi));
+    expect(json).toContain('"values":[{"name":"glucose","value":33.3,"unit":"mmol/L"}]');
+    expect(JSON.parse(json)).toMatchObject({
+      type: "BLOOD_GLUCOSE",
+      flags: hi.flags,
+      values: [{ name: "glucose", value: 33.3, unit: "mmol/L" }],
+    });
+    expect(hi.flags).toContain("above-measuring-range:glucose");
+    expect(() =>
+      pkbMeasurementJson({
+        ...toPkbMeasurement(hi),
+        values: [{ name: "glucose", value: "1e-7", unit: "mmol/L" }],
+      }),
+    ).toThrow(expect.objectContaining({ code: "READING_INVALID" }));
   });
 });
 
@@ -115,6 +135,32 @@ describe("PKB REST forwarder against the stand-in", () => {
     expect(pkb.records(patient.id)).toHaveLength(3);
     const inspected = (await (await fetch(`${pkb.url}/standin/records/${patient.id}`)).json()) as unknown[];
     expect(inspected).toHaveLength(3);
+  });
+
+  it("a flagged reading arrives flagged: HI (above the measuring range), out of range, ambiguous local time", async () => {
+    const flagged = finishReading(
+      {
+        kind: "glucose",
+        components: [{ id: "glucose", value: 600, unit: "mg/dL" }],
+        seq: 1,
+        flags: ["above-measuring-range:glucose", "out-of-range:glucose", "ambiguous-local-time"],
+      },
+      { deviceId: "d", driver: "t", patient: "p1", timeZone: "UTC", clock, receivedAtMs: clock.nowMs() },
+    );
+    await buffer.ingest([flagged, reading(2)]);
+    start();
+    await until(() => buffer.stats().byState.delivered === 2);
+    const [first, second] = pkb.records(patient.id);
+    expect(first?.flags).toEqual(flagged.flags);
+    expect(first?.flags).toEqual(
+      expect.arrayContaining([
+        "above-measuring-range:glucose",
+        "out-of-range:glucose",
+        "ambiguous-local-time",
+      ]),
+    );
+    expect(first?.values).toEqual([{ name: "glucose", value: 33.3, unit: "mmol/L" }]);
+    expect(second?.flags).toEqual([]);
   });
 
   it("401: refreshes once and delivers with the new token", async () => {
@@ -167,6 +213,170 @@ describe("PKB REST forwarder against the stand-in", () => {
     clock.advance(120_000);
     await until(() => buffer.stats().byState.delivered === 1);
     expect(buffer.stats().ambiguousDeliveries).toBe(1);
+  });
+
+  describe("exactly once: a measurement that may have reached PKB is read back before any re-send", () => {
+    /** Waits until the reading is back in `pending` after `requests` requests, then lets its retry come. */
+    async function thenRetry(requests: number) {
+      await until(
+        () =>
+          pkb.requests() === requests &&
+          buffer.stats().byState.pending === 1 &&
+          buffer.stats().byState.leased === 0,
+      );
+      clock.advance(120_000);
+      forwarder?.poke();
+    }
+
+    it("PKB stored it but the answer was lost: the read-back finds it, nothing is sent again", async () => {
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      // The POST that timed out and the read-back: no second POST.
+      expect(pkb.requests()).toBe(2);
+    });
+
+    it("PKB never got it: the read-back does not find it, it is sent once more", async () => {
+      pkb.injectFaults({ kind: "hang" });
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      expect(pkb.requests()).toBe(3);
+    });
+
+    it("PKB does not echo our external id: the measurement is recognised by type, time and values", async () => {
+      pkb.setEchoExternalId(false);
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      const other = reading(2);
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      // A different measurement (another value) is not taken for it.
+      await buffer.ingest([other]);
+      forwarder?.poke();
+      await until(() => buffer.stats().byState.delivered === 2);
+      expect(pkb.records(patient.id)).toHaveLength(2);
+    });
+
+    it("the read-back fails (500, then a timeout): nothing is re-sent until it succeeds", async () => {
+      pkb.injectFaults({ kind: "accept-then-hang" }, { kind: "status", status: 500 }, { kind: "hang" });
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => pkb.requests() === 2 && buffer.stats().byState.pending === 1);
+      expect(buffer.db.prepare("SELECT last_error, ambiguous FROM outbox").get()).toEqual({
+        last_error: "read-back before re-sending failed: HTTP 500",
+        ambiguous: 1,
+      });
+      await thenRetry(2);
+      await thenRetry(3);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      expect(pkb.requests()).toBe(4);
+    });
+
+    it("an unreadable 2xx is reconciled the same way: one copy, delivered without a person", async () => {
+      pkb.injectFaults({
+        kind: "accept-then-answer",
+        status: 200,
+        body: "<html>ok</html>",
+        contentType: "text/html",
+      });
+      await buffer.ingest([reading(1)]);
+      start();
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      expect(buffer.alerts.list().map((a) => a.code)).not.toContain("AMBIGUOUS_DELIVERY");
+    });
+
+    it("onAmbiguous: hold parks a timed-out measurement for a person; resend sends it again (two copies)", async () => {
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      await buffer.ingest([reading(1)]);
+      start(200, pkb.url, silentLogger(), "hold");
+      await until(() => buffer.stats().byState.ambiguous === 1);
+      expect(buffer.alerts.list().map((a) => a.code)).toContain("AMBIGUOUS_DELIVERY");
+      await forwarder?.stop();
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      const second = reading(2);
+      await buffer.ingest([second]);
+      start(200, pkb.url, silentLogger(), "resend");
+      await thenRetry(2);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id).filter((m) => m.externalId === second.key)).toHaveLength(2);
+    });
+  });
+
+  it("onAmbiguous: hold — a 2xx the route cannot read (HTML, not JSON, no id, empty) is ambiguous: never re-sent, a person is told", async () => {
+    const answers = [
+      { status: 200, body: "<html><body>Please sign in</body></html>", contentType: "text/html" },
+      { status: 201, body: "created", contentType: "text/plain" },
+      { status: 201, body: '{"status":"ok"}' },
+      { status: 204, body: "" },
+    ];
+    pkb.injectFaults(...answers.map((a) => ({ kind: "accept-then-answer" as const, ...a })));
+    await buffer.ingest([reading(1), reading(2), reading(3), reading(4)]);
+    start(2000, pkb.url, silentLogger(), "hold");
+    await until(() => buffer.stats().byState.ambiguous === 4);
+    clock.advance(24 * 3_600_000);
+    forwarder?.poke();
+    await new Promise((r) => setTimeout(r, 150));
+    // Each was stored once by PKB, and none was sent again.
+    expect(pkb.records(patient.id)).toHaveLength(4);
+    expect(pkb.requests()).toBe(4);
+    // Sent two at a time: which reading got which answer varies, the four outcomes do not.
+    expect(buffer.db.prepare("SELECT state, attempts, reason FROM outbox ORDER BY reason").all()).toEqual([
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason: "PKB answered HTTP 200 but with a body that is not JSON: it may have stored the measurement",
+      },
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason: "PKB answered HTTP 201 but with a body that is not JSON: it may have stored the measurement",
+      },
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason:
+          "PKB answered HTTP 201 but with no id of the created measurement: it may have stored the measurement",
+      },
+      {
+        state: "ambiguous",
+        attempts: 1,
+        reason: "PKB answered HTTP 204 but with an empty body: it may have stored the measurement",
+      },
+    ]);
+    expect(buffer.alerts.list().map((a) => a.code)).toContain("AMBIGUOUS_DELIVERY");
+  });
+
+  it("Retry-After is read by the shared parser: capped at an hour, not a day; a value that is not Retry-After spends an attempt", async () => {
+    pkb.injectFaults(
+      { kind: "status", status: 503, retryAfter: "99999999" },
+      { kind: "status", status: 429, retryAfter: "1.5" },
+    );
+    await buffer.ingest([reading(1)]);
+    start();
+    const row = () =>
+      buffer.db.prepare("SELECT state, attempts, available_ms FROM outbox").get() as {
+        state: string;
+        attempts: number;
+        available_ms: number;
+      };
+    await until(() => pkb.requests() === 1 && row().state === "pending");
+    expect(row()).toEqual({ state: "pending", attempts: 0, available_ms: clock.nowMs() + 3_600_000 });
+    clock.advance(3_600_000);
+    forwarder?.poke();
+    await until(() => pkb.requests() === 2 && row().state === "pending");
+    expect(row().attempts).toBe(1);
   });
 
   it("other 4xx: dead letter with PKB's message", async () => {

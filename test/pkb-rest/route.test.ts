@@ -2,6 +2,7 @@ import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync, writeFile
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RouteComponent } from "../../src/agent/routes.js";
+import { SecretBox } from "../../src/core/secrets.js";
 import {
   createPkbRestRoute,
   EXPOSED_ALERT,
@@ -222,19 +223,24 @@ describe("links bound to their patient", () => {
     };
   };
   const p1File = () => join(dataDir, "links", "p1.link");
+  /** Starts the route with a reading of p1 waiting: the relink alert names p1's file and why. */
+  const expectRelinkAlertForP1 = async (why: string) => {
+    await startRoute();
+    await buffer.ingest([reading(1)]);
+    route?.poke();
+    await until(() => relinkAlert() !== undefined);
+    expect(relinkAlert()).toBe(
+      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ${why})`,
+    );
+  };
 
   it("a link file copied over another patient's does not open there: the relink alert names the file and why; nothing is sent", async () => {
     twoPatients();
     await link();
     await f.link(BOB.id, { patient: f.patient("p2") });
     copyFileSync(join(dataDir, "links", "p2.link"), p1File());
-    await startRoute();
-    await buffer.ingest([reading(1)]);
-    route?.poke();
-    await until(() => relinkAlert() !== undefined);
-    expect(relinkAlert()).toBe(
-      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ` +
-        "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered))",
+    await expectRelinkAlertForP1(
+      "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
     );
     await new Promise((r) => setTimeout(r, 100));
     expect(pkb.records(BOB.id)).toEqual([]);
@@ -256,16 +262,38 @@ describe("links bound to their patient", () => {
     await link();
     const linkRequests = pkb.api.requests();
     writeFileSync(join(dataDir, "secret.key"), Buffer.alloc(32, 9).toString("base64"), { mode: 0o600 });
-    await startRoute();
-    await buffer.ingest([reading(1)]);
-    route?.poke();
-    await until(() => relinkAlert() !== undefined);
-    expect(relinkAlert()).toBe(
-      `no usable PKB link: run pkb-hub link for patient(s): p1 (link file ${p1File()} cannot be used: ` +
-        "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered))",
+    await expectRelinkAlertForP1(
+      "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
     );
     await new Promise((r) => setTimeout(r, 100));
     expect(pkb.api.requests()).toBe(linkRequests);
+  });
+
+  it("a link file of an older pkb-hub (not bound) is used only when the NHS number verifies it, then sealed bound; a copy in another patient's place is refused", async () => {
+    f.config = {
+      ...f.config,
+      patients: [
+        { key: "p1", route: "pkb-rest", nhsNumber: ann.nhsNumber },
+        { key: "p2", route: "pkb-rest" },
+      ],
+    };
+    const { patient: _bound, ...linked } = await link();
+    // As an older version wrote it: sealed without associated data, no patient inside; and a copy of it for p2.
+    const legacy = SecretBox.open(dataDir).seal(JSON.stringify(linked));
+    writeFileSync(p1File(), legacy, { mode: 0o600 });
+    writeFileSync(join(dataDir, "links", "p2.link"), legacy, { mode: 0o600 });
+    await startRoute();
+    await buffer.ingest([reading(1), f.reading(2, "p2")]);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1 && relinkAlert() !== undefined);
+    expect(relinkAlert()).toBe(
+      "no usable PKB link: run pkb-hub link for patient(s): p2 (the link file is in an older format, not bound to its patient, and no NHS number verifies it: link again)",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pkb.records(ann.id)).toHaveLength(1);
+    expect(readFileSync(p1File(), "utf8").startsWith("v2.")).toBe(true);
+    expect(tokenStore(dataDir).get("p1")).toMatchObject({ patient: "p1", pkbId: ann.id });
+    expect(readFileSync(join(dataDir, "links", "p2.link"), "utf8")).toBe(legacy);
   });
 
   it("the configured NHS number changed after linking: nothing is sent into the linked record; the relink alert says why", async () => {

@@ -38,12 +38,16 @@ export type Fault = { on?: "api" | "token" } & (
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
   | { kind: "accept-then-hang" }
+  /** Stores the measurement, then answers this (a proxy's HTML page, an empty or odd 2xx body). */
+  | { kind: "accept-then-answer"; status: number; body: string; contentType?: string }
 );
 
 export interface StoredMeasurement {
   type: string;
   observedDate: string;
   values: Array<{ name: string; value: number; unit: string }>;
+  /** The reading's flags (out-of-range, above/below the device's measuring range, ambiguous local time…). */
+  flags?: string[];
   externalId?: string;
 }
 
@@ -59,6 +63,11 @@ export interface PkbApiStandin {
   injectFaults(...faults: Fault[]): void;
   clearFaults(): void;
   setLatencyMs(ms: number): void;
+  /**
+   * Whether the measurement listing echoes the hub's `externalId` (default yes). Unknown for the real
+   * PKB: without it, the hub must recognise its measurement by type, time and values.
+   */
+  setEchoExternalId(echo: boolean): void;
   records(patientId: string): StoredMeasurement[];
   /** Every patient's record (patient id → measurements). */
   inspect(): Record<string, StoredMeasurement[]>;
@@ -91,8 +100,13 @@ function validate(body: unknown): string | undefined {
     if (typeof v.value !== "number" || !Number.isFinite(v.value))
       return `value of ${v.name} must be a number`;
   }
+  if (b.flags !== undefined && !(Array.isArray(b.flags) && b.flags.every((x) => typeof x === "string")))
+    return "flags must be a list of strings";
   return undefined;
 }
+
+/** A value written in exponent notation (1e-7, 5.5E+1): a receiver may read it as another number. */
+const EXPONENT_VALUE = /"value"\s*:\s*-?\d+(\.\d+)?[eE]/;
 
 export interface PkbStandinOptions {
   clientId?: string;
@@ -118,6 +132,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
   const faults: Fault[] = [];
   const sockets = new Set<Socket>();
   let latencyMs = options.latencyMs ?? 0;
+  let echoExternalId = true;
   let requests = 0;
 
   const takeFault = (target: "api" | "token"): Fault | undefined => {
@@ -201,21 +216,22 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       } catch {
         return send(res, 400, { message: "body is not JSON" });
       }
-      const problem = validate(parsed);
+      const problem = EXPONENT_VALUE.test(body) ? "value in exponent notation" : validate(parsed);
       if (problem) return send(res, 400, { message: problem });
       const list = records.get(patientId) ?? [];
       list.push(parsed as StoredMeasurement);
       records.set(patientId, list);
       if (fault?.kind === "accept-then-hang") return;
+      if (fault?.kind === "accept-then-answer") {
+        res.writeHead(fault.status, { "content-type": fault.contentType ?? "application/json" });
+        return res.end(fault.body);
+      }
       return send(res, 201, { id: `${patientId}-${list.length}` });
     }
     const byType = /^\/json\/v1\/measurements\/byType\/([A-Z_]+)$/.exec(url.pathname);
     if (req.method === "GET" && byType) {
-      return send(
-        res,
-        200,
-        (records.get(patientId) ?? []).filter((m) => m.type === byType[1]),
-      );
+      const listed = (records.get(patientId) ?? []).filter((m) => m.type === byType[1]);
+      return send(res, 200, echoExternalId ? listed : listed.map(({ externalId: _id, ...m }) => m));
     }
     return send(res, 404, { message: "not found" });
   });
@@ -259,6 +275,9 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     },
     clearFaults() {
       faults.length = 0;
+    },
+    setEchoExternalId(echo) {
+      echoExternalId = echo;
     },
     setLatencyMs(ms) {
       latencyMs = ms;

@@ -39,6 +39,8 @@ export interface RestFixture {
     pkbPatient?: string,
     options?: Partial<LinkOptions> & { decision?: "approve" | "deny" },
   ): Promise<PatientLink>;
+  /** Writes the current config to a 0600 JSON file (for the CLI and spawned agents); its path. */
+  writeConfig(): string;
   /** A weight reading for a patient; `n` makes it unique. */
   reading(n: number, patient?: string, flags?: Reading["flags"]): Reading;
   close(): Promise<void>;
@@ -108,6 +110,11 @@ export async function startRestFixture(o: RestFixtureOptions = {}): Promise<Rest
         timeoutMs: 5000,
         ...rest,
       });
+    },
+    writeConfig() {
+      const file = join(tmp.dir, "config.json");
+      writeFileSync(file, JSON.stringify(f.config), { mode: 0o600 });
+      return file;
     },
     reading: (n, patient = "p1", flags) =>
       finishReading(

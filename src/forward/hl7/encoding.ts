@@ -7,49 +7,70 @@
  */
 export const SEGMENT_SEPARATOR = "\r";
 
-const ESCAPES: Array<[RegExp, string]> = [
-  [/\\/g, "\\E\\"],
-  [/\|/g, "\\F\\"],
-  [/\^/g, "\\S\\"],
-  [/&/g, "\\T\\"],
-  [/~/g, "\\R\\"],
-  [/\r\n|\r|\n/g, "\\.br\\"],
-];
+/**
+ * Everything escaped on the way out: the five delimiters, line breaks (as `\.br\`), and the other
+ * control characters (tab aside), which cannot travel in the XML (SOAP) that carries the message
+ * (as `\Xhh\`). One pass over the text, which comes back as it was when nothing needs escaping
+ * (base64 content, most values): a 40 MB document is not rebuilt character by character.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+const NEEDS_ESCAPE = /\r\n|[\\|^&~\u0000-\u0008\u000a-\u001f\u007f]/g;
 
-/** Other control characters (tab aside) are not allowed in the XML (SOAP) that carries the message: \Xhh\. */
-function escapeControls(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const c = ch.charCodeAt(0);
-    out +=
-      (c < 0x20 && c !== 0x09) || c === 0x7f ? `\\X${c.toString(16).padStart(2, "0").toUpperCase()}\\` : ch;
-  }
-  return out;
+const ESCAPES: Readonly<Record<string, string>> = {
+  "\\": "\\E\\",
+  "|": "\\F\\",
+  "^": "\\S\\",
+  "&": "\\T\\",
+  "~": "\\R\\",
+  "\r\n": "\\.br\\",
+  "\r": "\\.br\\",
+  "\n": "\\.br\\",
+};
+
+function escapeOne(found: string): string {
+  return ESCAPES[found] ?? `\\X${found.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}\\`;
 }
 
 export function escapeHl7(text: string): string {
-  return escapeControls(ESCAPES.reduce((s, [re, rep]) => s.replace(re, rep), text));
+  return text.replace(NEEDS_ESCAPE, escapeOne);
 }
 
-export function unescapeHl7(text: string): string {
-  return text.replace(/\\(E|F|S|T|R|\.br|X[0-9A-Fa-f]+)\\/g, (_m, code: string) => {
-    switch (code) {
-      case "E":
-        return "\\";
-      case "F":
-        return "|";
-      case "S":
-        return "^";
-      case "T":
-        return "&";
-      case "R":
-        return "~";
-      case ".br":
-        return "\n";
-      default:
-        return Buffer.from(code.slice(1), "hex").toString("latin1");
-    }
-  });
+/** The delimiters of a message: the standard ones, or those its MSH declares. */
+export interface Delimiters {
+  field: string;
+  component: string;
+  repetition: string;
+  escape: string;
+  sub: string;
+}
+
+export const STANDARD_DELIMITERS: Delimiters = {
+  field: "|",
+  component: "^",
+  repetition: "~",
+  escape: "\\",
+  sub: "&",
+};
+
+/**
+ * A received value with its escape sequences resolved, for the delimiters its message declares:
+ * `\F\` is that message's field separator, and so on; `\.br\` a line break; `\Xhh..\` bytes.
+ */
+export function unescapeHl7(text: string, d: Delimiters = STANDARD_DELIMITERS): string {
+  const e = d.escape.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const sequence = new RegExp(`${e}(E|F|S|T|R|\\.br|X[0-9A-Fa-f]+)${e}`, "g");
+  const named: Readonly<Record<string, string>> = {
+    E: d.escape,
+    F: d.field,
+    S: d.component,
+    T: d.sub,
+    R: d.repetition,
+    ".br": "\n",
+  };
+  return text.replace(
+    sequence,
+    (_m, code: string) => named[code] ?? Buffer.from(code.slice(1), "hex").toString("latin1"),
+  );
 }
 
 /** A field: a plain value, or components (each a value or subcomponents). Undefined = empty. */
@@ -61,14 +82,21 @@ function encodeComponent(c: Component): string {
   return escapeHl7(c ?? "");
 }
 
+/** `text` without trailing `ch`s; a loop, not a regex, as a document field may be 40 MB long. */
+function trimEnd(text: string, ch: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === ch) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
+
 function encodeField(f: Field): string {
-  if (Array.isArray(f)) return f.map(encodeComponent).join("^").replace(/\^+$/, "");
+  if (Array.isArray(f)) return trimEnd(f.map(encodeComponent).join("^"), "^");
   return escapeHl7(f ?? "");
 }
 
 /** One segment. For MSH, pass the fields from MSH-3 on: MSH-1/2 are written here. */
 export function segment(name: string, fields: Field[]): string {
-  const body = fields.map(encodeField).join("|").replace(/\|+$/, "");
+  const body = trimEnd(fields.map(encodeField).join("|"), "|");
   return name === "MSH" ? `MSH|^~\\&|${body}` : `${name}|${body}`;
 }
 
@@ -76,22 +104,21 @@ export function message(segments: string[]): string {
   return segments.join(SEGMENT_SEPARATOR);
 }
 
-interface Delimiters {
-  field: string;
-  component: string;
-  repetition: string;
-  escape: string;
-  sub: string;
-}
-
-const STANDARD: Delimiters = { field: "|", component: "^", repetition: "~", escape: "\\", sub: "&" };
-
-/** The delimiters a message declares in MSH-1/MSH-2 (PKB uses the standard ones, but an answer is read as it says). */
+/**
+ * The delimiters a message declares in MSH-1/MSH-2 (PKB uses the standard ones, but an answer is
+ * read as it says): five distinct characters, none a letter, digit or space; else the standard ones.
+ */
 function delimitersOf(text: string): Delimiters {
-  if (!text.startsWith("MSH") || text.length < 8) return STANDARD;
-  const [field, component, repetition, esc, sub] = text.slice(3, 8);
-  if (!field || !component || !repetition || !esc || !sub) return STANDARD;
-  return { field, component, repetition, escape: esc, sub };
+  const declared = text.slice(3, 8);
+  if (!text.startsWith("MSH") || !/^[^\w\s]{5}$/.test(declared) || new Set(declared).size !== 5)
+    return STANDARD_DELIMITERS;
+  return {
+    field: declared.charAt(0),
+    component: declared.charAt(1),
+    repetition: declared.charAt(2),
+    escape: declared.charAt(3),
+    sub: declared.charAt(4),
+  };
 }
 
 export interface ParsedSegment {
@@ -112,6 +139,7 @@ export class ParsedMessage {
     this.d = delimitersOf(text);
     this.segments = text
       .split(/\r\n|\r|\n/)
+      .map((s) => s.trimStart())
       .filter((s) => s.length > 0)
       .map((line) => {
         const parts = line.split(this.d.field);
@@ -147,9 +175,6 @@ export class ParsedMessage {
   }
 
   private unescape(text: string): string {
-    if (this.d.escape === "\\" && this.d.field === "|") return unescapeHl7(text);
-    // Non-standard delimiters: map them back onto the standard escape sequences first.
-    const e = this.d.escape;
-    return unescapeHl7(text.split(e).join("\\"));
+    return unescapeHl7(text, this.d);
   }
 }

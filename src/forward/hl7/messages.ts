@@ -36,7 +36,16 @@ export function snomedFor(id: ComponentId, overrides: SnomedTable): { code: stri
   return overrides[id] ?? { code: CODES[id].snomed, unit: HL7_DEFAULT_UNIT[id] ?? CODES[id].unit };
 }
 
-function msh(s: Sender, type: [string, string, string], controlId: string, nowMs: number): string {
+/** MSH-18 (HL7 v2.4 table 0211) of a message with characters beyond ASCII; the SOAP body is UTF-8 too. */
+export const UTF8_CHARSET = "UNICODE UTF-8";
+
+function msh(
+  s: Sender,
+  type: [string, string, string],
+  controlId: string,
+  nowMs: number,
+  charset?: string,
+): string {
   return segment("MSH", [
     s.sendingApplication,
     s.sendingFacility,
@@ -48,7 +57,30 @@ function msh(s: Sender, type: [string, string, string], controlId: string, nowMs
     controlId,
     s.processingId,
     "2.4",
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    charset,
   ]);
+}
+
+/**
+ * MSH and the segments after it. An empty MSH-18 means ASCII, so a message carrying any other
+ * character (a name with é or ł) declares UTF-8, the encoding it travels in; an ASCII message
+ * stays as PKB's examples are.
+ */
+function hl7Message(
+  s: Sender,
+  type: [string, string, string],
+  controlId: string,
+  nowMs: number,
+  body: string[],
+): string {
+  const ascii = message([msh(s, type, controlId, nowMs), ...body]);
+  if (!/[\u0080-\uffff]/.test(ascii)) return ascii; // nothing beyond ASCII
+  return message([msh(s, type, controlId, nowMs, UTF8_CHARSET), ...body]);
 }
 
 function pid(p: Hl7Patient): string {
@@ -75,8 +107,7 @@ export function buildQryA19(
 ): string {
   const nhs = normaliseNhsNumber(nhsNumber);
   const qrd8: Field = [nhs, "", "", "", "", "", "", "", "", "", "", "", "NH"];
-  return message([
-    msh(s, ["QRY", "A19", "QRY_A19"], controlId, nowMs),
+  return hl7Message(s, ["QRY", "A19", "QRY_A19"], controlId, nowMs, [
     segment("QRD", [
       hl7Time(nowMs, s.timeZone),
       "R",
@@ -93,8 +124,7 @@ export function buildQryA19(
 
 /** ADT^A28: create the record (first name, last name, NHS number, date of birth, sex). */
 export function buildAdtA28(s: Sender, p: Hl7Patient, controlId: string, nowMs: number): string {
-  return message([
-    msh(s, ["ADT", "A28", "ADT_A05"], controlId, nowMs),
+  return hl7Message(s, ["ADT", "A28", "ADT_A05"], controlId, nowMs, [
     segment("EVN", ["A28", hl7Time(nowMs, s.timeZone)]),
     pid(p),
     // ADT_A05 requires PV1 in v2.4; "N" (not applicable): a record, not a visit.
@@ -153,8 +183,7 @@ export function buildOruR01(
       );
     }
   });
-  return message([
-    msh(s, ["ORU", "R01", "ORU_R01"], controlId, nowMs),
+  return hl7Message(s, ["ORU", "R01", "ORU_R01"], controlId, nowMs, [
     pid(p),
     segment("OBR", [
       "1",
@@ -188,9 +217,9 @@ export function buildMdmT02(
   controlId: string,
   nowMs: number,
 ): string {
+  if (doc.pdfBase64 === "") throw new HubError("DOCUMENT_INVALID", "an MDM^T02 needs document content");
   const when = hl7Time(doc.createdMs, s.timeZone, true);
-  return message([
-    msh(s, ["MDM", "T02", "MDM_T02"], controlId, nowMs),
+  return hl7Message(s, ["MDM", "T02", "MDM_T02"], controlId, nowMs, [
     segment("EVN", ["T02", hl7Time(nowMs, s.timeZone)]),
     pid(p),
     segment("PV1", ["1", "N"]),

@@ -1,5 +1,5 @@
 import type { Outcome } from "../../buffer/outbox.js";
-import { isHubError } from "../../core/errors.js";
+import { messageOf } from "../../core/errors.js";
 import { type Ack, parseAck } from "./ack.js";
 import { extractHl7, type SoapAnswer, soapFault } from "./soap.js";
 
@@ -9,7 +9,11 @@ export const BLOCKED_RECHECK_MS = 10 * 60_000;
 /** Why the whole route is blocked until a person acts (an alert, not a dead letter per reading). */
 export type Blocked = "HL7_AUTH_FAILED" | "HL7_ENDPOINT_NOT_FOUND";
 
-export type Interpreted = { ack: Ack } | { outcome: Outcome; blocked?: Blocked };
+export type Interpreted =
+  | { ack: Ack }
+  /** A 2xx whose body is no acknowledgement the hub can read: PKB probably processed the message. */
+  | { unreadable: string }
+  | { outcome: Outcome; blocked?: Blocked };
 
 /**
  * A SOAP answer → PKB's ACK, or what the outbox should do:
@@ -19,7 +23,9 @@ export type Interpreted = { ack: Ack } | { outcome: Outcome; blocked?: Blocked }
  * - 401/403 (credentials) and 404 (endpoint URL) → held without spending attempts, with an alert:
  *   they need a person, and dead-lettering a whole backlog for a wrong password would only make
  *   work (and a re-send by hand) without protecting anything;
- * - SOAP Client faults and other 4xx → rejected: sending the same bytes again cannot succeed.
+ * - SOAP Client faults and other 4xx → rejected: sending the same bytes again cannot succeed;
+ * - a 2xx without an acknowledgement the hub can read (no HL7, no MSH, no valid MSA-1: an HTML page,
+ *   an empty body) → `unreadable`: the request arrived and was probably processed (see `settle`).
  */
 export function interpret(answer: SoapAnswer): Interpreted {
   if ("networkError" in answer)
@@ -51,24 +57,44 @@ export function interpret(answer: SoapAnswer): Interpreted {
   if (status >= 500) return { outcome: { kind: "retry", error: `HTTP ${status}`, ambiguous: true, ...wait } };
   if (status < 200 || status >= 300) return { outcome: { kind: "rejected", reason: `HTTP ${status}` } };
   const hl7 = extractHl7(body);
-  if (!hl7)
-    return { outcome: { kind: "retry", error: "answer carried no HL7 acknowledgement", ambiguous: true } };
+  if (!hl7) return { unreadable: "answer carried no HL7 acknowledgement" };
   try {
     return { ack: parseAck(hl7) };
   } catch (err) {
-    return {
-      outcome: { kind: "retry", error: isHubError(err) ? err.message : "unreadable ACK", ambiguous: true },
-    };
+    return { unreadable: messageOf(err) };
   }
 }
 
 /**
- * AA delivered; AR/AE dead letter with PKB's MSA-3 text (PKB advises no automatic retry). An ACK
- * naming another message (MSA-2 ≠ our MSH-10) proves nothing about ours: ambiguous, re-sent.
+ * What PKB's answer to one message means for its rows. `resendable`: whether sending the same
+ * message again is harmless — true for A19 (a query), A28 (always preceded by a fresh A19) and
+ * MDM^T02 (TXA-12 replaces the document); false for ORU^R01, which PKB stores again every time.
+ * An answer the hub cannot read, or an ACK for another message (MSA-2 ≠ our MSH-10), after PKB
+ * took the request: a resendable message is retried (marked ambiguous); an ORU is `ambiguous`,
+ * held for a person and never re-sent blindly (the same ORU stored 50 times is the alternative).
  */
-export function ackOutcome(ack: Ack, controlId: string): Outcome {
-  if (ack.controlId !== "" && ack.controlId !== controlId)
-    return { kind: "retry", error: "ACK answers another message (MSA-2)", ambiguous: true };
+export function settle(answer: Interpreted, controlId: string, resendable: boolean): Outcome {
+  if ("outcome" in answer) return answer.outcome;
+  const why = "ack" in answer ? ackProblem(answer.ack, controlId) : answer.unreadable;
+  // `why` is undefined only for an ACK that answers our message.
+  if (why === undefined) return ackOutcome((answer as { ack: Ack }).ack);
+  const reason = `PKB answered, but not readably (${why}): it may have stored the message`;
+  return resendable ? { kind: "retry", error: reason, ambiguous: true } : { kind: "ambiguous", reason };
+}
+
+/**
+ * Why an ACK does not settle our message, or undefined when it does. MSA-2 is compared without
+ * regard to case (control ids are lower-case hex: no two differ only in case). An AE/AR with an
+ * empty MSA-2 is PKB refusing a message whose MSH it could not read: it answers ours.
+ */
+export function ackProblem(ack: Ack, controlId: string): string | undefined {
+  if (ack.controlId.toLowerCase() === controlId.toLowerCase()) return undefined;
+  if (ack.controlId === "" && ack.code !== "AA" && ack.code !== "CA") return undefined;
+  return ack.controlId === "" ? "ACK without MSA-2" : "ACK answers another message (MSA-2)";
+}
+
+/** AA delivered; AR/AE dead letter with PKB's MSA-3 text (PKB advises no automatic retry). */
+export function ackOutcome(ack: Ack): Outcome {
   if (ack.code === "AA" || ack.code === "CA") return { kind: "delivered" };
   return { kind: "rejected", reason: `${ack.code}: ${ack.text || "no reason given"}` };
 }

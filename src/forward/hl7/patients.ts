@@ -6,7 +6,7 @@ import type { Logger } from "../../core/log.js";
 import { queryResult } from "./ack.js";
 import { queryId } from "./ids.js";
 import { buildAdtA28, buildQryA19, type Hl7Patient, type Sender } from "./messages.js";
-import { ackOutcome, type Interpreted } from "./outcome.js";
+import { ackOutcome, ackProblem, type Interpreted, settle } from "./outcome.js";
 
 /** Sends one HL7 message and reads the answer. */
 export type Exchange = (hl7: string) => Promise<Interpreted>;
@@ -49,18 +49,22 @@ export interface PatientWorkflowOptions {
 export class PatientWorkflow {
   constructor(private readonly o: PatientWorkflowOptions) {}
 
-  /** Resolves when PKB knows the patient; throws Deferred with what the rows should do otherwise. */
-  async ensureKnown(localKey: string, p: Hl7Patient, exchange: Exchange): Promise<void> {
+  /**
+   * Resolves when PKB knows the patient: `cached` when an earlier answer said so, `confirmed` when
+   * PKB said so in this pass. Throws Deferred with what the rows should do otherwise.
+   */
+  async ensureKnown(localKey: string, p: Hl7Patient, exchange: Exchange): Promise<"cached" | "confirmed"> {
     const key = patientStateKey(this.o.sender.sendingFacility, p.nhsNumber);
-    if (this.o.buffer.kvGet(key) === "known") return;
+    if (this.o.buffer.kvGet(key) === "known") return "cached";
     const controlId = this.o.newControlId();
     const qrd4 = this.nextQueryId();
     const query = await exchange(
       buildQryA19(this.o.sender, p.nhsNumber, controlId, this.o.clock.nowMs(), qrd4),
     );
-    if ("outcome" in query) throw new Deferred(notSent(query.outcome));
-    const asked = ackOutcome(query.ack, controlId);
-    if (asked.kind === "retry") throw new Deferred(notSent(asked));
+    // No answer, or none the hub can read: asking again is harmless (a query stores nothing).
+    if (!("ack" in query) || ackProblem(query.ack, controlId) !== undefined)
+      throw new Deferred(notSent(settle(query, controlId, true)));
+    const asked = ackOutcome(query.ack);
     if (asked.kind === "rejected")
       throw new Deferred({ kind: "rejected", reason: `patient query (A19) refused: ${asked.reason}` });
     // An answer that echoes another query's QRD-4 lists another query's patients: asked again later.
@@ -78,15 +82,16 @@ export class PatientWorkflow {
       );
     if (result.found) {
       this.o.buffer.kvSet(key, "known");
-      return;
+      return "confirmed";
     }
     this.o.buffer.kvSet(key, "a28-sent");
     this.o.logger.info({ patient: localKey }, "patient unknown to PKB: creating the record (A28)");
     const createId = this.o.newControlId();
     const created = await exchange(buildAdtA28(this.o.sender, p, createId, this.o.clock.nowMs()));
-    if ("outcome" in created) throw new Deferred(notSent(created.outcome));
-    const outcome = ackOutcome(created.ack, createId);
-    if (outcome.kind === "retry") throw new Deferred(notSent(outcome));
+    // Unanswered or unreadable: "a28-sent" stays, so the next pass asks with A19 before any A28.
+    if (!("ack" in created) || ackProblem(created.ack, createId) !== undefined)
+      throw new Deferred(notSent(settle(created, createId, true)));
+    const outcome = ackOutcome(created.ack);
     if (outcome.kind === "rejected") {
       // PKB did not create it: the next batch (or a re-send by hand after a fix) asks again.
       this.o.buffer.kvDelete(key);
@@ -96,6 +101,12 @@ export class PatientWorkflow {
       });
     }
     this.o.buffer.kvSet(key, "known");
+    return "confirmed";
+  }
+
+  /** PKB refused a message as for an unknown patient: the next pass asks again (A19) before anything else. */
+  forget(p: Hl7Patient): void {
+    this.o.buffer.kvDelete(patientStateKey(this.o.sender.sendingFacility, p.nhsNumber));
   }
 
   /** QRD-4 from a counter in the buffer: never the same twice for this buffer. */

@@ -4,6 +4,7 @@ import type { RouteComponent } from "../../agent/routes.js";
 import { HubError, messageOf } from "../../core/errors.js";
 import { readSecretFile } from "../../core/secrets.js";
 import { Hl7Forwarder, type Hl7RouteConfig } from "./forwarder.js";
+import { patientStateKey } from "./patients.js";
 import { SoapClient } from "./soap.js";
 
 export function soapClient(route: Hl7RouteConfig): SoapClient {
@@ -46,6 +47,20 @@ export function createHl7Route(ctx: AgentContext): RouteComponent | undefined {
     name: "route:hl7",
     route: "hl7",
     poke: () => forwarder?.poke(),
+    linkStates() {
+      const states = new Map<string, string>();
+      for (const p of ctx.config.patients) {
+        if (p.route !== "hl7") continue;
+        const known = p.nhsNumber
+          ? ctx.buffer.kvGet(patientStateKey(route.sendingFacility, p.nhsNumber))
+          : undefined;
+        states.set(
+          p.key,
+          known === "known" ? "hl7-known" : known === "a28-sent" ? "hl7-a28-sent" : "hl7-unknown",
+        );
+      }
+      return states;
+    },
     async start() {
       // Readings keep flowing (stopping the hub would not un-expose the password): a loud alert instead.
       if (exposedSecret(route.passwordFile)) {

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { endpointProblem } from "../../config/url.js";
 import { HubError } from "../../core/errors.js";
 import { parseRetryAfter } from "../retry-after.js";
 
@@ -31,21 +32,27 @@ function xmlText(s: string): string {
     .replace(/&amp;/g, "&");
 }
 
+/** "MSH" and the field separator it declares (any character but a letter, digit or whitespace). */
+const MSH_START = /MSH[^A-Za-z0-9\s]/;
+
 /**
  * The first HL7 message in a SOAP answer (PKB's response element name is not documented): CDATA
- * sections first, then escaped element text.
+ * sections first, then escaped element text. The message may use other delimiters than `|^~\&`
+ * (its MSH declares them), and segments may be separated by CR, LF or CRLF.
  */
 export function extractHl7(xml: string): string | undefined {
   const cdata = [...xml.matchAll(/<!\[CDATA\[([\s\S]*?)]]>/g)].map((m) => m[1] ?? "").join("");
-  const fromCdata = cdata.indexOf("MSH|");
+  const fromCdata = cdata.search(MSH_START);
   if (fromCdata >= 0) return cdata.slice(fromCdata).trim();
   const text = xmlText(xml.replace(/<[^>]+>/g, "\n"));
-  const at = text.indexOf("MSH|");
+  const at = text.search(MSH_START);
   if (at < 0) return undefined;
+  const sep = text.charAt(at + 3);
   return text
     .slice(at)
-    .split("\n")
-    .filter((l) => /^[A-Z][A-Z0-9]{2}\|/.test(l.trim()))
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter((l) => /^[A-Z][A-Z0-9]{2}/.test(l) && l.charAt(3) === sep)
     .join("\r");
 }
 
@@ -97,6 +104,9 @@ export class SoapClient {
   private readonly agent: HttpAgent | HttpsAgent;
 
   constructor(private readonly o: SoapClientOptions) {
+    // Checked again here, whatever built the options: nothing leaves in cleartext beyond loopback.
+    const problem = endpointProblem(o.url);
+    if (problem) throw new HubError("CONFIG_INVALID", `routes.hl7.url ${problem}`);
     this.url = new URL(o.url);
     this.agent =
       this.url.protocol === "https:"

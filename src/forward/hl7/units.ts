@@ -1,8 +1,8 @@
 import { CODES, type ComponentId } from "../../core/codes.js";
 import { HubError } from "../../core/errors.js";
+import { formatValue } from "../../core/format.js";
 import type { Component } from "../../core/reading.js";
-import { canConvert, convert, roundFor, type Ucum } from "../../core/units.js";
-import { plainDecimal } from "./decimal.js";
+import { canConvert, convert, type Ucum } from "../../core/units.js";
 
 /**
  * The unit spellings the HL7 route may send in OBX-6, each with the UCUM unit whose number it
@@ -65,13 +65,13 @@ export function unitProblem(id: ComponentId, spelling: string): string | undefin
   return undefined;
 }
 
-/** OBX-5 for a component sent under `spelling`: converted to the unit it names, rounded for it, plain decimal. */
+/** OBX-5 for a component sent under `spelling`: converted to the unit it names, formatted for it (core/format). */
 export function valueIn(c: Pick<Component, "id" | "value" | "unit">, spelling: string): string {
   const problem = unitProblem(c.id, spelling);
   const ucum = ucumOf(spelling);
   if (problem !== undefined || ucum === undefined) throw new HubError("CONFIG_INVALID", problem ?? spelling);
-  const value = c.unit === ucum ? c.value : roundFor(ucum, convert(c.value, c.unit, ucum));
-  return plainDecimal(value);
+  // Converted exactly, rounded once to the sent unit's resolution, written without exponent.
+  return formatValue(c.unit === ucum ? c.value : convert(c.value, c.unit, ucum), c.id, ucum);
 }
 
 /**

@@ -13,6 +13,9 @@ export function linkIdentityProblem(
 ): string | undefined {
   if (!configured) return "the patient is not in the configuration";
   const nhs = configured.nhsNumber;
+  // An older link file may be another patient's copied into place: only the NHS number can tell.
+  if (link.unbound && !(nhs && link.nhsNumber === nhs))
+    return "the link file is in an older format, not bound to its patient, and no NHS number verifies it: link again";
   if (nhs) {
     if (link.nhsNumber === nhs) return undefined;
     return link.nhsNumber

@@ -29,6 +29,8 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
   if (!route || !ctx.config.patients.some((p) => p.route === "pkb-rest")) return undefined;
   const logger = ctx.logger.child({ component: "pkb-rest" });
   let forwarder: PkbRestForwarder | undefined;
+  let store: TokenStore | undefined;
+  const keys = ctx.config.patients.filter((p) => p.route === "pkb-rest").map((p) => p.key);
   // Local patient keys (not PHI) without a usable link, and why; one alert lists them all.
   const relinking = new Map<string, string>();
   const onLinkState: LinkStateListener = (patient, state, reason = "never linked") => {
@@ -43,6 +45,17 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
     name: "route:pkb-rest",
     route: "pkb-rest",
     poke: () => forwarder?.poke(),
+    linkStates() {
+      const states = new Map<string, string>();
+      for (const key of keys) {
+        try {
+          states.set(key, store ? store.state(key) : "unknown");
+        } catch {
+          states.set(key, "unreadable");
+        }
+      }
+      return states;
+    },
     async start() {
       // Readings keep flowing (stopping would not un-expose the secret): a loud alert instead.
       if (isSecretFileExposed(route.clientSecretFile)) {
@@ -52,9 +65,10 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         ctx.buffer.alerts.raise(EXPOSED_ALERT, text, ctx.clock.nowMs());
       } else ctx.buffer.alerts.clear(EXPOSED_ALERT);
       // The client secret is read here: a missing file is a clear start-up error, not a later surprise.
+      store = tokenStore(ctx.dataDir);
       const patients = ctx.config.patients.filter((p) => p.route === "pkb-rest");
       const tokens = new OAuthTokenProvider({
-        store: tokenStore(ctx.dataDir),
+        store,
         config: oauthConfig(route, ctx.fetch),
         clock: ctx.clock,
         logger,
@@ -71,7 +85,8 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         fetch: ctx.fetch,
         concurrency: route.concurrency,
         requestTimeoutMs: route.requestTimeoutMs,
-        patients: patients.map((p) => p.key),
+        onAmbiguous: route.onAmbiguous,
+        patients: keys,
       });
       forwarder.start();
     },

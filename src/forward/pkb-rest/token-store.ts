@@ -26,6 +26,11 @@ export interface PatientLink {
   acceptedUnverified?: true;
   /** Linked although another local patient uses the same PKB account (`--shared-account`). */
   sharedAccount?: true;
+  /**
+   * Read from a file of an older pkb-hub, not bound to its patient (anyone's file could sit in its
+   * place): never stored, used only when the configured NHS number verifies it, then re-sealed bound.
+   */
+  unbound?: true;
 }
 
 /** Associated data of a sealed link: the file opens only as this patient's. */
@@ -95,8 +100,12 @@ export class TokenStore {
     const refuse = (why: string, cause?: unknown) =>
       new HubError("SECRET_UNREADABLE", `link file ${file} cannot be used: ${why}`, { cause });
     let plain: string;
+    let legacy = false;
     try {
-      plain = this.box.open(readFileSync(file, "utf8"), linkContext(patient));
+      const sealed = readFileSync(file, "utf8");
+      // Written before links were bound to their patient: opened, but marked unbound (below).
+      legacy = sealed.startsWith("v1.");
+      plain = this.box.open(sealed, legacy ? undefined : linkContext(patient));
     } catch (err) {
       throw refuse(messageOf(err), err);
     }
@@ -106,6 +115,7 @@ export class TokenStore {
     } catch (err) {
       throw refuse("it does not hold a valid link", err);
     }
+    if (legacy) return { ...link, patient, unbound: true };
     // Bound twice: as associated data above, and by the patient written inside.
     if (link.patient !== patient) throw refuse("it belongs to another patient");
     return link;
@@ -114,7 +124,8 @@ export class TokenStore {
   /** Durable before it returns: a rotated refresh token is never only in memory. */
   put(patient: string, link: PatientLink): void {
     const file = this.file(patient);
-    const bound: PatientLink = { ...link, patient };
+    const { unbound: _unbound, ...rest } = link;
+    const bound: PatientLink = { ...rest, patient };
     writeFileAtomic(file, this.box.seal(JSON.stringify(bound), linkContext(patient)));
     const stamp = this.stamp(file);
     if (stamp) this.cache.set(patient, { stamp, link: bound });

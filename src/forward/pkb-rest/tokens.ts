@@ -74,7 +74,22 @@ export class OAuthTokenProvider implements TokenProvider {
       throw new HubError("RELINK_NEEDED", `patient ${patient} has no usable PKB link: ${usable.problem}`);
     }
     this.onLinkState(patient, "linked");
+    if (usable.link.unbound) this.bind(patient, usable.link);
     return usable.link;
+  }
+
+  /** An older, unbound link file that the NHS number verified is sealed again, bound to its patient. */
+  private bind(patient: string, link: PatientLink): void {
+    try {
+      if (this.store.replace(patient, link.linkedAtMs, link))
+        this.logger.info({ patient }, "PKB link file re-sealed, bound to its patient");
+    } catch (err) {
+      // Still usable this time (verified); the next use tries again.
+      this.logger.warn(
+        { patient, code: isHubError(err) ? err.code : "unknown" },
+        "PKB link file not re-sealed",
+      );
+    }
   }
 
   /**

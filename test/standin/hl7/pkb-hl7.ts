@@ -107,6 +107,12 @@ export class PkbHl7Registry {
       return this.ack("AE", controlId, "MSH-7, MSH-9 and MSH-10 are required", "ACK");
     if (!/\r[A-Z][A-Z0-9]{2}\|/.test(text) || /\n/.test(text))
       return this.ack("AE", controlId, "Segments must be separated by CR", trigger);
+    // Empty MSH-18 means ASCII: any other character must come with the character set it is in.
+    const charset = m.get("MSH.18");
+    if (charset !== "" && charset !== "UNICODE UTF-8")
+      return this.ack("AR", controlId, `MSH-18 character set ${charset} is not supported`, trigger);
+    if (charset === "" && /[\u0080-\uffff]/.test(text))
+      return this.ack("AR", controlId, "Characters beyond ASCII without a character set in MSH-18", trigger);
     this.received.push({ type: `${type}^${trigger}`, controlId });
     if (this.controlIds.has(controlId)) this.duplicateControlIds++;
     this.controlIds.add(controlId);
@@ -255,11 +261,16 @@ export class PkbHl7Registry {
     if (!number) return this.ack("AR", controlId, "TXA-12 unique document number is required", "T02");
     if (m.get("OBX.2") !== "ED")
       return this.ack("AR", controlId, "Document content must be an ED observation", "T02");
+    const content = m.get("OBX.5.5");
+    if (content === "") return this.ack("AR", controlId, "Document content is empty", "T02");
+    const pdf = Buffer.from(content, "base64");
+    if (pdf.toString("base64") !== content || pdf.subarray(0, 5).toString("latin1") !== "%PDF-")
+      return this.ack("AR", controlId, "Document content is not a base64 PDF", "T02");
     this.documents.set(number, {
       nhsNumber: nhs,
       type: m.get("TXA.2"),
       title: unescapeHl7(m.get("OBX.3.2")),
-      bytes: m.get("OBX.5.5").length,
+      bytes: pdf.length,
     });
     return this.ack("AA", controlId, "", "T02");
   }

@@ -10,7 +10,8 @@ import { createServer as createHttps } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PKB_NAMESPACE } from "../../../src/forward/hl7/soap.js";
+import { isLoopbackHost } from "../../../src/config/url.js";
+import { type AckVariant, ackVariantBody, soapAnswer } from "./ack-variants.js";
 import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 
 export type Hl7Fault =
@@ -24,6 +25,8 @@ export type Hl7Fault =
   /** Processes the message, then never answers: the sender cannot know it arrived. */
   | { kind: "accept-then-hang" }
   | { kind: "ack"; code: "AR" | "AE"; text: string }
+  /** Processes the message, then answers 200 with the ACK in one of the variants. */
+  | { kind: "ack-variant"; variant: AckVariant }
   /** Processes the message, then answers with `edit` applied to the HL7 answer (or to the whole SOAP body with `soap`). */
   | { kind: "rewrite"; edit: (answer: string) => string; soap?: boolean };
 
@@ -40,6 +43,11 @@ export interface Hl7StandinOptions {
   extraPairs?: Array<{ code: string; unit: string }>;
   /** OBX-3.3 accepted for SNOMED CT (default SCT). */
   codingSystem?: string;
+  /**
+   * Refuse (403, nothing read or processed) a plain-HTTP request whose Host is not a loopback
+   * name: PKB speaks only HTTPS, and the stand-in's own HTTP listener stays usable for loopback tests.
+   */
+  refuseCleartextBeyondLoopback?: boolean;
 }
 
 export interface Hl7Standin {
@@ -54,17 +62,11 @@ export interface Hl7Standin {
   setLatencyMs(ms: number): void;
   /** Requests that reached the endpoint (authenticated or not). */
   requests(): number;
+  /** Plain-HTTP requests refused because their Host was not loopback (with refuseCleartextBeyondLoopback). */
+  cleartextRefused(): number;
   /** Files written to captureDir, in order. */
   captured(): string[];
   stop(): Promise<void>;
-}
-
-function soapAnswer(hl7: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` +
-    `<soap:Body><ns2:acceptMessageResponse xmlns:ns2="${PKB_NAMESPACE}"><return><![CDATA[${hl7}]]></return>` +
-    `</ns2:acceptMessageResponse></soap:Body></soap:Envelope>`
-  );
 }
 
 function soapFaultXml(code: "Server" | "Client", text: string): string {
@@ -86,11 +88,44 @@ function inspect(r: PkbHl7Registry) {
   };
 }
 
+/**
+ * A SOAP request body as text. Only UTF-8 is accepted, and it must be declared as such wherever
+ * it is declared (Content-Type charset, XML declaration) and be valid UTF-8: a body in Latin-1, or
+ * labelled one way and encoded another, would store a different name than the one sent.
+ */
+export function decodeSoapBody(
+  raw: Buffer,
+  contentType: string | undefined,
+): { body: string } | { problem: string } {
+  const charset = /charset=("?)([^";\s]+)\1/i.exec(contentType ?? "")?.[2];
+  if (charset !== undefined && charset.toLowerCase() !== "utf-8")
+    return { problem: `Content-Type charset ${charset} is not supported: send UTF-8` };
+  let body: string;
+  try {
+    body = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    return { problem: "The request body is not valid UTF-8" };
+  }
+  const declared = /^<\?xml[^>]*encoding=["']([^"']+)["']/.exec(body)?.[1];
+  if (declared !== undefined && declared.toLowerCase() !== "utf-8")
+    return { problem: `XML encoding ${declared} is not supported: send UTF-8` };
+  return { body };
+}
+
 /** The HL7 message inside PKB's SOAP request (CDATA of arg0, possibly split around "]]>"). */
 export function hl7FromSoap(xml: string): string | undefined {
   const arg = /<arg0>([\s\S]*?)<\/arg0>/.exec(xml)?.[1];
   if (arg === undefined) return undefined;
   return [...arg.matchAll(/<!\[CDATA\[([\s\S]*?)]]>/g)].map((m) => m[1] ?? "").join("");
+}
+
+/** The host name of a Host header ("" when there is none or it cannot be read). */
+function hostOf(header: string | undefined): string {
+  try {
+    return new URL(`http://${header ?? ""}`).hostname;
+  } catch {
+    return "";
+  }
 }
 
 /** PKB's HL7 SOAP endpoint stand-in, over HTTP and HTTPS, with Basic auth, faults and message capture. */
@@ -109,13 +144,23 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
   const captured: string[] = [];
   if (o.captureDir) mkdirSync(o.captureDir, { recursive: true });
 
+  let cleartextRefused = 0;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => {
-      body += c;
+    const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const host = hostOf(req.headers.host);
+    if (o.refuseCleartextBeyondLoopback && !tls && !isLoopbackHost(host)) {
+      cleartextRefused++;
+      res.writeHead(403, { connection: "close" }).end("HTTPS is required");
+      req.socket.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      chunks.push(c);
     });
     req.on("end", async () => {
+      // The body is read as the request declares it: UTF-8 (header and XML declaration), strictly.
+      const decoded = decodeSoapBody(Buffer.concat(chunks), req.headers["content-type"]);
       requests++;
       if (req.method === "GET" && req.url === "/inspect") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(inspect(registry)));
@@ -126,7 +171,11 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
         res.writeHead(401, { "www-authenticate": 'Basic realm="hl7"' }).end();
         return;
       }
-      const hl7 = hl7FromSoap(body);
+      if ("problem" in decoded) {
+        res.writeHead(500, { "content-type": "text/xml" }).end(soapFaultXml("Client", decoded.problem));
+        return;
+      }
+      const hl7 = hl7FromSoap(decoded.body);
       if (hl7 === undefined) {
         res
           .writeHead(500, { "content-type": "text/xml" })
@@ -154,7 +203,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       if (fault?.kind === "ack")
         answer = answer.replace(/MSA\|AA\|([^|\r]*)/, `MSA|${fault.code}|$1|${fault.text}`);
       if (fault?.kind === "rewrite" && !fault.soap) answer = fault.edit(answer);
-      const wire = soapAnswer(answer);
+      const wire = fault?.kind === "ack-variant" ? ackVariantBody(answer, fault.variant) : soapAnswer(answer);
       res
         .writeHead(200, { "content-type": "text/xml; charset=utf-8" })
         .end(fault?.kind === "rewrite" && fault.soap ? fault.edit(wire) : wire);
@@ -208,6 +257,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       latencyMs = ms;
     },
     requests: () => requests,
+    cleartextRefused: () => cleartextRefused,
     captured: () => [...captured],
     async stop() {
       for (const s of sockets) s.destroy();
