@@ -213,7 +213,7 @@ export class Agent implements MonitorHost {
     this.housekeeping = setInterval(() => void this.housekeepingPass(), every);
     this.housekeeping.unref();
     this.checkConditions();
-    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 15_000);
+    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 60_000);
     this.conditions.unref();
     this.log.info(
       { hub: this.options.config.hub.id, devices: this.options.config.devices.length },
@@ -245,14 +245,15 @@ export class Agent implements MonitorHost {
   /** Raises or clears the alerts that follow from the state (silent device, dead letters, clock). */
   checkConditions(): void {
     try {
-      const now = this.ctx.clock.nowMs();
-      for (const [code, message] of conditionAlerts(this.status())) {
-        if (message === undefined) this.ctx.buffer.alerts.clear(code);
-        else this.ctx.buffer.alerts.raise(code, message, now);
-      }
+      for (const [code, message] of conditionAlerts(this.status())) this.setAlert(code, message);
     } catch (err) {
       this.log.error({ err }, "condition check failed");
     }
+  }
+
+  setAlert(code: string, message: string | undefined): void {
+    if (message === undefined) this.ctx.buffer.alerts.clear(code);
+    else this.ctx.buffer.alerts.raise(code, message, this.ctx.clock.nowMs());
   }
 
   flush(): void {
