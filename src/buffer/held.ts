@@ -36,13 +36,7 @@ export class HeldReadings {
       release: db.prepare(
         "UPDATE outbox SET state = 'pending', available_ms = @available WHERE id = @id AND state = 'held'",
       ),
-      any: db.prepare("SELECT 1 FROM outbox WHERE state = 'held' LIMIT 1").pluck(),
     };
-  }
-
-  /** Whether any row is held (one index probe). */
-  any(): boolean {
-    return this.stmts.any.get() !== undefined;
   }
 
   /**

@@ -29,10 +29,8 @@ const HOUR_MS = 3_600_000;
 
 /** `outbox|<route>|<state>|<flag>` (route names never contain `|`: they are config keys). */
 function parseCount(row: { name: string; value: number }) {
-  const parts = row.name.split("|");
-  const flag = parts.pop();
-  const state = parts.pop() as OutboxState;
-  return { route: parts.slice(1).join("|"), state, ambiguous: Number(flag), n: row.value };
+  const [, route, state, flag] = row.name.split("|") as [string, string, OutboxState, string];
+  return { route, state, ambiguous: Number(flag), n: row.value };
 }
 
 function zeros(): Record<OutboxState, number> {

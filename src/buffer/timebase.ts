@@ -77,9 +77,9 @@ export class BufferTimebase {
 
   private read(): Stored | undefined {
     const raw = this.db.prepare("SELECT v FROM kv WHERE k = ?").pluck().get(KEY) as string | undefined;
-    if (raw === undefined) return undefined;
     try {
-      const s = JSON.parse(raw) as Partial<Stored>;
+      // Missing (undefined), unparsable or incomplete: as if this buffer had no timebase yet.
+      const s = JSON.parse(raw as string) as Partial<Stored>;
       const finite = [s.offsetMs, s.lastMs, s.lastWallMs].every(
         (n) => typeof n === "number" && Number.isFinite(n),
       );

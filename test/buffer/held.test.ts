@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
+import { HeldReadings } from "../../src/buffer/held.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import {
   bpReading,
@@ -78,6 +79,50 @@ describe("held readings are released whenever the clock is synchronised", () => 
     // takes a few ms. Relative to the total, so that a loaded machine (descheduling) does not fail it.
     expect(longestMs).toBeLessThan(Math.min(1_000, totalMs / 10));
   }, 60_000);
+
+  it("a chunk stops at its time budget (at least one row per chunk) and re-times each reading keeping its offset", async () => {
+    clock.synced = false;
+    const readings = [bpReading(clock), bpReading(clock), bpReading(clock)].map((r) => ({
+      ...r,
+      // Measured a minute before the hub received it (e.g. a meter's own clock), seen by an unsynchronised hub.
+      measuredAt: new Date(Date.parse(r.receivedAt) - 60_000).toISOString(),
+    }));
+    await buffer.ingest(readings);
+    clock.monoMs += 10_000;
+    clock.wallMs += 86_400_000 + 10_000;
+    clock.synced = true;
+    const held = new HeldReadings(buffer.db, clock, buffer.timebase);
+    expect(held.releaseChunk(500, 0)).toEqual({ released: 1, unrecoverable: 0 });
+    expect(held.releaseChunk(1)).toEqual({ released: 1, unrecoverable: 0 });
+    expect(held.releaseChunk(500, Number.POSITIVE_INFINITY)).toEqual({ released: 1, unrecoverable: 0 });
+    expect(held.releaseChunk(500)).toEqual({ released: 0, unrecoverable: 0 });
+    const lease = buffer.outbox.claim("pkb-rest", 5);
+    for (const row of lease.rows) {
+      if (row.item.type !== "reading") throw new Error("expected a reading");
+      expect(Date.parse(row.item.reading.receivedAt)).toBe(clock.wallMs - 10_000);
+      expect(Date.parse(row.item.reading.measuredAt)).toBe(clock.wallMs - 70_000);
+      expect(row.item.reading.flags).toEqual(["time-corrected-after-sync"]);
+    }
+    expect(lease.rows).toHaveLength(3);
+  });
+
+  it("nothing is released or dead-lettered while the clock is unsynchronised", async () => {
+    clock.synced = false;
+    await buffer.ingest([bpReading(clock)]);
+    const held = new HeldReadings(
+      buffer.db,
+      {
+        ...clock,
+        bootId: "other-boot",
+        isSynced: () => false,
+        nowMs: () => clock.wallMs,
+        monotonicMs: () => clock.monoMs,
+      },
+      buffer.timebase,
+    );
+    expect(held.releaseChunk(500)).toEqual({ released: 0, unrecoverable: 0 });
+    expect(outboxStates(buffer)).toEqual([{ id: 1, state: "held" }]);
+  });
 
   it("concurrent releases (sync callback and housekeeping) share one run and release each row once", async () => {
     seedHeld(buffer, clock, 1_200);

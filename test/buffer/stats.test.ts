@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { OUTBOX_STATES } from "../../src/buffer/outbox.js";
+import { ensureOutboxCounts } from "../../src/buffer/stats.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import {
   bpReading,
@@ -141,6 +142,44 @@ describe("stats: exact counts without scanning the outbox", () => {
     ({ buffer, clock } = makeBuffer(tmp.dir, { clock }));
     expect(buffer.stats().byState).toMatchObject({ pending: 3, delivered: 1 });
     expectExact("recounted");
+  });
+
+  it("oldest unsent age: seconds since the oldest held, pending or leased row was stored; none when all are settled", async () => {
+    expect(buffer.stats().oldestUnsentAgeSec).toBeNull();
+    await seedReadings(buffer, clock, 2);
+    clock.advance(90_400);
+    await seedReadings(buffer, clock, 1);
+    expect(buffer.stats().oldestUnsentAgeSec).toBe(90);
+    clock.advance(600);
+    expect(buffer.stats().oldestUnsentAgeSec).toBe(91);
+    sendOnce(buffer, "pkb-rest", { kind: "delivered" });
+    expect(buffer.stats().oldestUnsentAgeSec).toBe(91); // the second one is as old
+    sendOnce(buffer, "pkb-rest", { kind: "delivered" });
+    expect(buffer.stats().oldestUnsentAgeSec).toBe(1);
+    clock.wallMs -= 3_600_000; // the wall clock stepped back: never a negative age
+    expect(buffer.stats().oldestUnsentAgeSec).toBe(0);
+    sendOnce(buffer, "pkb-rest", { kind: "rejected", reason: "x" });
+    expect(buffer.stats()).toMatchObject({ oldestUnsentAgeSec: null, unsent: 0 });
+  });
+
+  it("ensureOutboxCounts leaves matching counts alone and recounts drifted or negative ones", async () => {
+    await seedReadings(buffer, clock, 3);
+    expect(ensureOutboxCounts(buffer.db)).toBe(false);
+    const name = "outbox|pkb-rest|pending|0";
+    const count = () => buffer.db.prepare("SELECT value FROM counters WHERE name = ?").pluck().get(name);
+    buffer.db.prepare("UPDATE counters SET value = 4 WHERE name = ?").run(name);
+    expect(ensureOutboxCounts(buffer.db)).toBe(true);
+    expect(count()).toBe(3);
+    // Same total, but one count negative (it cannot be): recounted too.
+    buffer.db.prepare("UPDATE counters SET value = 4 WHERE name = ?").run(name);
+    buffer.db.prepare("INSERT INTO counters (name, value) VALUES ('outbox|pkb-rest|dead|0', -1)").run();
+    expect(ensureOutboxCounts(buffer.db)).toBe(true);
+    expect(count()).toBe(3);
+    expect(
+      buffer.db.prepare("SELECT count(*) FROM counters WHERE name = 'outbox|pkb-rest|dead|0'").pluck().get(),
+    ).toBe(0);
+    expect(ensureOutboxCounts(buffer.db)).toBe(false);
+    expectExact("after recounts");
   });
 
   it("deliveredLastHour counts deliveries of the last hour only", async () => {
