@@ -30,6 +30,9 @@ describe("driver registry", () => {
       if (d.matcher.transport === "serial") expect(d.createSession, d.id).toBeDefined();
     }
     expect(() => driverById("nope")).toThrow(expect.objectContaining({ code: "DRIVER_UNKNOWN" }));
+    expect(() => driverById("nope")).toThrow(
+      "unknown driver 'nope'; known: ble-blood-pressure, ble-thermometer, ble-glucose, ble-weight-scale, ble-pulse-oximeter, ble-heart-rate, nonin-serial, contour-serial",
+    );
   });
 });
 
