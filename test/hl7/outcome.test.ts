@@ -52,8 +52,18 @@ describe("interpret: every kind of answer", () => {
     expect(interpret({ status: 500, body: fault("Server"), retryAfterMs: 7 })).toStrictEqual({
       outcome: { kind: "retry", error: "SOAP fault (Server): boom", ambiguous: true, retryAfterMs: 7 },
     });
+    // Inside a 2xx a fault contradicts the status: the message may have been stored.
     expect(interpret({ status: 200, body: fault("Server") })).toStrictEqual({
+      unreadable: "SOAP fault in an HTTP 200 answer",
+    });
+    expect(interpret({ status: 299, body: fault("Client") })).toStrictEqual({
+      unreadable: "SOAP fault in an HTTP 299 answer",
+    });
+    expect(interpret({ status: 300, body: fault("Server") })).toStrictEqual({
       outcome: { kind: "retry", error: "SOAP fault (Server): boom", ambiguous: true },
+    });
+    expect(interpret({ status: 199, body: fault("Client") })).toStrictEqual({
+      outcome: { kind: "rejected", reason: "SOAP fault (Client): boom" },
     });
     expect(interpret({ status: 500, body: "<Fault><faultstring>x</faultstring></Fault>" })).toStrictEqual({
       outcome: { kind: "retry", error: "SOAP fault (unknown): x", ambiguous: true },
