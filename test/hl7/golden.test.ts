@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/core/clock.js";
-import { finishReading } from "../../src/core/finish.js";
 import {
   abnormalFlag,
   buildAdtA28,
@@ -10,42 +8,17 @@ import {
   UTF8_CHARSET,
 } from "../../src/forward/hl7/messages.js";
 import { expectValidHl7 } from "./check.js";
+import { bpReading, glucoseReading, NOW, SCT, sender as senderOf } from "./fixtures.js";
 
 /** Every message type byte for byte, each field checked by hand against PKB.md and HL7 v2.4. */
-const sender = {
-  sendingApplication: "PKBHUB",
-  sendingFacility: "DEMOALIAS",
-  processingId: "T",
-  timeZone: "Europe/London",
-};
 const ann = { nhsNumber: "9434765919", firstName: "Ann", lastName: "Example", dob: "1950-01-31", sex: "F" };
-const now = Date.UTC(2026, 6, 1, 11, 30, 5); // 12:30:05 BST
-const clock = new FakeClock(now);
-const ctx = { deviceId: "d", driver: "t", patient: "p", timeZone: "Europe/London", clock, receivedAtMs: now };
-const sct = { snomed: {}, codingSystem: "SCT" };
+const now = NOW;
+const sct = SCT;
+const sender = senderOf("T");
 const MSH = "MSH|^~\\&|PKBHUB|DEMOALIAS|HL7API|PKB|20260701123005|";
 const PID = "PID|1||9434765919^^^NHS^NH||Example^Ann||19500131|F";
-
-const bp = finishReading(
-  {
-    kind: "blood-pressure",
-    components: [
-      { id: "bp-systolic", value: 120, unit: "mm[Hg]" },
-      { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
-    ],
-    deviceTime: { year: 2026, month: 7, day: 1, hours: 12, minutes: 0, seconds: 0 },
-    flags: ["above-measuring-range:bp-systolic", "below-measuring-range:bp-diastolic"],
-  },
-  ctx,
-);
-const glucose = finishReading(
-  {
-    kind: "glucose",
-    components: [{ id: "glucose", value: 99.1, unit: "mg/dL" }],
-    deviceTime: { year: 2026, month: 1, day: 2, hours: 8, minutes: 5, seconds: 9 },
-  },
-  ctx,
-);
+const bp = bpReading(["above-measuring-range:bp-systolic", "below-measuring-range:bp-diastolic"]);
+const glucose = glucoseReading();
 
 describe("HL7 messages, byte for byte", () => {
   it("QRY^A19: QRD-4 the query id, QRD-7 1^RD, QRD-8.1 the NHS number with QRD-8.13 NH, QRD-9 DEM", () => {
