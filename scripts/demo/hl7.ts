@@ -47,7 +47,8 @@ export function createDemoRoute(): DemoRoute {
       enqueueHl7Document(
         agent.ctx.buffer,
         {
-          key: `demo-summary-${Date.now()}`,
+          // One summary per demo data dir: a re-run (the meter sends its records again) sends nothing twice.
+          key: "demo-session-summary",
           patient: "demo-patient",
           kind: "device-summary",
           title: "Device session summary",

@@ -14,6 +14,7 @@ import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/core/log.js";
 import { type DemoFleet, startDemoFleet } from "./fleet.js";
+import { demoCounts, demoSettled } from "./progress.js";
 import type { DemoRoute } from "./types.js";
 
 interface DemoArgs {
@@ -24,6 +25,8 @@ interface DemoArgs {
   mqttUrl?: string;
   hubId: string;
   timeoutSec: number;
+  /** Pause before each frame of the simulated meter (a slow meter; 0 = as fast as the port goes). */
+  meterDelayMs: number;
 }
 
 function parse(argv: string[]): DemoArgs {
@@ -37,6 +40,7 @@ function parse(argv: string[]): DemoArgs {
       "mqtt-url": { type: "string" },
       "hub-id": { type: "string", default: "demo-hub" },
       "timeout-sec": { type: "string", default: "120" },
+      "meter-delay-ms": { type: "string", default: "0" },
     },
     strict: true,
   });
@@ -48,6 +52,9 @@ function parse(argv: string[]): DemoArgs {
   const timeoutSec = Number(values["timeout-sec"]);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
     throw new Error("--timeout-sec must be a positive number");
+  const meterDelayMs = Number(values["meter-delay-ms"]);
+  if (!Number.isInteger(meterDelayMs) || meterDelayMs < 0 || meterDelayMs > 2000)
+    throw new Error("--meter-delay-ms must be 0..2000");
   mkdirSync(resolve(".demo-data"), { recursive: true, mode: 0o700 });
   const dataDir = values["data-dir"]
     ? resolve(values["data-dir"])
@@ -61,6 +68,7 @@ function parse(argv: string[]): DemoArgs {
     dataDir,
     hubId,
     timeoutSec,
+    meterDelayMs,
     ...(values["capture-dir"] ? { captureDir: resolve(values["capture-dir"]) } : {}),
     ...(values["mqtt-url"] ? { mqttUrl: values["mqtt-url"] } : {}),
   };
@@ -130,7 +138,7 @@ async function main(): Promise<number> {
         driver: "contour-serial",
         patient: "demo-patient",
         simulate: true,
-        options: { records: args.readings, count: args.readings, intervalMs: 20 },
+        options: { records: args.readings, frameDelayMs: args.meterDelayMs },
       },
     ],
   };
@@ -151,6 +159,8 @@ async function main(): Promise<number> {
     });
 
     agent = new Agent({ config, configFile, logger, housekeepingMs: 5_000 });
+    // A data dir used before holds the meter's memory: its records come again and are duplicates.
+    const before = demoCounts(agent.ctx.buffer);
     await agent.start();
     say(
       "agent started: simulated glucose meter → socat pty → serial transport → contour-serial driver → SQLite buffer → route",
@@ -158,16 +168,17 @@ async function main(): Promise<number> {
     await route.afterStart?.(agent);
 
     const deadline = Date.now() + args.timeoutSec * 1000;
+    const deliver = route.name !== "buffer";
     let received = 0;
+    let now = before;
     for (;;) {
       received = await route.received();
-      const stats = agent.ctx.buffer.stats();
-      const settled = stats.byState.delivered + stats.byState.dead;
-      if ((received >= args.readings && stats.unsent === 0) || Date.now() > deadline) break;
-      if (settled >= args.readings && stats.unsent === 0) break;
-      if (route.name === "buffer" && stats.unsent >= args.readings) break;
+      now = demoCounts(agent.ctx.buffer);
+      if (demoSettled(args.readings, before, now, deliver) || Date.now() > deadline) break;
       await sleep(250);
     }
+    const fresh = now.readings - before.readings;
+    const duplicates = now.duplicates - before.duplicates;
     const stats = agent.ctx.buffer.stats();
     say("");
     say("outbox (what the hub buffered and delivered):");
@@ -175,6 +186,10 @@ async function main(): Promise<number> {
       `  held=${stats.byState.held} pending=${stats.byState.pending} leased=${stats.byState.leased} ` +
         `delivered=${stats.byState.delivered} dead=${stats.byState.dead} duplicates_ignored=${stats.duplicates}`,
     );
+    if (duplicates > 0)
+      say(
+        `  the meter sent ${duplicates} record(s) this hub already stored in an earlier run: recognised as duplicates, not sent again`,
+      );
     for (const d of agent.ctx.buffer.outbox.deadLetters(5)) say(`  dead letter #${d.id}: ${d.reason}`);
     say("what arrived in the PKB stand-in:");
     for (const line of await route.describe()) say(`  ${line}`);
@@ -194,9 +209,11 @@ async function main(): Promise<number> {
     );
     say(
       `DEMO route=${route.name === "buffer" ? "buffer" : args.route} produced=${args.readings} delivered=${received} dead_letter=${stats.deadLetters}` +
-        (route.name === "buffer" ? ` stored=${stats.unsent}` : ""),
+        (route.name === "buffer" ? ` stored=${fresh}` : "") +
+        (duplicates > 0 ? ` duplicates_ignored=${duplicates}` : ""),
     );
-    const ok = route.name === "buffer" ? stats.unsent === args.readings : received === args.readings;
+    // Every record of the download is in PKB once: delivered now, or in an earlier run (a duplicate).
+    const ok = fresh + duplicates === args.readings && (!deliver || received === fresh);
     return ok && stats.deadLetters === 0 && exposed.length === 0 ? 0 : 1;
   } finally {
     await agent?.stop();

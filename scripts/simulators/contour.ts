@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { SerialPort } from "serialport";
 import { ACK, buildFrame, ENQ, EOT, NAK } from "../../drivers/contour-serial/astm.js";
 
@@ -14,6 +14,33 @@ export interface ContourSimOptions {
   ackTimeoutMs?: number;
   /** Pause before each frame, like a slow meter. */
   frameDelayMs?: number;
+  /**
+   * The meter's memory (a JSON file): a real meter keeps its records and sends the same ones on
+   * every download, so a restarted simulator must too — otherwise every restart makes new readings
+   * and duplicate suppression can never be seen. Written on first use; `firstRecordMs` overrides it.
+   */
+  memoryFile?: string;
+  /** The meter's clock (injected in tests); Date.now by default. */
+  now?: () => number;
+}
+
+interface MeterMemory {
+  firstRecordMs: number;
+  serial: string;
+}
+
+/** The meter's fixed memory: read from `file`, or made once (durably, atomically) and kept. */
+export function meterMemory(file: string | undefined, fresh: MeterMemory): MeterMemory {
+  if (!file) return fresh;
+  if (existsSync(file)) {
+    const m = JSON.parse(readFileSync(file, "utf8")) as Partial<MeterMemory>;
+    if (typeof m.firstRecordMs === "number" && typeof m.serial === "string")
+      return { firstRecordMs: m.firstRecordMs, serial: m.serial };
+  }
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(fresh)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+  return fresh;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
@@ -24,9 +51,11 @@ function astmTime(ms: number): string {
 }
 
 export function contourRecords(
-  o: Required<Pick<ContourSimOptions, "records" | "serial" | "firstRecordMs" | "clockOffsetMs">>,
+  o: Required<Pick<ContourSimOptions, "records" | "serial" | "firstRecordMs" | "clockOffsetMs">> & {
+    nowMs?: number;
+  },
 ): string[] {
-  const now = Date.now() + o.clockOffsetMs;
+  const now = (o.nowMs ?? Date.now()) + o.clockOffsetMs;
   const header = `H|\\^&||qvqOi8|Bayer7390^01.24\\01.04\\04.02.19^${o.serial}^7403-|A=1^C=21^G=en,en\\de\\fr^I=0200^R=0^S=01^U=311^V=20600^X=070070070070180130150250070130^Y=120054252099^Z=1|${o.records}||||||P|1|${astmTime(now)}`;
   const lines = [header, "P|1"];
   for (let i = 0; i < o.records; i++) {
@@ -80,11 +109,18 @@ export async function runContourMeter(
   };
   const send = (bytes: Uint8Array) =>
     new Promise<void>((resolve) => port.write(Buffer.from(bytes), () => port.drain(() => resolve())));
+  const nowMs = (options.now ?? Date.now)();
+  const memory = meterMemory(options.firstRecordMs === undefined ? options.memoryFile : undefined, {
+    // Whole minutes: the meter writes minutes, and a memory is what the meter could have written.
+    firstRecordMs: Math.floor((nowMs - options.records * 300_000) / 60_000) * 60_000,
+    serial: options.serial ?? "7390-1234567",
+  });
   const lines = contourRecords({
     records: options.records,
-    serial: options.serial ?? "7390-1234567",
-    firstRecordMs: options.firstRecordMs ?? Date.now() - options.records * 300_000,
+    serial: options.serial ?? memory.serial,
+    firstRecordMs: options.firstRecordMs ?? memory.firstRecordMs,
     clockOffsetMs: options.clockOffsetMs ?? 0,
+    nowMs,
   });
   const timeout = options.ackTimeoutMs ?? 3000;
   let acked = 0;

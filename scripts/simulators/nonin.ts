@@ -57,3 +57,42 @@ export async function runNoninOximeter(o: NoninSimOptions): Promise<number> {
   }
   return sent;
 }
+
+export interface OximeterOutlookInput {
+  packets: number;
+  packetsPerSec: number;
+  /** The device's condensing policy (options condenseWindowSec, condenseMinSamples). */
+  windowSec: number;
+  minSamples: number;
+}
+
+/**
+ * What a simulated stream will turn into, in words, so a demo or test that gets no reading says
+ * why. The hub makes one reading per window (closed by the first sample after it, or at
+ * disconnect) holding at least `minSamples` samples; a simulator's stream that stops leaves the
+ * port open, so its last window closes only when the device stops.
+ */
+export function oximeterOutlook(o: OximeterOutlookInput): { readings: boolean; text: string } {
+  const seconds = o.packets / o.packetsPerSec;
+  const perWindow = Math.floor(o.windowSec * o.packetsPerSec);
+  const settings = `condenseWindowSec=${o.windowSec}, condenseMinSamples=${o.minSamples}`;
+  if (o.packets < o.minSamples)
+    return {
+      readings: false,
+      text: `no reading: ${o.packets} packet(s) are fewer than the ${o.minSamples} samples one reading needs (${settings}); set options.packets ≥ ${o.minSamples}`,
+    };
+  if (perWindow < o.minSamples && seconds >= o.windowSec)
+    return {
+      readings: false,
+      text: `no reading: at ${o.packetsPerSec} packet(s)/s a ${o.windowSec} s window holds ${perWindow} sample(s), fewer than ${o.minSamples} (${settings}); raise packetsPerSec or condenseWindowSec, or lower condenseMinSamples`,
+    };
+  if (seconds < o.windowSec)
+    return {
+      readings: true,
+      text: `one reading, stored when the device stops: the ${seconds} s stream ends inside the first ${o.windowSec} s window (${settings}); set options.packets ≥ ${Math.ceil(o.windowSec * o.packetsPerSec) + 1} for readings while it streams`,
+    };
+  return {
+    readings: true,
+    text: `about ${Math.floor(seconds / o.windowSec)} reading(s) while it streams, one per ${o.windowSec} s window, and one more when the device stops if the last window holds ${o.minSamples} samples`,
+  };
+}

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { DEFAULT_CONDENSE } from "../../drivers/condense.js";
 import { driverById } from "../../drivers/index.js";
 import type { DeviceConfig } from "../config/schema.js";
 import { HubError, messageOf } from "../core/errors.js";
@@ -71,19 +72,33 @@ function simulated(ctx: AgentContext, device: DeviceConfig): DeviceComponent {
           ? import("../../scripts/simulators/contour.js").then((m) =>
               m.runContourMeter({
                 path: deviceEnd,
+                // The simulated meter keeps its records across restarts, like a real one.
+                memoryFile: join(ctx.dataDir, `sim-${device.id}-memory.json`),
                 records: Number(device.options.records ?? 10),
+                ...(device.options.frameDelayMs !== undefined
+                  ? { frameDelayMs: Number(device.options.frameDelayMs) }
+                  : {}),
                 ...(device.options.firstRecordMs !== undefined
                   ? { firstRecordMs: Number(device.options.firstRecordMs) }
                   : {}),
               }),
             )
-          : import("../../scripts/simulators/nonin.js").then((m) =>
-              m.runNoninOximeter({
-                path: deviceEnd,
-                packets: Number(device.options.packets ?? 600),
-                packetsPerSec: Number(device.options.packetsPerSec ?? 3),
-              }),
-            );
+          : import("../../scripts/simulators/nonin.js").then(async (m) => {
+              const packets = Number(device.options.packets ?? 600);
+              const packetsPerSec = Number(device.options.packetsPerSec ?? 3);
+              // Said before and after the stream: a simulated oximeter that yields no reading says why.
+              const outlook = m.oximeterOutlook({
+                packets,
+                packetsPerSec,
+                windowSec: Number(device.options.condenseWindowSec ?? DEFAULT_CONDENSE.windowMs / 1000),
+                minSamples: Number(device.options.condenseMinSamples ?? DEFAULT_CONDENSE.minSamples),
+              });
+              const say = (msg: string, fields: Record<string, number>) =>
+                ctx.logger[outlook.readings ? "info" : "warn"]({ device: device.id, ...fields }, msg);
+              say(`simulated oximeter streaming: ${outlook.text}`, { packets, packetsPerSec });
+              const sent = await m.runNoninOximeter({ path: deviceEnd, packets, packetsPerSec });
+              say(`simulated oximeter stopped streaming: ${outlook.text}`, { sent });
+            });
       meter = run.catch((err: unknown) =>
         ctx.logger.warn({ device: device.id, message: messageOf(err) }, "simulated device stopped"),
       );
