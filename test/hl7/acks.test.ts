@@ -21,7 +21,7 @@ describe("HL7 acknowledgements the hub must read", () => {
     expect(h.column("ambiguous")).toEqual(HARMLESS_ACK_VARIANTS.map(() => 0));
   });
 
-  it("after a 2xx, an unreadable answer (no MSA, no MSH, another or empty MSA-2, unknown code, HTML, empty body) holds the ORU as ambiguous with an alert, never re-sent", async () => {
+  it("after a 2xx, an unreadable answer (no MSA, no MSH, another or empty MSA-2, unknown code, HTML, empty body, a SOAP fault) holds the ORU as ambiguous with an alert, never re-sent", async () => {
     const { h } = t;
     h.knownToHub();
     h.start();
@@ -41,6 +41,7 @@ describe("HL7 acknowledgements the hub must read", () => {
       "PKB answered, but not readably (answer has no valid MSA-1): it may have stored the message",
       "PKB answered, but not readably (answer carried no HL7 acknowledgement): it may have stored the message",
       "PKB answered, but not readably (answer carried no HL7 acknowledgement): it may have stored the message",
+      "PKB answered, but not readably (SOAP fault in an HTTP 200 answer): it may have stored the message",
     ]);
     // Days pass and the loop keeps running: PKB still holds exactly one copy of each.
     for (let day = 0; day < 3; day++) {

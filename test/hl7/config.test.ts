@@ -3,10 +3,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AgentContext } from "../../src/agent/context.js";
 import { createRoutes } from "../../src/agent/routes.js";
 import type { Config } from "../../src/config/schema.js";
-import { silentLogger } from "../../src/core/log.js";
 import { SoapClient } from "../../src/forward/hl7/soap.js";
 import { NHS, useHl7Harness } from "./harness.js";
 
@@ -108,15 +106,7 @@ describe("routes.hl7 configuration refuses what PKB would refuse", () => {
             () => new SoapClient({ url, username: "partner", password: "partner-password", timeoutMs: 500 }),
           ),
         ).toContain("routes.hl7.url uses cleartext http://");
-        const ctx: AgentContext = {
-          config: forced,
-          buffer: h.buffer,
-          clock: h.clock,
-          logger: silentLogger(),
-          dataDir: h.tmp.dir,
-          fetch,
-          pokeRoutes: () => {},
-        };
+        const ctx = h.context(forced);
         const [route] = createRoutes(ctx).filter((r) => r.route === "hl7");
         await expect(route?.start()).rejects.toMatchObject({ code: "CONFIG_INVALID" });
         await h.buffer.ingest([h.reading()]);

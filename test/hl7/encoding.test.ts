@@ -137,6 +137,10 @@ describe("HL7 answers as read", () => {
       expect(m.get("PID", 3), text).toBe("|");
     }
     expect(new ParsedMessage("PID|1|a^b").get("PID", 2, 2)).toBe("b");
+    // Delimiter-like characters after another segment name are not a declaration.
+    const notMsh = new ParsedMessage("ABC#*!@%#x\rPID|1|a^b");
+    expect(notMsh.get("PID", 2, 2)).toBe("b");
+    expect(notMsh.segments.map((s) => s.name)).toEqual(["ABC#*!@%#x", "PID"]);
     expect(new ParsedMessage("MSH|^~\\&").segments[0]?.fields).toEqual(["MSH", "|", "^~\\&"]);
   });
 });

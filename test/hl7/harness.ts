@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
+import type { AgentContext } from "../../src/agent/context.js";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config, PatientConfig } from "../../src/config/schema.js";
@@ -95,6 +96,19 @@ export class Hl7Harness {
   async restart(cfg = this.config()): Promise<void> {
     await this.forwarder?.stop();
     this.start(cfg);
+  }
+
+  /** What the agent hands its routes, here with this harness's buffer, clock and `config`. */
+  context(config: Config = this.config()): AgentContext {
+    return {
+      config,
+      buffer: this.buffer,
+      clock: this.clock,
+      logger: silentLogger(),
+      dataDir: this.tmp.dir,
+      fetch,
+      pokeRoutes: () => {},
+    };
   }
 
   /** A blood pressure reading (two observations) for the test patient, or the reading `draft` describes. */

@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/core/clock.js";
-import { finishReading } from "../../src/core/finish.js";
 import { parseAck, queryResult } from "../../src/forward/hl7/ack.js";
 import { escapeHl7, ParsedMessage, unescapeHl7 } from "../../src/forward/hl7/encoding.js";
 import { buildAdtA28, buildMdmT02, buildOruR01, buildQryA19 } from "../../src/forward/hl7/messages.js";
@@ -9,13 +7,9 @@ import { extractHl7, soapEnvelope, soapFault } from "../../src/forward/hl7/soap.
 import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
 import { hl7Time } from "../../src/forward/hl7/time.js";
 import { hl7FromSoap } from "../standin/hl7/server.js";
+import { bpReading, NOW, SCT, sender as senderOf } from "./fixtures.js";
 
-const sender = {
-  sendingApplication: "PKBHUB",
-  sendingFacility: "DEMOALIAS",
-  processingId: "P",
-  timeZone: "Europe/London",
-};
+const sender = senderOf();
 const patient = {
   nhsNumber: "9434765919",
   firstName: "Ann|e",
@@ -23,20 +17,9 @@ const patient = {
   dob: "1950-01-31",
   sex: "F",
 };
-const now = Date.UTC(2026, 6, 1, 11, 30, 5);
-const sct = { snomed: {}, codingSystem: "SCT" };
-const clock = new FakeClock(now);
-const bp = finishReading(
-  {
-    kind: "blood-pressure",
-    components: [
-      { id: "bp-systolic", value: 120, unit: "mm[Hg]" },
-      { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
-    ],
-    deviceTime: { year: 2026, month: 7, day: 1, hours: 12, minutes: 0, seconds: 0 },
-  },
-  { deviceId: "d", driver: "t", patient: "p", timeZone: "Europe/London", clock, receivedAtMs: now },
-);
+const now = NOW;
+const sct = SCT;
+const bp = bpReading();
 
 describe("HL7 encoding", () => {
   it("escapes every delimiter and round-trips", () => {

@@ -1,30 +1,16 @@
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AgentContext } from "../../src/agent/context.js";
 import { createRoutes } from "../../src/agent/routes.js";
-import { silentLogger } from "../../src/core/log.js";
 import { until } from "../support/wait.js";
-import { type Hl7Harness, NHS, useHl7Harness } from "./harness.js";
+import { NHS, useHl7Harness } from "./harness.js";
 
 const t = useHl7Harness();
-
-function context(h: Hl7Harness): AgentContext {
-  return {
-    config: h.config(),
-    buffer: h.buffer,
-    clock: h.clock,
-    logger: silentLogger(),
-    dataDir: h.tmp.dir,
-    fetch,
-    pokeRoutes: () => {},
-  };
-}
 
 describe("hl7 route in the agent", () => {
   it("is created for a configuration with an hl7 patient and delivers", async () => {
     const { h } = t;
-    const ctx = context(h);
+    const ctx = h.context();
     const routes = createRoutes(ctx).filter((r) => r.route === "hl7");
     expect(routes.map((r) => r.name)).toEqual(["route:hl7"]);
     const route = routes[0];
@@ -42,7 +28,7 @@ describe("hl7 route in the agent", () => {
   it("a password file others can read raises an alert, and readings still flow", async () => {
     const { h } = t;
     chmodSync(join(h.tmp.dir, "password"), 0o644);
-    const ctx = context(h);
+    const ctx = h.context();
     const [route] = createRoutes(ctx).filter((r) => r.route === "hl7");
     await route?.start();
     try {

@@ -85,8 +85,8 @@ function encodeComponent(c: Component): string {
 /** `text` without trailing `ch`s; a loop, not a regex, as a document field may be 40 MB long. */
 function trimEnd(text: string, ch: string): string {
   let end = text.length;
-  while (end > 0 && text[end - 1] === ch) end--;
-  return end === text.length ? text : text.slice(0, end);
+  while (text[end - 1] === ch) end--; // text[-1] is undefined: stops at the start
+  return text.slice(0, end);
 }
 
 function encodeField(f: Field): string {
@@ -110,7 +110,7 @@ export function message(segments: string[]): string {
  */
 function delimitersOf(text: string): Delimiters {
   const declared = text.slice(3, 8);
-  if (!text.startsWith("MSH") || !/^[^\w\s]{5}$/.test(declared) || new Set(declared).size !== 5)
+  if (!text.startsWith("MSH") || /[\w\s]/.test(declared) || new Set(declared).size !== 5)
     return STANDARD_DELIMITERS;
   return {
     field: declared.charAt(0),
@@ -143,7 +143,7 @@ export class ParsedMessage {
       .filter((s) => s.length > 0)
       .map((line) => {
         const parts = line.split(this.d.field);
-        const name = parts[0] ?? "";
+        const name = parts[0] as string; // split always gives at least one part
         // MSH-1 is the field separator itself: shift so that fields[n] is MSH-n.
         const fields = name === "MSH" ? ["MSH", this.d.field, ...parts.slice(1)] : parts;
         return { name, fields };
@@ -160,9 +160,10 @@ export class ParsedMessage {
   }
 
   value(segment: ParsedSegment | undefined, field: number, component = 1, sub = 1, repetition = 0): string {
-    const raw = segment?.fields[field];
+    if (segment === undefined) return "";
+    const raw = segment.fields[field];
     if (raw === undefined) return "";
-    if (segment?.name === "MSH" && field <= 2) return raw;
+    if (segment.name === "MSH" && field <= 2) return raw;
     const rep = raw.split(this.d.repetition)[repetition] ?? "";
     const comp = rep.split(this.d.component)[component - 1] ?? "";
     return this.unescape(comp.split(this.d.sub)[sub - 1] ?? "");

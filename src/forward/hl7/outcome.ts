@@ -25,7 +25,7 @@ export type Interpreted =
  *   work (and a re-send by hand) without protecting anything;
  * - SOAP Client faults and other 4xx → rejected: sending the same bytes again cannot succeed;
  * - a 2xx without an acknowledgement the hub can read (no HL7, no MSH, no valid MSA-1: an HTML page,
- *   an empty body) → `unreadable`: the request arrived and was probably processed (see `settle`).
+ *   an empty body, a SOAP fault) → `unreadable`: the request arrived and was probably processed (see `settle`).
  */
 export function interpret(answer: SoapAnswer): Interpreted {
   if ("networkError" in answer)
@@ -47,6 +47,9 @@ export function interpret(answer: SoapAnswer): Interpreted {
     };
   }
   const fault = soapFault(body);
+  const ok = status >= 200 && status < 300;
+  // A fault inside a 2xx contradicts itself: PKB may have stored the message (see `settle`).
+  if (fault !== undefined && ok) return { unreadable: `SOAP fault in an HTTP ${status} answer` };
   if (fault !== undefined) {
     const text = `SOAP fault (${fault.code || "unknown"}): ${fault.text.slice(0, 200)}`;
     if (fault.code === "Client") return { outcome: { kind: "rejected", reason: text } };
@@ -55,7 +58,7 @@ export function interpret(answer: SoapAnswer): Interpreted {
   if (status === 408 || status === 429)
     return { outcome: { kind: "retry", error: `HTTP ${status}`, ambiguous: false, ...wait } };
   if (status >= 500) return { outcome: { kind: "retry", error: `HTTP ${status}`, ambiguous: true, ...wait } };
-  if (status < 200 || status >= 300) return { outcome: { kind: "rejected", reason: `HTTP ${status}` } };
+  if (!ok) return { outcome: { kind: "rejected", reason: `HTTP ${status}` } };
   const hl7 = extractHl7(body);
   if (!hl7) return { unreadable: "answer carried no HL7 acknowledgement" };
   try {

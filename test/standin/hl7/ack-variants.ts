@@ -32,6 +32,7 @@ export const UNREADABLE_ACK_VARIANTS = [
   "unknown-code",
   "html-page",
   "empty-body",
+  "soap-fault",
 ] as const;
 export type AckVariant = (typeof HARMLESS_ACK_VARIANTS)[number] | (typeof UNREADABLE_ACK_VARIANTS)[number];
 
@@ -92,5 +93,10 @@ export function ackVariantBody(hl7: string, variant: AckVariant): string {
       return "<!DOCTYPE html><html><body><h1>Welcome</h1><p>Your session has expired.</p></body></html>";
     case "empty-body":
       return "";
+    case "soap-fault":
+      return (
+        '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
+        "<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Internal error</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+      );
   }
 }
