@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DRIVER_IDS } from "../../drivers/index.js";
 import { isValidNhsNumber } from "../core/nhs.js";
 import { isValidTimeZone } from "../core/time.js";
+import { identifierProblems } from "./identifiers.js";
 import { hl7RouteSchema, mqttSchema, pkbRestRouteSchema } from "./routes.js";
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -123,6 +124,7 @@ export const configSchema = z
     monitor: z.strictObject({ mqtt: mqttSchema.optional() }).prefault({}),
   })
   .superRefine((cfg, ctx) => {
+    for (const p of identifierProblems(cfg)) ctx.addIssue({ code: "custom", ...p });
     const patients = new Set<string>();
     cfg.patients.forEach((p, i) => {
       if (patients.has(p.key))
