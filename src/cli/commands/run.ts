@@ -1,9 +1,10 @@
 import { Agent } from "../../agent/agent.js";
 import { SystemdNotify } from "../../agent/notify.js";
 import { SignalInbox, serve } from "../../agent/service.js";
-import { configWarnings, loadConfig } from "../../config/load.js";
+import { loadConfig } from "../../config/load.js";
 import { isHubError } from "../../core/errors.js";
 import { createLogger } from "../../core/log.js";
+import { configWarnings } from "../../ops/config-warnings.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 export const run: Command = {
@@ -36,7 +37,7 @@ export const run: Command = {
     }
     io.out(`pkb-hub ${config.hub.id} running (data in ${config.hub.dataDir}); Ctrl-C to stop`);
     try {
-      await serve({ agent, notify, signals, logger, configuredLevel: () => agent.ctx.config.log.level });
+      await serve({ agent, notify, signals, logger });
     } finally {
       notify.close();
       signals.dispose();
