@@ -11,7 +11,7 @@ import type { LogLevel, MonitorHost } from "../monitor/host.js";
 import type { AgentContext, Component } from "./context.js";
 import { createDevices, type DeviceComponent } from "./devices.js";
 import { acquireLock } from "./lock.js";
-import { planReload, type ReloadResult } from "./reload.js";
+import { planReload, problemText, type ReloadResult } from "./reload.js";
 import { createRoutes, type RouteComponent } from "./routes.js";
 import { conditionAlerts, type HubStatus, hubStatus } from "./status.js";
 
@@ -314,8 +314,7 @@ export class Agent implements MonitorHost {
     try {
       next = loadConfig(file);
     } catch (err) {
-      if (err instanceof ConfigError)
-        return fail(err.problems.map((p) => `${p.path || "(top level)"}: ${p.message}`));
+      if (err instanceof ConfigError) return fail(err.problems.map(problemText));
       return fail([isHubError(err) ? `${err.code}: ${err.message}` : messageOf(err)]);
     }
     const plan = planReload(this.ctx.config, next);

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import type { ConfigProblem } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 
 /** What a reload changes: the config to run, the parts to restart, what waits for a restart. */
@@ -40,3 +41,16 @@ export function planReload(running: Config, next: Config): ReloadPlan {
 export type ReloadResult =
   | { ok: true; applied: string[]; restartNeeded: string[] }
   | { ok: false; problems: string[] };
+
+/**
+ * A config problem as the agent logs it and answers it over MQTT. A mistyped line can turn what
+ * was meant as a value (a name, an NHS number) into a key, so unknown keys are counted, never named
+ * (`pkb-hub config check` on the hub names them).
+ */
+export function problemText(p: ConfigProblem): string {
+  const unknown = /^unknown key\(s\): (.*)$/.exec(p.message);
+  const message = unknown
+    ? `${unknown[1]?.split(", ").length ?? 1} unknown key(s): run pkb-hub config check on the hub to see them`
+    : p.message;
+  return `${p.path || "(top level)"}: ${message}`;
+}

@@ -1,4 +1,5 @@
 import { readFileSync, statfsSync } from "node:fs";
+import { OUTBOX_STATES, type OutboxState } from "../buffer/outbox.js";
 import type { BufferStats } from "../buffer/stats.js";
 import type { Config, DeviceConfig } from "../config/schema.js";
 import { alertHint } from "../core/alert-hints.js";
@@ -24,16 +25,8 @@ export interface HubStatus {
   alerts: AlertStatus[];
 }
 
-export const OUTBOX_STATES = [
-  "held",
-  "pending",
-  "leased",
-  "ambiguous",
-  "quarantined",
-  "delivered",
-  "dead",
-] as const;
-export type StateCounts = Record<(typeof OUTBOX_STATES)[number], number>;
+/** Rows per outbox state (every state present, zero when none). */
+export type StateCounts = Record<OutboxState, number>;
 
 export interface BufferStatus {
   byState: StateCounts;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { isValidNhsNumber } from "../core/nhs.js";
 import { isValidTimeZone } from "../core/time.js";
 import { crossFieldIssues } from "./checks.js";
+import { identifierProblems } from "./identifiers.js";
 import { hl7RouteSchema, mqttSchema, pkbRestRouteSchema } from "./routes.js";
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -141,6 +142,7 @@ export const configSchema = z
     monitor: z.strictObject({ mqtt: mqttSchema.optional() }).prefault({}),
   })
   .superRefine((cfg, ctx) => {
+    for (const p of identifierProblems(cfg)) ctx.addIssue({ code: "custom", ...p });
     // Cross-field checks live in checks.ts so `config check` can run them on a broken input too.
     for (const issue of crossFieldIssues(cfg)) ctx.addIssue({ code: "custom", ...issue });
   });

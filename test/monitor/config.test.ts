@@ -33,3 +33,36 @@ describe("monitor.mqtt settings", () => {
     expect(problems({ url: "mqtt://127.0.0.1:1883" })).toEqual([]);
   });
 });
+
+describe("identifiers published on MQTT", () => {
+  const base = {
+    hub: { id: "hub-1", dataDir: "/tmp/x" },
+    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: "943 476 5919", dob: "1950-01-31" }],
+    routes: { pkbRest: { baseUrl: "https://pkb.example", clientId: "c", clientSecretFile: "/s" } },
+  };
+  const problemsOf = (input: Record<string, unknown>): string[] => {
+    try {
+      parseConfig({ ...base, ...input });
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message.split(":")[0]}`);
+      throw err;
+    }
+  };
+
+  it("a hub id, patient key or device id holding an NHS number or a patient's birth date is refused, by path", () => {
+    expect(problemsOf({ hub: { id: "hub-9434765919", dataDir: "/tmp/x" } })).toEqual([
+      "hub.id: hub id must not carry an NHS number or a patient's date of birth",
+    ]);
+    expect(problemsOf({ patients: [{ ...base.patients[0], key: "4010232137" }] })).toEqual([
+      "patients[0].key: patient key must not carry an NHS number or a patient's date of birth",
+    ]);
+    expect(
+      problemsOf({ devices: [{ id: "bp-1950-01-31", driver: "ble-blood-pressure", patient: "p1" }] }),
+    ).toEqual(["devices[0].id: device id must not carry an NHS number or a patient's date of birth"]);
+    // A serial number in a device id is not an NHS number.
+    expect(
+      problemsOf({ devices: [{ id: "contour-7403123456", driver: "contour-serial", patient: "p1" }] }),
+    ).toEqual([]);
+  });
+});
