@@ -13,9 +13,10 @@ export function byCharacteristic(
   what: string,
   decoders: Readonly<Record<string, Decoder>>,
 ): (frame: Uint8Array, characteristic?: string) => DecodedDraft[] {
-  const table = new Map(Object.entries(decoders)); // a Map: "constructor" or "__proto__" is no decoder
+  // A Map: "constructor" or "__proto__" is no decoder, and no characteristic (undefined) finds none.
+  const table = new Map<string | undefined, Decoder>(Object.entries(decoders));
   return (frame, characteristic) => {
-    const decode = characteristic === undefined ? undefined : table.get(characteristic);
+    const decode = table.get(characteristic);
     if (!decode) {
       throw new HubError(
         "FRAME_UNSUPPORTED",

@@ -32,14 +32,20 @@ export class Condenser {
   private samples: ReadingDraft[] = [];
   private windowStart: number | undefined;
 
-  constructor(private readonly policy: CondensePolicy = DEFAULT_CONDENSE) {}
+  private readonly windowMs: number;
+  /** At least one: an empty window is never a reading. */
+  private readonly minSamples: number;
+
+  constructor(policy: CondensePolicy = DEFAULT_CONDENSE) {
+    this.windowMs = policy.windowMs;
+    this.minSamples = Math.max(1, policy.minSamples);
+  }
 
   /** Adds a sample taken at `atMs`; returns a condensed draft (and the time it stands for) when a window closes. */
   push(sample: ReadingDraft, atMs: number): { draft: ReadingDraft; atMs: number } | undefined {
-    let out: { draft: ReadingDraft; atMs: number } | undefined;
-    if (this.windowStart !== undefined && atMs - this.windowStart >= this.policy.windowMs)
-      out = this.flush(atMs);
-    if (this.windowStart === undefined) this.windowStart = atMs;
+    const start = this.windowStart ?? atMs;
+    const out = atMs - start >= this.windowMs ? this.flush(atMs) : undefined;
+    this.windowStart ??= atMs;
     this.samples.push(sample);
     return out;
   }
@@ -50,8 +56,9 @@ export class Condenser {
     const start = this.windowStart;
     this.samples = [];
     this.windowStart = undefined;
-    const first = samples[0];
-    if (!first || start === undefined || samples.length < this.policy.minSamples) return undefined;
+    if (samples.length < this.minSamples) return undefined;
+    // A window with samples has a start and a first sample.
+    const first = samples[0] as ReadingDraft;
     const byId = new Map<
       ComponentId,
       { values: number[]; unit: ReadingDraft["components"][number]["unit"] }
@@ -72,8 +79,8 @@ export class Condenser {
         unit: e.unit,
       })),
       flags: [...flags, "condensed"],
-      meta: { samples: samples.length, windowSec: Math.round((atMs - start) / 1000) },
+      meta: { samples: samples.length, windowSec: Math.round((atMs - (start as number)) / 1000) },
     };
-    return { draft, atMs: Math.round((start + atMs) / 2) };
+    return { draft, atMs: Math.round(((start as number) + atMs) / 2) };
   }
 }

@@ -30,8 +30,11 @@ export class Alerts {
   }
 
   raise(code: string, message: string, nowMs: number): void {
-    if (this.active.get(code)?.message === message) return;
-    const alert = { code, message, raisedMs: nowMs };
+    const current = this.active.get(code);
+    if (current?.message === message) return;
+    // An alert whose message changes (a count, a reason) is the same alert: it keeps the time it was
+    // first raised (how long it has been active), as the stored row does.
+    const alert = { code, message, raisedMs: current?.raisedMs ?? nowMs };
     this.active.set(code, alert);
     try {
       this.db

@@ -9,7 +9,7 @@ import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
-import { type BufferStats, buildStats } from "./stats.js";
+import { type BufferStats, buildStats, ensureOutboxCounts } from "./stats.js";
 import { BufferTimebase } from "./timebase.js";
 import { validateReadings } from "./validate.js";
 
@@ -129,6 +129,7 @@ export class HubBuffer {
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
     this.reportDamage(opened);
+    this.checkCounts();
     this.timebase = new BufferTimebase(this.db, options.clock);
     // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
     this.outbox = retryWhenFull(
@@ -471,6 +472,15 @@ export class HubBuffer {
     return total;
   }
 
+  /** Outbox counts drifted from the rows (e.g. a salvage copied an old file's counters): recounted, logged. */
+  private checkCounts(): void {
+    try {
+      if (ensureOutboxCounts(this.db)) this.log.warn("outbox counts did not match the rows: recounted");
+    } catch (err) {
+      this.log.error({ code: translateSqliteError(err).code }, "could not check the outbox counts");
+    }
+  }
+
   /**
    * Periodic housekeeping: release held rows once the clock is synchronised, reclaim expired leases,
    * prune delivered rows past retention, all in short transactions with yields between them.
@@ -480,6 +490,8 @@ export class HubBuffer {
     if (this.closed) return { pruned: 0, reclaimed: 0, ...released };
     this.timebase.checkpoint();
     const reclaimed = this.outbox.reclaimExpired();
+    // Rows can become ambiguous without a completion (a salvage re-queues them so): the alert follows the rows.
+    this.outbox.refreshAmbiguousAlert();
     const before = this.options.clock.nowMs() - this.options.retentionMs;
     const pruned = await inChunks(() =>
       this.closed ? 0 : pruneDelivered(this.db, before, HOUSEKEEPING_CHUNK),

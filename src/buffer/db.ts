@@ -156,11 +156,23 @@ function moveAside(file: string, stamp: number): string {
  * Returns whether the checkpoint completed (false when the disk was too full or a reader held it).
  */
 export function checkpoint(db: Db, mode: "PASSIVE" | "TRUNCATE" = "TRUNCATE"): boolean {
+  // Never wait for a reader (a CLI command looking at the buffer): that would stall the event loop
+  // for the whole busy timeout. A checkpoint a reader blocks is simply done on a later pass.
+  let timeout: unknown;
   try {
-    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>;
-    return row?.busy === 0;
+    timeout = db.pragma("busy_timeout", { simple: true });
+    db.pragma("busy_timeout = 0");
+    const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }>;
+    // PASSIVE reports busy 0 even when a reader kept it from copying every frame.
+    return row !== undefined && row.busy === 0 && row.checkpointed === row.log;
   } catch {
     return false;
+  } finally {
+    if (typeof timeout === "number") db.pragma(`busy_timeout = ${timeout}`);
   }
 }
 

@@ -253,16 +253,12 @@ function schemaReadable(src: Db): number | undefined {
   }
 }
 
+/** The damaged file, read-only: a read-write open would checkpoint its WAL into it (and delete the WAL) on close. */
 function openSource(file: string): Db | undefined {
   try {
     return new Database(file, { readonly: true, fileMustExist: true });
   } catch {
-    try {
-      // A WAL file without its shared-memory file cannot be opened read-only.
-      return new Database(file, { fileMustExist: true });
-    } catch {
-      return undefined;
-    }
+    return undefined;
   }
 }
 

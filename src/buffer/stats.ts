@@ -94,4 +94,30 @@ export function buildStats(
   };
 }
 
+/**
+ * Makes sure the outbox counts match the rows (one count(*) on an index). They can only drift if
+ * rows arrived without the triggers seeing them, e.g. a salvage that copied an old file's counters
+ * along with its rows; then they are recounted from the table. Returns whether a recount was needed.
+ */
+export function ensureOutboxCounts(db: Db): boolean {
+  const rows = db.prepare("SELECT count(*) FROM outbox").pluck().get() as number;
+  const counted = db
+    .prepare("SELECT coalesce(sum(value), 0) FROM counters WHERE name >= 'outbox|' AND name < 'outbox}'")
+    .pluck()
+    .get() as number;
+  const negative = db
+    .prepare("SELECT count(*) FROM counters WHERE name >= 'outbox|' AND name < 'outbox}' AND value < 0")
+    .pluck()
+    .get() as number;
+  if (rows === counted && negative === 0) return false;
+  db.transaction(() => {
+    db.prepare("DELETE FROM counters WHERE name >= 'outbox|' AND name < 'outbox}'").run();
+    db.prepare(
+      `INSERT INTO counters (name, value)
+       SELECT 'outbox|' || route || '|' || state || '|' || ambiguous, count(*) FROM outbox GROUP BY route, state, ambiguous`,
+    ).run();
+  })();
+  return true;
+}
+
 export type { DeadLetter };

@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { HubError, messageOf } from "../core/errors.js";
+import { crossFieldIssues } from "./checks.js";
 import { type Config, configSchema } from "./schema.js";
 
 export interface ConfigProblem {
@@ -38,7 +39,28 @@ export function parseConfig(raw: unknown, file = "config"): Config {
     path: pathText(issue.path),
     message: issue.code === "unrecognized_keys" ? `unknown key(s): ${issue.keys.join(", ")}` : issue.message,
   }));
-  throw new ConfigError(file, problems);
+  // zod skips the schema's cross-field checks once a field is wrong: run them on the raw input so
+  // the technician sees every problem now, not the rest after fixing these.
+  const seen = new Set(problems.map((p) => `${p.path}\n${p.message}`));
+  for (const issue of crossFieldIssues(raw)) {
+    const problem = { path: pathText(issue.path), message: issue.message };
+    if (!seen.has(`${problem.path}\n${problem.message}`)) problems.push(problem);
+  }
+  throw new ConfigError(file, problems.sort(byPath));
+}
+
+const SECTIONS = ["hub", "clock", "log", "buffer", "patients", "devices", "routes", "monitor"];
+
+/** Section by section in the schema's order, each patient or device together; stable otherwise. */
+function byPath(a: ConfigProblem, b: ConfigProblem): number {
+  const rank = (p: ConfigProblem): [number, number] => {
+    const section = SECTIONS.indexOf(/^[^.[]*/.exec(p.path)?.[0] ?? "");
+    const index = /^[^.[]*\[(\d+)\]/.exec(p.path)?.[1];
+    return [section === -1 ? SECTIONS.length : section, index === undefined ? -1 : Number(index)];
+  };
+  const [sa, ia] = rank(a);
+  const [sb, ib] = rank(b);
+  return sa - sb || ia - ib;
 }
 
 /** Parse YAML or JSON text (JSON is YAML), reporting every syntax error with its line. */
@@ -53,7 +75,14 @@ export function parseConfigText(text: string, file = "config"): Config {
       })),
     );
   }
-  return parseConfig(doc.toJS(), file);
+  let raw: unknown;
+  try {
+    // Aliases are resolved here: an undefined one, or an alias bomb beyond the library's count, throws.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(file, [{ path: "(document)", message: `YAML cannot be read: ${messageOf(err)}` }]);
+  }
+  return parseConfig(raw, file);
 }
 
 export function loadConfig(file: string): Config {
@@ -69,21 +98,4 @@ export function loadConfig(file: string): Config {
 /** The JSON Schema of the config file, generated from the one zod schema. */
 export function configJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-}
-
-/** Warnings that do not stop the agent but a technician must see (e.g. PHI in a world-readable file). */
-export function configWarnings(file: string, config: Config): string[] {
-  const warnings: string[] = [];
-  const holdsPhi = config.patients.some((p) => p.nhsNumber || p.firstName || p.lastName || p.dob);
-  try {
-    const mode = statSync(file).mode & 0o777;
-    if (holdsPhi && (mode & 0o077) !== 0) {
-      warnings.push(
-        `${file} holds patient demographics and is readable by other users (mode ${mode.toString(8)}): chmod 600 it`,
-      );
-    }
-  } catch {
-    // the file was just read; a race here is not worth failing over
-  }
-  return warnings;
 }

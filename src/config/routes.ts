@@ -22,6 +22,14 @@ export const pkbRestRouteSchema = z
     redirectUri: z.url().default("http://127.0.0.1:8765/callback"),
     scope: z.string().default("PATIENT"),
     requestTimeoutMs: z.number().int().positive().default(15000),
+    onAmbiguous: z
+      .enum(["reconcile", "hold", "resend"])
+      .default("reconcile")
+      .describe(
+        "A measurement that may have reached PKB without a readable answer (timeout, reset, unreadable 2xx): " +
+          "reconcile = read the patient's measurements back and send again only if it is not there (exactly once); " +
+          "hold = wait for a person (outbox resolve); resend = send again (at least once: PKB may store it twice)",
+      ),
     concurrency: z.number().int().min(1).max(32).default(2).describe("Measurements posted at once"),
     refreshAheadSec: z
       .number()
@@ -121,22 +129,39 @@ export function loopbackRedirectProblem(uri: string): string | undefined {
   return undefined;
 }
 
+/**
+ * MSH-3.1/MSH-4.1 as PKB matches them (MSH-4.1 against its list of aliases, exactly): a visible
+ * value without HL7 delimiters (escaped, it would no longer match), spaces at either end or
+ * control characters.
+ */
+const mshIdentifier = z
+  .string()
+  .refine((v) => v.trim() !== "", "must not be blank")
+  .refine((v) => !/[|^~\\&]/.test(v), "must not contain an HL7 delimiter (| ^ ~ \\ &)")
+  .refine((v) => v === v.trim(), "must not start or end with spaces")
+  .refine((v) => !/\p{Cc}/u.test(v), "must not contain control characters");
+
 export const hl7RouteSchema = z
   .strictObject({
     url: z
-      .url()
-      .describe("PKB HL7 SOAP endpoint, e.g. https://sandbox.patientsknowbest.com:7443/services/hl7"),
-    username: z.string().min(1),
-    passwordFile: z.string().min(1).describe("File (0600) holding the partner password"),
-    identity: z
-      .enum(["customer-alias", "no-access-partner"])
-      .default("customer-alias")
-      .describe("Send on behalf of a PKB customer (alias in MSH-4) or as a 'no access' partner organisation"),
-    sendingApplication: z.string().min(1).default("PKBHUB"),
-    sendingFacility: z
       .string()
-      .min(1)
-      .describe("MSH-4.1: the PKB-provided customer alias, or the partner's own id"),
+      .superRefine((url, ctx) => {
+        // Partner credentials and full demographics go with every request: https, or http to loopback.
+        const problem = endpointProblem(url);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .describe(
+        "PKB HL7 SOAP endpoint, e.g. https://sandbox.patientsknowbest.com:7443/services/hl7 (https only; http only to loopback)",
+      ),
+    username: z
+      .string()
+      .refine((v) => v.trim() !== "", "must not be blank")
+      .refine((v) => !/[:\p{Cc}]/u.test(v), "must not contain ':' or control characters (HTTP Basic)"),
+    passwordFile: z.string().min(1).describe("File (0600) holding the partner password"),
+    sendingApplication: mshIdentifier.default("PKBHUB").describe("MSH-3.1"),
+    sendingFacility: mshIdentifier.describe(
+      "MSH-4.1: the PKB-provided customer alias (sending on a customer's behalf), or the 'no access' partner organisation's own id",
+    ),
     processingId: z.enum(["P", "T", "D"]).default("P"),
     maxObservationsPerMessage: z.number().int().min(1).max(500).default(50),
     requestTimeoutMs: z.number().int().positive().default(30000),

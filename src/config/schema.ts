@@ -1,15 +1,23 @@
 import { z } from "zod";
-import { DRIVER_IDS } from "../../drivers/index.js";
 import { isValidNhsNumber } from "../core/nhs.js";
 import { isValidTimeZone } from "../core/time.js";
+import { crossFieldIssues } from "./checks.js";
 import { hl7RouteSchema, mqttSchema, pkbRestRouteSchema } from "./routes.js";
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const id = (what: string) =>
   z.string().regex(idPattern, `${what} must be 1-64 letters, digits, '_', '.' or '-'`);
 
+const SIZE_WORDS =
+  "must be a number of bytes or a number with a unit (B, KiB, MiB, GiB, KB, MB, GB), e.g. '512 MiB'";
 const sizeSchema = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|KB|MB|GB)$/i)])
+  .union(
+    [
+      z.number().int().positive(SIZE_WORDS),
+      z.string().regex(/^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|KB|MB|GB)$/i, SIZE_WORDS),
+    ],
+    { error: SIZE_WORDS },
+  )
   .transform((v) => (typeof v === "number" ? v : parseSize(v)));
 
 export function parseSize(text: string): number {
@@ -49,7 +57,13 @@ export const patientSchema = z.strictObject({
     .optional(),
   firstName: personName.optional(),
   lastName: personName.optional(),
-  dob: z.iso.date().optional().describe("YYYY-MM-DD"),
+  dob: z.iso
+    .date()
+    .refine((d) => d >= "1900-01-01", "date of birth must not be before 1900")
+    // Today somewhere on Earth (UTC+14 is the first to reach a date) is the latest possible birth date.
+    .refine((d) => Date.parse(`${d}T00:00:00+14:00`) <= Date.now(), "date of birth must not be in the future")
+    .optional()
+    .describe("YYYY-MM-DD"),
   sex: z.enum(["M", "F", "U"]).optional().describe("Sex at birth, HL7 table 0001"),
 });
 
@@ -58,13 +72,16 @@ export const deviceSchema = z.strictObject({
   driver: z.string().min(1).describe("Driver id, e.g. ble-blood-pressure"),
   patient: id("patient key").optional().describe("Patient the device is bound to"),
   userSlots: z
-    .record(z.string().regex(/^\d+$/), id("patient key"))
+    .record(z.string().regex(/^\d+$/, 'user slot must be a whole number, e.g. "1"'), id("patient key"))
     .optional()
     .describe("Device user slot → patient key (BP monitors and scales with several users)"),
   serialPath: z.string().optional().describe("Stable serial path, e.g. /dev/serial/by-id/usb-..."),
   bleAddress: z
     .string()
-    .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i)
+    .regex(
+      /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i,
+      "BLE address must be six pairs of hex digits joined by ':', e.g. 00:11:22:33:44:55",
+    )
     .optional(),
   simulate: z
     .boolean()
@@ -85,6 +102,13 @@ export const configSchema = z
       id: id("hub id"),
       timeZone: z.string().default("Europe/London").refine(isValidTimeZone, "unknown IANA time zone"),
       dataDir: z.string().min(1).default("/var/lib/pkb-hub"),
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "user must be a system account name, e.g. pkb-hub")
+        .optional()
+        .describe(
+          "Account that owns the hub's state (commands run as root leave files it owns); default: the data directory's owner, else pkb-hub",
+        ),
     }),
     clock: z
       .strictObject({
@@ -117,67 +141,8 @@ export const configSchema = z
     monitor: z.strictObject({ mqtt: mqttSchema.optional() }).prefault({}),
   })
   .superRefine((cfg, ctx) => {
-    const patients = new Set<string>();
-    cfg.patients.forEach((p, i) => {
-      if (patients.has(p.key))
-        ctx.addIssue({ code: "custom", path: ["patients", i, "key"], message: "duplicate patient key" });
-      patients.add(p.key);
-      if (p.route === "hl7") {
-        for (const field of ["nhsNumber", "firstName", "lastName", "dob", "sex"] as const) {
-          if (p[field] === undefined) {
-            ctx.addIssue({
-              code: "custom",
-              path: ["patients", i, field],
-              message: "required for the hl7 route",
-            });
-          }
-        }
-        if (!cfg.routes.hl7)
-          ctx.addIssue({
-            code: "custom",
-            path: ["patients", i, "route"],
-            message: "routes.hl7 is not configured",
-          });
-      }
-      if (p.route === "pkb-rest" && !cfg.routes.pkbRest) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["patients", i, "route"],
-          message: "routes.pkbRest is not configured",
-        });
-      }
-    });
-    const devices = new Set<string>();
-    cfg.devices.forEach((d, i) => {
-      if (devices.has(d.id))
-        ctx.addIssue({ code: "custom", path: ["devices", i, "id"], message: "duplicate device id" });
-      devices.add(d.id);
-      if (!DRIVER_IDS.includes(d.driver)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["devices", i, "driver"],
-          message: `unknown driver; known: ${DRIVER_IDS.join(", ")}`,
-        });
-      }
-      const bound = [d.patient, ...Object.values(d.userSlots ?? {})].filter(
-        (k): k is string => k !== undefined,
-      );
-      if (bound.length === 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["devices", i],
-          message: "device is bound to no patient (patient or userSlots)",
-        });
-      }
-      for (const k of bound) {
-        if (!patients.has(k))
-          ctx.addIssue({
-            code: "custom",
-            path: ["devices", i, "patient"],
-            message: `unknown patient '${k}'`,
-          });
-      }
-    });
+    // Cross-field checks live in checks.ts so `config check` can run them on a broken input too.
+    for (const issue of crossFieldIssues(cfg)) ctx.addIssue({ code: "custom", ...issue });
   });
 
 export type Config = z.output<typeof configSchema>;

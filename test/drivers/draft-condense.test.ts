@@ -71,7 +71,7 @@ describe("DraftBuilder", () => {
   it("a sent time without an offset records none", () => {
     const t = { year: 0, month: 0, day: 0, hours: 0, minutes: 0, seconds: 0 };
     const [d] = new DraftBuilder("spo2").add("spo2", 97, "%").sentTime(t).build();
-    expect(d?.sent).toEqual({
+    expect(d?.sent).toStrictEqual({
       values: [{ id: "spo2", unit: "%", value: 97 }],
       deviceTime: "0000-00-00T00:00:00",
     });
@@ -120,6 +120,7 @@ describe("Condenser: one spot reading per window of a continuous stream", () => 
     ]);
     expect(out?.atMs).toBe(500); // the middle of the window
     expect(out?.draft.meta).toEqual({ samples: 2, windowSec: 1 });
+    expect(out?.draft.flags).toEqual(["condensed"]); // samples without flags add none
     expect(c.flush(1500)?.draft.components[0]).toEqual({ id: "spo2", value: 90, unit: "%" });
   });
 
@@ -144,9 +145,9 @@ describe("Condenser: one spot reading per window of a continuous stream", () => 
 
   it("carries every flag once, plus condensed; kind and units from the samples; a flush empties it", () => {
     const c = new Condenser({ windowMs: 60_000, minSamples: 2 });
-    c.push(sample(95, 70, ["artifact"]), 0);
-    c.push(sample(96, 72, ["artifact", "sensor-alarm"]), 20_000);
-    const out = c.flush(40_000);
+    c.push(sample(95, 70, ["artifact"]), 100_000);
+    c.push(sample(96, 72, ["artifact", "sensor-alarm"]), 120_000);
+    const out = c.flush(140_000);
     expect(out).toEqual({
       draft: {
         kind: "spo2",
@@ -157,9 +158,9 @@ describe("Condenser: one spot reading per window of a continuous stream", () => 
         flags: ["artifact", "sensor-alarm", "condensed"],
         meta: { samples: 2, windowSec: 40 },
       },
-      atMs: 20_000,
+      atMs: 120_000,
     });
-    expect(c.flush(50_000)).toBeUndefined();
+    expect(c.flush(150_000)).toBeUndefined();
   });
 
   it("a component missing from some samples is the median of those that have it", () => {
@@ -170,6 +171,13 @@ describe("Condenser: one spot reading per window of a continuous stream", () => 
       { id: "spo2", value: 95, unit: "%" },
       { id: "pulse-rate", value: 75, unit: "/min" },
     ]);
+  });
+
+  it("a minimum of 0 samples is taken as 1: an empty window is never a reading", () => {
+    const c = new Condenser({ windowMs: 1000, minSamples: 0 });
+    expect(c.flush(0)).toBeUndefined();
+    c.push(sample(95), 0);
+    expect(c.flush(10)?.draft.meta).toEqual({ samples: 1, windowSec: 0 });
   });
 
   it("policy from a device's options, else the default (60 s, 10 samples)", () => {

@@ -13,6 +13,8 @@ describe("SFLOAT (16 bit: 4-bit signed exponent, 12-bit signed mantissa)", () =>
     [0x0803, -2045], // smallest mantissa that is no special value
     [0x1001, 10], // exponent +1
     [0x7001, 10_000_000], // exponent +7, the largest
+    [0x4003, 30000], // multiplied, not divided by 10^-4 (30000.000000000004)
+    [0x5001, 100000],
     [0x8001, 1e-8], // exponent -8, the smallest
     [0xf001, 0.1],
     [0xe00c, 0.12],

@@ -139,6 +139,7 @@ describe("messages", () => {
       controlId: "c1",
       text: "No observation timestamp in OBX or OBR",
       queryId: "",
+      errorCodes: [],
       patients: [],
     });
     expect(() => parseAck("nonsense")).toThrow(expect.objectContaining({ code: "PROTOCOL" }));
@@ -153,7 +154,7 @@ describe("messages", () => {
 
   it("an answer is read with the delimiters its MSH declares", () => {
     const m = new ParsedMessage("MSH#*~\\@#PKB\nMSA#AR#c1#Bad \\F\\ value*second");
-    expect(m.get("MSA", 3)).toBe("Bad | value");
+    expect(m.get("MSA", 3)).toBe("Bad # value"); // \F\ is this message's own field separator
     expect(m.get("MSA", 3, 2)).toBe("second");
   });
 

@@ -62,9 +62,9 @@ describe("HL7 workflow over HTTPS", () => {
     const { h } = t;
     h.knownToPkb();
     await h.buffer.ingest([h.reading()]);
-    h.start(h.config({ identity: "customer-alias", sendingFacility: "DEMOALIAS" }));
+    h.start(h.config({ sendingFacility: "DEMOALIAS" }));
     await until(() => h.stats().byState.delivered === 1);
-    await h.restart(h.config({ identity: "no-access-partner", sendingFacility: "PARTNERORG" }));
+    await h.restart(h.config({ sendingFacility: "PARTNERORG" }));
     await h.buffer.ingest([h.reading()]);
     await until(() => h.stats().byState.delivered === 2);
     // What PKB knows is asked per organisation: the partner's own id asks again.

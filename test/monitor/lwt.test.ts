@@ -6,49 +6,58 @@ import { stringify } from "yaml";
 import { stateSchema } from "../../src/monitor/schemas.js";
 import { Capture, CLI, monitorConfig, suiteBroker } from "./support.js";
 
-const T = "pkb-hub/hub-test";
 const suite = suiteBroker("pkb-mon-lwt-");
 
-function runAgent(name: string) {
-  const file = join(suite.dir, `${name}.yaml`);
-  writeFileSync(file, stringify(monitorConfig(join(suite.dir, name), suite.broker.url)), { mode: 0o600 });
-  return spawn(process.execPath, [CLI, "run", "--config", file], { stdio: "ignore" });
+/** A real `pkb-hub run` process with the monitor on, as hub `hub`. */
+function runAgent(hub: string) {
+  const file = join(suite.dir, `${hub}.yaml`);
+  const input = monitorConfig(join(suite.dir, hub), suite.broker.url);
+  writeFileSync(file, stringify({ ...input, hub: { ...input.hub, id: hub } }), { mode: 0o600 });
+  const child = spawn(process.execPath, [CLI, "run", "--config", file], { stdio: "ignore" });
+  const exited = new Promise<number | null>((r) => child.on("exit", r));
+  return { child, exited };
 }
 
 describe("MQTT last will", () => {
+  // Both agents run at once (one process start is the slow part); each test ends one of them.
+  let cap: Capture;
+  let killed: ReturnType<typeof runAgent>;
+  let stopped: ReturnType<typeof runAgent>;
+  const online = (hub: string) =>
+    cap.waitFor(() => cap.last(`pkb-hub/${hub}/state`)?.state === "online", 20_000, `${hub} online`);
+
   it("an agent SIGKILLed leaves the retained offline (reason connection-lost) from the broker's last will", async () => {
-    const cap = await Capture.open(suite.broker.url, [`${T}/state`]);
-    const child = runAgent("killed");
-    await cap.waitFor(() => cap.last(`${T}/state`)?.state === "online", 15_000, "online");
-    child.kill("SIGKILL");
-    const will = await cap.waitFor(() =>
-      cap.last(`${T}/state`)?.state === "offline" ? cap.last(`${T}/state`) : undefined,
-    );
+    cap = await Capture.open(suite.broker.url, ["pkb-hub/+/state"]);
+    killed = runAgent("lwt-killed");
+    stopped = runAgent("lwt-stopped");
+    await online("lwt-killed");
+    killed.child.kill("SIGKILL");
+    const will = await cap.waitFor(() => {
+      const last = cap.last("pkb-hub/lwt-killed/state");
+      return last?.state === "offline" ? last : undefined;
+    });
     expect(stateSchema.parse(will)).toEqual({
       schemaVersion: 1,
-      hub: "hub-test",
+      hub: "lwt-killed",
       state: "offline",
       reason: "connection-lost",
     });
-    await cap.close();
-    const late = await Capture.open(suite.broker.url, [`${T}/state`]);
-    const retained = await late.waitFor(() => late.on(`${T}/state`)[0]);
+    const late = await Capture.open(suite.broker.url, ["pkb-hub/lwt-killed/state"]);
+    const retained = await late.waitFor(() => late.messages[0]);
     expect([retained.retain, JSON.parse(retained.text).reason]).toEqual([true, "connection-lost"]);
     await late.close();
   });
 
   it("an agent stopped with SIGTERM publishes offline (reason shutdown), and no last will follows", async () => {
-    const cap = await Capture.open(suite.broker.url, [`${T}/state`]);
-    const child = runAgent("stopped");
-    await cap.waitFor(() => cap.last(`${T}/state`)?.state === "online", 15_000, "online");
-    const exited = new Promise<number | null>((r) => child.on("exit", r));
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    await online("lwt-stopped");
+    stopped.child.kill("SIGTERM");
+    expect(await stopped.exited).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
-    const after = cap
-      .json(`${T}/state`)
-      .slice(cap.json(`${T}/state`).findLastIndex((s) => s.state === "online") + 1);
-    expect(after.map((s) => [s.state, s.reason])).toEqual([["offline", "shutdown"]]);
+    const states = cap.json("pkb-hub/lwt-stopped/state").map((s) => [s.state, s.reason ?? null]);
+    expect(states).toEqual([
+      ["online", null],
+      ["offline", "shutdown"],
+    ]);
     await cap.close();
   });
 });

@@ -95,10 +95,14 @@ export class Capture {
     return this.json(topic).at(-1);
   }
 
-  async waitFor<T>(find: () => T | undefined | false, ms = 10_000, what = "a message"): Promise<T> {
+  async waitFor<T>(
+    find: () => T | undefined | false | Promise<T | undefined | false>,
+    ms = 10_000,
+    what = "a message",
+  ): Promise<T> {
     const end = Date.now() + ms;
     for (;;) {
-      const found = find();
+      const found = await find();
       if (found !== undefined && found !== false) return found;
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 10));

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
-import { configJsonSchema, configWarnings, loadConfig } from "../../config/load.js";
+import { configJsonSchema, loadConfig } from "../../config/load.js";
+import { configWarnings } from "../../ops/config-warnings.js";
 import { type Command, parse } from "../io.js";
 
 export const configCheck: Command = {

@@ -2,10 +2,12 @@ import type { Command } from "../io.js";
 import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
 import { devicesPair, devicesScan } from "./devices.js";
+import { doctor } from "./doctor.js";
 import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";
 import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
 import { run } from "./run.js";
+import { status } from "./status.js";
 
 /** Every command of `pkb-hub`. Add new commands here. */
 export const COMMANDS: Command[] = [
@@ -19,6 +21,8 @@ export const COMMANDS: Command[] = [
   devicesScan,
   devicesPair,
   link,
+  status,
+  doctor,
   fleetWatch,
   fleetSchema,
 ];

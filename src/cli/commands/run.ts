@@ -1,9 +1,10 @@
 import { Agent } from "../../agent/agent.js";
 import { SystemdNotify } from "../../agent/notify.js";
 import { SignalInbox, serve } from "../../agent/service.js";
-import { configWarnings, loadConfig } from "../../config/load.js";
+import { loadConfig } from "../../config/load.js";
 import { isHubError } from "../../core/errors.js";
 import { createLogger } from "../../core/log.js";
+import { configWarnings } from "../../ops/config-warnings.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 export const run: Command = {

@@ -10,6 +10,8 @@ export interface Ack {
   text: string;
   /** MSA-2: the MSH-10 this answers. */
   controlId: string;
+  /** ERR-3.1 (v2.5) or ERR-1.4.1 (v2.4) of every ERR segment: HL7 table 0357 error codes. */
+  errorCodes: string[];
   /** ADR^A19: QRD-4 echoed (the query this lists patients for); "" when absent. */
   queryId: string;
   /** ADR^A19: the identifiers (PID-3.1 of every repetition, digits only for type NH) of each patient returned. */
@@ -40,6 +42,11 @@ export function parseAck(text: string): Ack {
     text: m.get("MSA", 3),
     controlId: m.get("MSA", 2).trim(),
     queryId: m.get("QRD", 4).trim(),
+    errorCodes: m
+      .all("ERR")
+      .flatMap((e) => [m.value(e, 3, 1), m.value(e, 1, 4)])
+      .map((c) => c.trim())
+      .filter((c) => c !== ""),
     patients,
   };
 }
@@ -54,4 +61,18 @@ export function queryResult(ack: Ack, nhsNumber: string): { found: boolean; mism
   if (ack.patients.length === 0) return { found: false, mismatch: false };
   const listed = ack.patients.flat().filter((id) => /^\d{10}$/.test(id));
   return { found: true, mismatch: listed.length > 0 && !listed.includes(nhsNumber) };
+}
+
+/**
+ * UNKNOWN until a sandbox test: how PKB words a refusal because it does not know the patient in
+ * PID-3 (the stand-in says "Patient not found"). Kept in this one place. Any AR/AE whose MSA-3
+ * says the patient is not found, not known, unknown or does not exist; or whose ERR says HL7 error
+ * 204 (unknown key identifier).
+ */
+const PATIENT_UNKNOWN =
+  /\bpatient\b[^.]*\b(?:not (?:found|known|registered|recogni[sz]ed)|unknown|does ?n[o']?t exist|no longer exists)\b|\b(?:unknown|no such) patient\b/i;
+
+export function meansPatientUnknown(ack: Ack): boolean {
+  if (ack.code !== "AR" && ack.code !== "AE") return false;
+  return PATIENT_UNKNOWN.test(ack.text) || ack.errorCodes.includes("204");
 }

@@ -7,6 +7,7 @@ import { HubError, isHubError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
+import { meansPatientUnknown } from "./ack.js";
 import { checkedBase64 } from "./document.js";
 import { reportId } from "./ids.js";
 import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender } from "./messages.js";
@@ -29,6 +30,13 @@ export interface Hl7ForwarderOptions {
   client: Pick<SoapClient, "send" | "close">;
   idleMs?: number;
   newControlId?: () => string;
+}
+
+/** Whom a pass sends for, and how the hub knows PKB has their record. */
+interface Recipient {
+  patient: Hl7Patient;
+  key: string;
+  known: "cached" | "confirmed";
 }
 
 /** Rows that travel in one HL7 message: a stored message's rows, one document, or a batch of readings. */
@@ -116,8 +124,8 @@ export class Hl7Forwarder {
         });
       const mine: Settled[] = [];
       try {
-        await this.workflow.ensureKnown(key, patient, exchange);
-        await this.deliver(patient, key, rows, exchange, mine);
+        const known = await this.workflow.ensureKnown(key, patient, exchange);
+        await this.deliver({ patient, key, known }, rows, exchange, mine);
       } catch (err) {
         const done = new Set(mine.flatMap((s) => s.ids));
         const outcome: Outcome =
@@ -167,8 +175,7 @@ export class Hl7Forwarder {
 
   /** Sends the patient's rows in order, one message at a time; stops at the first that must be tried again. */
   private async deliver(
-    patient: Hl7Patient,
-    key: string,
+    who: Recipient,
     rows: Claimed[],
     exchange: Exchange,
     settled: Settled[],
@@ -176,7 +183,7 @@ export class Hl7Forwarder {
     let pending = [...rows].sort((a, b) => a.id - b.id);
     while (pending.length > 0) {
       const unit = this.nextUnit(pending);
-      const outcome = await this.sendUnit(unit, patient, key, exchange);
+      const outcome = await this.sendUnit(unit, who, exchange);
       settled.push({ ids: unit.rows.map((r) => r.id), outcome });
       pending = pending.filter((r) => !unit.rows.includes(r));
       if (outcome.kind === "retry" && pending.length > 0) {
@@ -207,7 +214,8 @@ export class Hl7Forwarder {
     return { rows };
   }
 
-  private async sendUnit(unit: Unit, patient: Hl7Patient, key: string, exchange: Exchange): Promise<Outcome> {
+  private async sendUnit(unit: Unit, who: Recipient, exchange: Exchange): Promise<Outcome> {
+    const { patient, key } = who;
     let msg = unit.stored;
     if (msg?.answer) return msg.answer;
     if (!msg) {
@@ -229,7 +237,9 @@ export class Hl7Forwarder {
     const answer = await exchange(msg.body);
     // An ORU re-sent is stored again by PKB; a document re-sent replaces itself (TXA-12).
     const resendable = unit.rows[0]?.item.type === "document";
-    const outcome = settle(answer, msg.controlId, resendable);
+    let outcome = settle(answer, msg.controlId, resendable);
+    if (outcome.kind === "rejected" && "ack" in answer && meansPatientUnknown(answer.ack))
+      outcome = this.patientUnknown(who, msg, outcome);
     // Control id and outcome only: the message itself carries PHI and is never logged.
     this.o.logger.debug(
       {
@@ -251,6 +261,31 @@ export class Hl7Forwarder {
         "PKB took the HL7 message but its answer cannot be read: held as ambiguous for a person, not re-sent",
       );
     return outcome;
+  }
+
+  /**
+   * PKB refused a message because it does not know the patient. Known only from the cache: the
+   * record may have gone since, so the cache is cleared, the message forgotten (PKB did not take
+   * it) and the rows asked about afresh (A19, then A28 only if PKB says so), spending no attempt.
+   * Known from an A19 in this very pass: PKB contradicts itself, a person must look.
+   */
+  private patientUnknown(
+    who: Recipient,
+    msg: StoredMessage,
+    refused: Outcome & { kind: "rejected" },
+  ): Outcome {
+    if (who.known === "confirmed")
+      return {
+        kind: "rejected",
+        reason: `PKB lists the patient (A19) but refused the message as for an unknown patient: ${refused.reason}`,
+      };
+    this.workflow.forget(who.patient);
+    this.store.forget(msg.id);
+    this.o.logger.warn(
+      { patient: who.key },
+      "PKB did not know a patient cached as known: asking again (A19)",
+    );
+    return { kind: "retry", error: "PKB did not know the patient: asking again (A19)", retryAfterMs: 0 };
   }
 
   private build(rows: Claimed[], patient: Hl7Patient, key: string, controlId: string): string {

@@ -49,10 +49,13 @@ export interface PatientWorkflowOptions {
 export class PatientWorkflow {
   constructor(private readonly o: PatientWorkflowOptions) {}
 
-  /** Resolves when PKB knows the patient; throws Deferred with what the rows should do otherwise. */
-  async ensureKnown(localKey: string, p: Hl7Patient, exchange: Exchange): Promise<void> {
+  /**
+   * Resolves when PKB knows the patient: `cached` when an earlier answer said so, `confirmed` when
+   * PKB said so in this pass. Throws Deferred with what the rows should do otherwise.
+   */
+  async ensureKnown(localKey: string, p: Hl7Patient, exchange: Exchange): Promise<"cached" | "confirmed"> {
     const key = patientStateKey(this.o.sender.sendingFacility, p.nhsNumber);
-    if (this.o.buffer.kvGet(key) === "known") return;
+    if (this.o.buffer.kvGet(key) === "known") return "cached";
     const controlId = this.o.newControlId();
     const qrd4 = this.nextQueryId();
     const query = await exchange(
@@ -79,7 +82,7 @@ export class PatientWorkflow {
       );
     if (result.found) {
       this.o.buffer.kvSet(key, "known");
-      return;
+      return "confirmed";
     }
     this.o.buffer.kvSet(key, "a28-sent");
     this.o.logger.info({ patient: localKey }, "patient unknown to PKB: creating the record (A28)");
@@ -98,6 +101,12 @@ export class PatientWorkflow {
       });
     }
     this.o.buffer.kvSet(key, "known");
+    return "confirmed";
+  }
+
+  /** PKB refused a message as for an unknown patient: the next pass asks again (A19) before anything else. */
+  forget(p: Hl7Patient): void {
+    this.o.buffer.kvDelete(patientStateKey(this.o.sender.sendingFacility, p.nhsNumber));
   }
 
   /** QRD-4 from a counter in the buffer: never the same twice for this buffer. */

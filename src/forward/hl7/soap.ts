@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { endpointProblem } from "../../config/url.js";
 import { HubError } from "../../core/errors.js";
 import { parseRetryAfter } from "../retry-after.js";
 
@@ -103,6 +104,9 @@ export class SoapClient {
   private readonly agent: HttpAgent | HttpsAgent;
 
   constructor(private readonly o: SoapClientOptions) {
+    // Checked again here, whatever built the options: nothing leaves in cleartext beyond loopback.
+    const problem = endpointProblem(o.url);
+    if (problem) throw new HubError("CONFIG_INVALID", `routes.hl7.url ${problem}`);
     this.url = new URL(o.url);
     this.agent =
       this.url.protocol === "https:"

@@ -38,6 +38,7 @@ export class Hl7MessageStore {
       ),
       insertRow: db.prepare("INSERT INTO hl7_message_rows (outbox_id, message_id) VALUES (?, ?)"),
       answer: db.prepare("UPDATE hl7_messages SET answer = ? WHERE id = ?"),
+      forgetOne: db.prepare("DELETE FROM hl7_messages WHERE id = ?"),
       forget: db.prepare(
         `DELETE FROM hl7_messages WHERE id IN (SELECT message_id FROM hl7_message_rows WHERE outbox_id IN (SELECT value FROM json_each(@ids)))
          AND NOT EXISTS (SELECT 1 FROM hl7_message_rows r JOIN outbox o ON o.id = r.outbox_id
@@ -77,6 +78,14 @@ export class Hl7MessageStore {
   /** PKB answered for good while some rows of the message were not leased: they get the same answer later, unsent. */
   recordAnswer(messageId: number, outcome: Outcome): void {
     this.stmts.answer.run(JSON.stringify(outcome), messageId);
+  }
+
+  /**
+   * Forgets one message whose answer proved PKB did not process it (so its rows are built afresh,
+   * with a new MSH-10, when they are sent again).
+   */
+  forget(messageId: number): void {
+    this.stmts.forgetOne.run(messageId);
   }
 
   /** Forgets the messages of these rows once none of their rows is open; also those whose rows were all pruned. */

@@ -10,6 +10,7 @@ import { createServer as createHttps } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isLoopbackHost } from "../../../src/config/url.js";
 import { type AckVariant, ackVariantBody, soapAnswer } from "./ack-variants.js";
 import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 
@@ -42,6 +43,11 @@ export interface Hl7StandinOptions {
   extraPairs?: Array<{ code: string; unit: string }>;
   /** OBX-3.3 accepted for SNOMED CT (default SCT). */
   codingSystem?: string;
+  /**
+   * Refuse (403, nothing read or processed) a plain-HTTP request whose Host is not a loopback
+   * name: PKB speaks only HTTPS, and the stand-in's own HTTP listener stays usable for loopback tests.
+   */
+  refuseCleartextBeyondLoopback?: boolean;
 }
 
 export interface Hl7Standin {
@@ -56,6 +62,8 @@ export interface Hl7Standin {
   setLatencyMs(ms: number): void;
   /** Requests that reached the endpoint (authenticated or not). */
   requests(): number;
+  /** Plain-HTTP requests refused because their Host was not loopback (with refuseCleartextBeyondLoopback). */
+  cleartextRefused(): number;
   /** Files written to captureDir, in order. */
   captured(): string[];
   stop(): Promise<void>;
@@ -111,6 +119,15 @@ export function hl7FromSoap(xml: string): string | undefined {
   return [...arg.matchAll(/<!\[CDATA\[([\s\S]*?)]]>/g)].map((m) => m[1] ?? "").join("");
 }
 
+/** The host name of a Host header ("" when there is none or it cannot be read). */
+function hostOf(header: string | undefined): string {
+  try {
+    return new URL(`http://${header ?? ""}`).hostname;
+  } catch {
+    return "";
+  }
+}
+
 /** PKB's HL7 SOAP endpoint stand-in, over HTTP and HTTPS, with Basic auth, faults and message capture. */
 export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Standin> {
   const registry = new PkbHl7Registry(
@@ -127,7 +144,16 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
   const captured: string[] = [];
   if (o.captureDir) mkdirSync(o.captureDir, { recursive: true });
 
+  let cleartextRefused = 0;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const host = hostOf(req.headers.host);
+    if (o.refuseCleartextBeyondLoopback && !tls && !isLoopbackHost(host)) {
+      cleartextRefused++;
+      res.writeHead(403, { connection: "close" }).end("HTTPS is required");
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => {
       chunks.push(c);
@@ -231,6 +257,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
       latencyMs = ms;
     },
     requests: () => requests,
+    cleartextRefused: () => cleartextRefused,
     captured: () => [...captured],
     async stop() {
       for (const s of sockets) s.destroy();

@@ -1,0 +1,37 @@
+import { statSync } from "node:fs";
+import type { Config } from "../config/schema.js";
+import { dataDirFindings, referencedFileFindings } from "./files.js";
+import { type Account, lookupAccount, serviceAccount } from "./users.js";
+
+/**
+ * What does not stop the agent but a technician must see: demographics or secrets other users can
+ * read, secret files that are missing or the service cannot read, a data directory it cannot
+ * write, a REST patient whose PKB account cannot be checked against an NHS number. No PHI.
+ */
+export function configWarnings(file: string, config: Config, service?: Account): string[] {
+  const warnings: string[] = [];
+  const holdsPhi = config.patients.some((p) => p.nhsNumber || p.firstName || p.lastName || p.dob);
+  const mode = (statSync(file, { throwIfNoEntry: false })?.mode ?? 0) & 0o777;
+  if (holdsPhi && (mode & 0o077) !== 0) {
+    warnings.push(
+      `${file} holds patient demographics and is readable by other users (mode ${mode.toString(8)}): chmod 600 it`,
+    );
+  }
+  if (config.hub.user !== undefined && !lookupAccount(config.hub.user))
+    warnings.push(
+      `hub.user: there is no account '${config.hub.user}' on this machine: create it (the install script does) or fix hub.user`,
+    );
+  const account = service ?? serviceAccount(config.hub);
+  for (const f of [
+    ...dataDirFindings(config.hub.dataDir, account),
+    ...referencedFileFindings(config, account),
+  ])
+    warnings.push(`${f.field}: ${f.file} ${f.problem}. Fix: ${f.fix}`);
+  config.patients.forEach((p, i) => {
+    if (p.route === "pkb-rest" && p.nhsNumber === undefined)
+      warnings.push(
+        `patients[${i}] (${p.key}): no nhsNumber: linking cannot check that the approving PKB account is this patient's (only --accept-unverified links it); add the NHS number`,
+      );
+  });
+  return warnings;
+}
