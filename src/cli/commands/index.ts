@@ -6,6 +6,7 @@ import { doctor } from "./doctor.js";
 import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";
 import { outboxList, outboxResolve, outboxRetry } from "./outbox.js";
+import { provision } from "./provision.js";
 import { run } from "./run.js";
 import { status } from "./status.js";
 
@@ -14,6 +15,7 @@ export const COMMANDS: Command[] = [
   run,
   configCheck,
   configSchemaCmd,
+  provision,
   outboxList,
   outboxRetry,
   outboxResolve,
