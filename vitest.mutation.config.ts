@@ -22,9 +22,18 @@ export default defineConfig({
     ],
     exclude: [
       "test/buffer/crash.test.ts", // spawns a child it SIGKILLs
-      "test/hl7/outcomes.test.ts", // HL7 stand-in HTTP server
-      "test/hl7/route.test.ts", // HL7 stand-in HTTP server
-      "test/hl7/workflow.test.ts", // HL7 stand-in HTTP server
+      // HL7 stand-in HTTPS server per test (useHl7Harness); the pure HL7 code has unit suites of its own.
+      "test/hl7/acks.test.ts",
+      "test/hl7/charset.test.ts",
+      "test/hl7/config.test.ts",
+      "test/hl7/documents.test.ts",
+      "test/hl7/ids.test.ts",
+      "test/hl7/observations.test.ts",
+      "test/hl7/outcomes.test.ts",
+      "test/hl7/route.test.ts",
+      "test/hl7/units.test.ts",
+      "test/hl7/unknown-patient.test.ts",
+      "test/hl7/workflow.test.ts",
     ],
     pool: "forks",
     testTimeout: 30_000,

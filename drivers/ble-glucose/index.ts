@@ -20,7 +20,7 @@ const LOCATIONS: Record<number, string> = {
   1: "finger",
   2: "alternate-site",
   3: "earlobe",
-  4: "control-solution",
+  // 4 control solution: no patient reading; 15 not available; 0 and 5-14 reserved
 };
 const CONTROL_SOLUTION_TYPE = 10;
 const CONTROL_SOLUTION_LOCATION = 4;

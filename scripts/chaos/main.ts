@@ -1,17 +1,23 @@
-import { chaosKill } from "./kill.js";
+type Run = (args: string[]) => Promise<void>;
 
-const RUNS: Record<string, (args: string[]) => Promise<void>> = { kill: chaosKill };
+// Loaded on demand: a run pulls in only what it needs (the fuzzer needs no OAuth server).
+const RUNS: Record<string, () => Promise<Run>> = {
+  kill: async () => (await import("./kill.js")).chaosKill,
+  fuzz: async () => (await import("./fuzz.js")).chaosFuzz,
+};
 
 const [name, ...rest] = process.argv.slice(2);
-const run = name ? RUNS[name] : undefined;
-if (!run) {
+const load = name ? RUNS[name] : undefined;
+if (!load) {
   process.stderr.write(`usage: npm run chaos -- <${Object.keys(RUNS).join("|")}> [--flags]\n`);
   process.exit(2);
 }
-run(rest).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`chaos ${name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+load()
+  .then((run) => run(rest))
+  .then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`chaos ${name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );

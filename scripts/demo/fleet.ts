@@ -97,7 +97,7 @@ export async function startDemoFleet(
       if (health) {
         const b = health.buffer;
         lines.push(
-          `last health (${healthCount} seen): unsent=${b.unsent} delivered=${b.byState.delivered} dead=${b.byState.dead} ` +
+          `last health (${healthCount} seen): unsent=${b.unsent} delivered=${b.byState.delivered} (last hour ${b.deliveredLastHour}) dead=${b.byState.dead} ` +
             `oldest unsent=${age(b.oldestUnsentAgeSec)} clock synced=${health.clockSynced} alerts=${health.alerts.map((a) => a.code).join(",") || "none"}`,
         );
         for (const d of health.devices)

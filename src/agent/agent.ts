@@ -3,7 +3,7 @@ import type { Alert } from "../buffer/alerts.js";
 import { HubBuffer } from "../buffer/buffer.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { type Clock, SystemClock } from "../core/clock.js";
+import { type Clock, type SyncProbe, SystemClock } from "../core/clock.js";
 import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError, messageOf } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -23,6 +23,8 @@ export interface AgentOptions {
   clock?: Clock;
   fetch?: typeof fetch;
   housekeepingMs?: number;
+  /** Injected in tests: how the system clock learns it is synchronised. */
+  syncProbe?: SyncProbe;
   /** How often state-derived alerts (silent device, dead letters, clock) are re-evaluated. */
   conditionsMs?: number;
 }
@@ -61,7 +63,9 @@ export function openBuffer(
 
 /** A coded error's code for the log (never its message: a storage error may quote data). */
 function codeOf(err: unknown): string {
-  return isHubError(err) ? err.code : ((err as { code?: unknown }).code?.toString() ?? "INTERNAL");
+  if (isHubError(err)) return err.code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" ? code : "INTERNAL";
 }
 
 /** The running agent: devices → buffer → routes, plus housekeeping and (when configured) the monitor. */
@@ -94,6 +98,8 @@ export class Agent implements MonitorHost {
       this.systemClock = new SystemClock({
         mode: config.clock.mode,
         onSyncChange: (synced) => this.onClockSync(synced),
+        onListenerError: (err) => this.log.error({ code: codeOf(err) }, "clock sync handling failed"),
+        ...(options.syncProbe ? { probe: options.syncProbe } : {}),
       });
       clock = this.systemClock;
     }
@@ -207,7 +213,7 @@ export class Agent implements MonitorHost {
     this.housekeeping = setInterval(() => void this.housekeepingPass(), every);
     this.housekeeping.unref();
     this.checkConditions();
-    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 15_000);
+    this.conditions = setInterval(() => this.checkConditions(), this.options.conditionsMs ?? 60_000);
     this.conditions.unref();
     this.log.info(
       { hub: this.options.config.hub.id, devices: this.options.config.devices.length },
@@ -239,14 +245,15 @@ export class Agent implements MonitorHost {
   /** Raises or clears the alerts that follow from the state (silent device, dead letters, clock). */
   checkConditions(): void {
     try {
-      const now = this.ctx.clock.nowMs();
-      for (const [code, message] of conditionAlerts(this.status())) {
-        if (message === undefined) this.ctx.buffer.alerts.clear(code);
-        else this.ctx.buffer.alerts.raise(code, message, now);
-      }
+      for (const [code, message] of conditionAlerts(this.status())) this.setAlert(code, message);
     } catch (err) {
       this.log.error({ err }, "condition check failed");
     }
+  }
+
+  setAlert(code: string, message: string | undefined): void {
+    if (message === undefined) this.ctx.buffer.alerts.clear(code);
+    else this.ctx.buffer.alerts.raise(code, message, this.ctx.clock.nowMs());
   }
 
   flush(): void {

@@ -4,8 +4,11 @@ import Database from "better-sqlite3";
 import { HubError, messageOf } from "../core/errors.js";
 import { writeFileAtomic } from "../core/secrets.js";
 
-/** Locks this process holds (a second agent in one process is refused too). */
-const held = new Set<string>();
+/**
+ * Locks this process holds (a second agent in one process is refused too), with their connections:
+ * kept here so that a lock is never closed by the garbage collector while its holder runs.
+ */
+const held = new Map<string, Database.Database>();
 
 /** The pid the holder wrote, for the message only (it may not be written yet). */
 function holderPid(pidFile: string): string {
@@ -52,11 +55,12 @@ export function acquireLock(dataDir: string): () => void {
     }
     throw new HubError("USAGE", `cannot take the lock ${file}: ${messageOf(err)}`, { cause: err });
   }
-  held.add(file);
+  held.set(file, db);
   writeFileAtomic(pidFile, `${process.pid}\n`);
   const lock = db;
   return () => {
-    if (!held.delete(file)) return;
+    if (held.get(file) !== lock) return;
+    held.delete(file);
     rmSync(pidFile, { force: true });
     lock.close();
   };

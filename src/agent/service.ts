@@ -4,15 +4,18 @@
  *                     no lease left behind, buffer closed; STOPPING=1 first.
  *   SIGHUP            reload the configuration (Agent.reload: validated first; a bad file keeps the
  *                     running one with an alert); RELOADING=1 … READY=1 around it.
- *   SIGUSR2           debug logs for 30 minutes (again: back to the configured level).
+ *   SIGUSR2           debug logs for 30 minutes, then the configured level again (Agent.setLogLevel);
+ *                     a lasting change is `log.level` in the config and a reload.
  *                     (SIGUSR1 is Node's inspector signal and is never used.)
  * Signals are queued from the first moment: one that comes while the agent starts is handled
  * once it runs, and SIGHUP never kills the process (its default action).
  */
 import type { HubBuffer } from "../buffer/buffer.js";
 import type { Logger } from "../core/log.js";
+import type { LogLevel } from "../monitor/host.js";
 import type { AgentContext } from "./context.js";
 import type { SystemdNotify } from "./notify.js";
+import type { ReloadResult } from "./reload.js";
 
 export const SERVICE_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR2"] as const;
 export type ServiceSignal = (typeof SERVICE_SIGNALS)[number];
@@ -71,12 +74,12 @@ export function statusLine(ctx: AgentContext): string {
   );
 }
 
-/** What the service needs of the agent; `reload` and `setLogLevel` per the contract with `monitor`. */
+/** What the service needs of the agent (Agent.reload and setLogLevel are built by `monitor`). */
 export interface ServiceAgent {
   readonly ctx: AgentContext;
   stop(): Promise<void>;
-  reload?: () => Promise<{ ok: true; applied: string[] } | { ok: false; problems: string[] }>;
-  setLogLevel?: (level: "debug", durationSec: number) => unknown;
+  reload(): Promise<ReloadResult>;
+  setLogLevel(level: LogLevel, durationSec: number): unknown;
 }
 
 const DEBUG_FOR_SEC = 30 * 60;
@@ -90,7 +93,6 @@ export async function serve(options: {
   notify: SystemdNotify;
   signals: SignalInbox;
   logger: Logger;
-  configuredLevel: () => string;
   statusEveryMs?: number;
 }): Promise<void> {
   const { agent, notify, signals, logger } = options;
@@ -106,46 +108,22 @@ export async function serve(options: {
   notify.startWatchdog(() => bufferAnswers(agent.ctx.buffer));
   const refresh = setInterval(() => notify.status(status()), options.statusEveryMs ?? 60_000);
   refresh.unref();
-  let debugUntil: NodeJS.Timeout | undefined;
   try {
     for (;;) {
       const signal = await signals.next();
       if (signal === "SIGTERM" || signal === "SIGINT") break;
-      if (signal === "SIGHUP") {
-        notify.reloading();
-        if (!agent.reload) {
-          log.error("SIGHUP: this build cannot reload; restart the service to apply a new configuration");
-          notify.ready(`${status()}; reload not supported: restart to apply`);
-          continue;
-        }
-        const result = await agent.reload();
-        notify.ready(
-          result.ok ? status() : `${status()}; reload refused (${result.problems.length} problem(s))`,
-        );
+      if (signal === "SIGUSR2") {
+        agent.setLogLevel("debug", DEBUG_FOR_SEC);
         continue;
       }
-      // SIGUSR2: debug logs for a while, or back to the configured level.
-      if (debugUntil || logger.level === "debug") {
-        if (debugUntil) clearTimeout(debugUntil);
-        debugUntil = undefined;
-        logger.level = options.configuredLevel();
-        log.warn({ level: logger.level }, "SIGUSR2: log level back to the configured one");
-      } else if (agent.setLogLevel) {
-        agent.setLogLevel("debug", DEBUG_FOR_SEC);
-      } else {
-        logger.level = "debug";
-        log.warn({ level: "debug", durationSec: DEBUG_FOR_SEC }, "SIGUSR2: debug logs for a bounded time");
-        debugUntil = setTimeout(() => {
-          debugUntil = undefined;
-          logger.level = options.configuredLevel();
-          log.info({ level: logger.level }, "log level restored");
-        }, DEBUG_FOR_SEC * 1000);
-        debugUntil.unref();
-      }
+      notify.reloading();
+      const result = await agent.reload();
+      notify.ready(
+        result.ok ? status() : `${status()}; reload refused (${result.problems.length} problem(s))`,
+      );
     }
   } finally {
     clearInterval(refresh);
-    if (debugUntil) clearTimeout(debugUntil);
   }
   notify.stopping();
   log.info("stopping: devices first, then deliveries in flight, then the buffer");

@@ -40,7 +40,7 @@ export interface BufferStatus {
   byRoute: Record<string, StateCounts>;
   unsent: number;
   oldestUnsentAgeSec: number | null;
-  deliveredLastHour: number | null;
+  deliveredLastHour: number;
   duplicates: number;
   refused: number;
   usedBytes: number;
@@ -173,18 +173,17 @@ export function hubStatus(src: StatusSources): HubStatus {
   const views = src.devices();
   const links = src.links();
   const usesBle = views.some((v) => v.transport === "ble");
-  const extra = stats as BufferStats & { deliveredLastHour?: number };
   return {
     hub: src.config.hub.id,
     version: hubVersion(),
     at: new Date(now).toISOString(),
     uptimeSec: Math.max(0, Math.round((now - src.startedMs) / 1000)),
     buffer: {
-      byState: counts(stats.byState as Partial<Record<string, number>>),
+      byState: counts(stats.byState),
       byRoute,
       unsent: stats.unsent,
       oldestUnsentAgeSec: stats.oldestUnsentAgeSec,
-      deliveredLastHour: extra.deliveredLastHour ?? null,
+      deliveredLastHour: stats.deliveredLastHour,
       duplicates: stats.duplicates,
       refused: stats.refused,
       usedBytes: stats.usedBytes,

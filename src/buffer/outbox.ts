@@ -395,11 +395,20 @@ export class Outbox {
     throw new HubError("OUTBOX_STATE", `outbox row ${id} is ${state}, not ${wanted} (see ${hint})`);
   }
 
-  /** Raises `AMBIGUOUS_DELIVERY` while any row is ambiguous (no PHI: counts only), clears it after. */
+  /**
+   * Raises `AMBIGUOUS_DELIVERY` while any row is ambiguous (no PHI: counts only), clears it after.
+   * Best effort: it runs after the rows' own transaction has committed, so a storage error here must
+   * not make the caller believe the completion failed; housekeeping refreshes it again.
+   */
   refreshAmbiguousAlert(): void {
     const alerts = this.options.alerts;
     if (!alerts) return;
-    const n = this.stmts.ambiguousCount.get() as number;
+    let n: number;
+    try {
+      n = this.stmts.ambiguousCount.get() as number;
+    } catch {
+      return;
+    }
     if (n === 0) alerts.clear(AMBIGUOUS_ALERT);
     else
       alerts.raise(

@@ -75,7 +75,14 @@ export function parseConfigText(text: string, file = "config"): Config {
       })),
     );
   }
-  return parseConfig(doc.toJS(), file);
+  let raw: unknown;
+  try {
+    // Aliases are resolved here: an undefined one, or an alias bomb beyond the library's count, throws.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(file, [{ path: "(document)", message: `YAML cannot be read: ${messageOf(err)}` }]);
+  }
+  return parseConfig(raw, file);
 }
 
 export function loadConfig(file: string): Config {

@@ -22,6 +22,14 @@ export const pkbRestRouteSchema = z
     redirectUri: z.url().default("http://127.0.0.1:8765/callback"),
     scope: z.string().default("PATIENT"),
     requestTimeoutMs: z.number().int().positive().default(15000),
+    onAmbiguous: z
+      .enum(["reconcile", "hold", "resend"])
+      .default("reconcile")
+      .describe(
+        "A measurement that may have reached PKB without a readable answer (timeout, reset, unreadable 2xx): " +
+          "reconcile = read the patient's measurements back and send again only if it is not there (exactly once); " +
+          "hold = wait for a person (outbox resolve); resend = send again (at least once: PKB may store it twice)",
+      ),
     concurrency: z.number().int().min(1).max(32).default(2).describe("Measurements posted at once"),
     refreshAheadSec: z
       .number()

@@ -58,6 +58,7 @@ export interface SystemClockOptions {
   mode: "auto" | "assume-synced";
   probe?: SyncProbe;
   onSyncChange?: (synced: boolean) => void;
+  onListenerError?: (err: unknown) => void;
 }
 
 export class SystemClock implements Clock {
@@ -83,11 +84,29 @@ export class SystemClock implements Clock {
     return this.synced && this.nowMs() >= EARLIEST_PLAUSIBLE_MS;
   }
 
+  /**
+   * Never rejects: it runs from a timer, where a rejection would be unhandled. A probe that fails
+   * counts as "not synchronised"; a listener that throws is reported through `onListenerError`.
+   */
   async refresh(): Promise<boolean> {
     const was = this.isSynced();
-    this.synced = this.options.mode === "assume-synced" ? true : await this.probe();
+    let synced = true;
+    if (this.options.mode !== "assume-synced") {
+      try {
+        synced = await this.probe();
+      } catch {
+        synced = false;
+      }
+    }
+    this.synced = synced;
     const now = this.isSynced();
-    if (now !== was) this.options.onSyncChange?.(now);
+    if (now !== was) {
+      try {
+        this.options.onSyncChange?.(now);
+      } catch (err) {
+        this.options.onListenerError?.(err);
+      }
+    }
     return now;
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { EARLIEST_PLAUSIBLE_MS } from "./clock.js";
-import { CODES } from "./codes.js";
+import { CODES, type CodeRow } from "./codes.js";
 import { HubError } from "./errors.js";
 import { idempotencyKey, type KeyTime } from "./key.js";
 import { describeLimits, isImpossible } from "./limits.js";
@@ -11,6 +11,7 @@ import {
   isoInZone,
   isValidLocal,
   localToString,
+  type OverlapChoice,
   offsetMinutes,
   zonedToInstant,
 } from "./time.js";
@@ -40,7 +41,8 @@ const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
 function toComponents(draft: ReadingDraft, flags: Flag[], impossible: string[]): Component[] {
   return draft.components.map((c) => {
-    const row = CODES[c.id];
+    const row = CODES[c.id] as CodeRow | undefined;
+    if (!row) throw new HubError("READING_INVALID", "reading has a component the code table does not know");
     if (!Number.isFinite(c.value))
       throw new HubError("READING_INVALID", `component ${c.id} is not a finite number`);
     if (!canConvert(c.unit, row.unit)) {
@@ -60,7 +62,7 @@ function toComponents(draft: ReadingDraft, flags: Flag[], impossible: string[]):
 
 /** A record with no identity of its own in time is one reading per receipt. */
 function receiptKeyTime(ctx: FinishContext): KeyTime {
-  return { kind: "receipt", receivedAtMs: ctx.receivedAtMs, token: (ctx.receiptToken ?? randomUUID)() };
+  return { receivedAtMs: ctx.receivedAtMs, token: (ctx.receiptToken ?? randomUUID)() };
 }
 
 /**
@@ -82,24 +84,23 @@ export function finishReading(draft: ReadingDraft, ctx: FinishContext): Reading 
   let keyTime: KeyTime | undefined;
   if (draft.deviceTime) {
     deviceTime = localToString(draft.deviceTime);
-    keyTime = { kind: "device", local: deviceTime };
+    keyTime = { local: deviceTime };
     const valid = isValidLocal(draft.deviceTime);
     const zoned = valid ? zonedToInstant(draft.deviceTime, ctx.timeZone) : undefined;
     // In a DST overlap the wall time names two instants: choose from the receipt where it can tell.
-    const choice =
-      zoned?.ambiguous === true
-        ? chooseOverlapInstant(
-            zoned.candidates,
-            synced ? ctx.receivedAtMs + (ctx.deviceClockSkewMs ?? 0) : undefined,
-          )
-        : undefined;
+    const choice: OverlapChoice | undefined =
+      zoned?.ambiguous !== true
+        ? undefined
+        : synced
+          ? chooseOverlapInstant(zoned.candidates, ctx.receivedAtMs + (ctx.deviceClockSkewMs ?? 0))
+          : { epochMs: zoned.epochMs, basis: "unknown" };
     if (choice && draft.seq === undefined) {
       // Nothing else tells the two records of the repeated hour apart: a certain choice keys on the
       // offset too; otherwise the receipt does, so they are never merged (a re-sent copy may reach
       // PKB twice, flagged: see key.md).
       keyTime =
         choice.basis === "certain"
-          ? { kind: "device", local: deviceTime, offsetMin: offsetMinutes(choice.epochMs, ctx.timeZone) }
+          ? { local: deviceTime, offsetMin: offsetMinutes(choice.epochMs, ctx.timeZone) }
           : receiptKeyTime(ctx);
     }
     if (!zoned || zoned.epochMs < DEVICE_TIME_FLOOR_MS) {

@@ -13,16 +13,19 @@ export function formatValue(value: number, componentId: ComponentId, unit?: Ucum
   if (!Number.isFinite(value))
     throw new HubError("READING_INVALID", `component ${componentId} is not a finite number`);
   const row = CODES[componentId];
+  // Stryker disable next-line ConditionalExpression: every canonical unit's decimals equal its components' today; kept so they may differ
   const decimals = unit === undefined || unit === row.unit ? row.decimals : unitDecimals(unit);
   return plainDecimal(roundTo(value, decimals), decimals);
 }
 
-/** Positional decimal text of a finite double, at most `decimals` places, no exponent, no "-0". */
+/**
+ * Positional decimal text of a finite double already rounded to `decimals` places (roundTo, which
+ * never returns -0), without trailing zeros and without exponent.
+ */
 function plainDecimal(value: number, decimals: number): string {
   // toFixed switches to exponent notation at 1e21; every double that large is an integer, which
   // BigInt writes out digit by digit.
   if (Math.abs(value) >= 1e21) return BigInt(value).toString();
   const fixed = value.toFixed(decimals);
-  const trimmed = fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed;
-  return trimmed === "-0" ? "0" : trimmed;
+  return decimals > 0 ? fixed.replace(/\.?0+$/, "") : fixed;
 }

@@ -2,14 +2,12 @@ import { createHash } from "node:crypto";
 
 /**
  * When the record happened, as far as it identifies the record (see key.md):
- * - `device`: the device's own wall time exactly as sent (zone-free), plus the UTC offset when a
+ * - `local`: the device's own wall time exactly as sent (zone-free), plus the UTC offset when a
  *   DST overlap was resolved with certainty (the same wall time then names two different instants);
- * - `receipt`: the record has no identity of its own in time (no device time, or a DST overlap the
+ * - `receivedAtMs` + `token`: the record has no identity of its own in time (no device time, or a DST overlap the
  *   hub cannot resolve): the hub's receipt instant plus a token unique to this receipt.
  */
-export type KeyTime =
-  | { kind: "device"; local: string; offsetMin?: number }
-  | { kind: "receipt"; receivedAtMs: number; token: string };
+export type KeyTime = { local: string; offsetMin?: number } | { receivedAtMs: number; token: string };
 
 export interface KeyInput {
   deviceId: string;
@@ -38,8 +36,7 @@ export function idempotencyKey(input: KeyInput): string {
     .map((c) => [c.id, c.value, c.unit] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const t = input.time;
-  const time =
-    t.kind === "device" ? ["device", t.local, t.offsetMin ?? null] : ["receipt", t.receivedAtMs, t.token];
+  const time = "local" in t ? ["device", t.local, t.offsetMin ?? null] : ["receipt", t.receivedAtMs, t.token];
   const canonical = JSON.stringify([
     "v2",
     input.deviceId,

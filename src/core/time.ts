@@ -66,13 +66,16 @@ export function offsetMinutes(epochMs: number, timeZone: string): number {
   const cached = offsetCache.get(cacheKey);
   if (cached !== undefined) return cached;
   const offset = computeOffsetMinutes(Math.floor(epochMs / QUARTER_HOUR_MS) * QUARTER_HOUR_MS, timeZone);
+  // Stryker disable next-line EqualityOperator: the bound only limits memory; any answer is recomputed alike
   if (offsetCache.size >= 10_000) offsetCache.clear();
   offsetCache.set(cacheKey, offset);
   return offset;
 }
 
+/** `epochMs` is on a UTC quarter hour (offsetMinutes), so it has no sub-second part to drop. */
 function computeOffsetMinutes(epochMs: number, timeZone: string): number {
   const parts = formatter(timeZone).formatToParts(new Date(epochMs));
+  // Stryker disable next-line OptionalChaining: formatToParts always yields every part asked for
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(
     get("year"),
@@ -82,8 +85,7 @@ function computeOffsetMinutes(epochMs: number, timeZone: string): number {
     get("minute"),
     get("second"),
   );
-  const wholeSecondMs = epochMs - (((epochMs % 1000) + 1000) % 1000);
-  return Math.round((asUtc - wholeSecondMs) / 60000);
+  return Math.round((asUtc - epochMs) / 60000);
 }
 
 function pad(n: number, width = 2): string {
@@ -122,11 +124,11 @@ export function zonedToInstant(t: LocalDateTime, timeZone: string): ZonedResult 
     offsetMinutes(wall + 86400000, timeZone),
   ]);
   offsets.add(offsetMinutes(wall, timeZone));
-  const matches = [...offsets]
+  const candidates = [...offsets]
     .map((off) => wall - off * 60000)
     .filter((epoch) => epoch + offsetMinutes(epoch, timeZone) * 60000 === wall)
+    // Stryker disable next-line ArrowFunction,ArithmeticOperator: already ascending in every real zone (the offset before a fall-back is the larger); kept for a zone with two changes in two days
     .sort((a, b) => a - b);
-  const candidates = [...new Set(matches)];
   const first = candidates[0];
   if (first !== undefined) {
     return {
@@ -154,7 +156,7 @@ export interface OverlapChoice {
    * `certain`: only one candidate is not in the future at receipt, so it is the one (the later
    * one has not happened yet). `live`: both have passed, but only one is within the live window of
    * receipt: the most likely one, still uncertain (a stored record an hour old looks the same).
-   * `unknown`: the hub cannot tell (no synchronised receipt, or received long after both).
+   * `unknown`: the hub cannot tell (received long after both, or on an unsynchronised hub).
    */
   basis: "certain" | "live" | "unknown";
 }
@@ -162,20 +164,19 @@ export interface OverlapChoice {
 /**
  * Chooses between the instants a wall time names in a DST overlap, from when the hub received the
  * record. `deviceNowMs` is the receipt instant on the device's clock (hub receipt plus the measured
- * device clock skew), or undefined when the hub clock is not synchronised. The candidates of one
+ * device clock skew); a hub whose clock is not synchronised cannot choose (basis `unknown`, the
+ * earliest: see finishReading). The candidates of one
  * overlap are an hour apart (half an hour in a few zones), wider than the tolerance plus the live
  * window, so at most one candidate can be live.
  */
-export function chooseOverlapInstant(candidates: readonly number[], deviceNowMs?: number): OverlapChoice {
+export function chooseOverlapInstant(candidates: readonly number[], deviceNowMs: number): OverlapChoice {
   const earliest = candidates[0];
   if (earliest === undefined) throw new RangeError("no candidate instants");
-  if (deviceNowMs === undefined) return { epochMs: earliest, basis: "unknown" };
+  // Candidates are ascending, so those that have happened are a prefix: one alone is the earliest.
   const happened = candidates.filter((e) => e <= deviceNowMs + DEVICE_CLOCK_TOLERANCE_MS);
-  const [only] = happened;
-  if (happened.length === 1 && only !== undefined) return { epochMs: only, basis: "certain" };
+  if (happened.length === 1) return { epochMs: earliest, basis: "certain" };
   const live = happened.filter((e) => deviceNowMs - e <= LIVE_WINDOW_MS);
-  const [recent] = live;
-  if (live.length === 1 && recent !== undefined) return { epochMs: recent, basis: "live" };
+  if (live.length === 1) return { epochMs: live[0] ?? earliest, basis: "live" };
   return { epochMs: earliest, basis: "unknown" };
 }
 

@@ -84,6 +84,7 @@ const NOTHING_TO_ROUND = 1e15;
  */
 export function roundTo(value: number, decimals: number): number {
   const magnitude = Math.abs(value);
+  // Stryker disable next-line EqualityOperator: rounding 1e15 itself gives 1e15 back as well
   if (!(magnitude < NOTHING_TO_ROUND)) return value;
   const text = String(magnitude);
   // Below 1e-6 the shortest form uses an exponent; such a value rounds to zero at any resolution we keep.

@@ -23,6 +23,12 @@ export interface DeliveryLoopOptions {
   idleMs: number;
   /** Called after every settled lease (health, metrics). */
   onSettled?: (settled: Settled[]) => void;
+  /**
+   * On stop, how long sends in flight may take to finish before they are aborted (default 10 s,
+   * inside systemd's TimeoutStopSec=30). A request cut off may already have been processed by
+   * PKB: its rows would be sent again and could appear twice in the record.
+   */
+  stopGraceMs?: number;
 }
 
 /**
@@ -103,12 +109,26 @@ export class DeliveryLoop {
     this.options.onSettled?.(settled);
   }
 
-  /** Stops claiming, aborts sends in flight (their rows are retried), and waits for them. */
+  /**
+   * Stops claiming, lets sends in flight finish for up to `stopGraceMs`, then aborts the rest
+   * (their rows are retried) and waits for them: no lease is left behind.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    this.abort.abort(new HubError("TRANSPORT_CANCELED", "agent stopping"));
     this.sleeper.wake();
     await this.loopDone;
+    const grace = this.options.stopGraceMs ?? 10_000;
+    if (this.inFlight.size > 0 && grace > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.inFlight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, grace);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.abort.abort(new HubError("TRANSPORT_CANCELED", "agent stopping"));
     await Promise.allSettled([...this.inFlight]);
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { IClientOptions } from "mqtt";
 import type { Config } from "../config/schema.js";
 import { HubError, messageOf } from "../core/errors.js";
-import { readSecretFile } from "../core/secrets.js";
+import { isSecretFileExposed, readSecretFile } from "../core/secrets.js";
 import { SCHEMA_VERSION, type StatePayload } from "./schemas.js";
 import type { Topics } from "./topics.js";
 
@@ -16,6 +16,13 @@ function readPem(file: string, what: string): Buffer {
       cause: err,
     });
   }
+}
+
+/** The broker password and client key files other users can read (they should be 0600). */
+export function exposedSecretFiles(settings: MqttSettings): string[] {
+  return [settings.passwordFile, settings.keyFile].filter(
+    (f): f is string => f !== undefined && isSecretFileExposed(f),
+  );
 }
 
 export function lastWill(hubId: string): StatePayload {

@@ -13,7 +13,7 @@ export interface HubRow {
   dead?: number;
   ambiguous?: number;
   quarantined?: number;
-  deliveredLastHour?: number | null;
+  deliveredLastHour?: number;
   silentDevices?: string[];
   relinkNeeded?: string[];
   clockSynced?: boolean;

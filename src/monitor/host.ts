@@ -14,6 +14,8 @@ export interface MonitorHost {
   status(): HubStatus;
   /** Told of every alert raised or cleared; returns the unsubscribe function. */
   onAlert(listener: (alert: Alert, active: boolean) => void): () => void;
+  /** Raises (with a message) or clears (undefined) one of the hub's alerts. */
+  setAlert(code: string, message: string | undefined): void;
   /** Commits readings waiting for their transaction and wakes the routes. */
   flush(): void;
   /** Re-queues dead letters (one id, or all); resolves with how many. */

@@ -1,11 +1,12 @@
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import type { Component } from "../agent/context.js";
+import { hubVersion } from "../agent/status.js";
 import type { Alert } from "../buffer/alerts.js";
 import { alertHint } from "../core/alert-hints.js";
 import type { Clock } from "../core/clock.js";
 import { isHubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { clientOptions, type MqttSettings } from "./client-options.js";
+import { clientOptions, exposedSecretFiles, type MqttSettings } from "./client-options.js";
 import { answer } from "./commands.js";
 import { EventQueue } from "./event-queue.js";
 import type { MonitorHost } from "./host.js";
@@ -93,6 +94,14 @@ export class MqttMonitor implements Component {
   async start(): Promise<void> {
     this.connectFn = this.o.connect ?? (await import("mqtt")).connect;
     this.unsubscribe = this.o.host.onAlert((alert, active) => this.onAlert(alert, active));
+    // Like the routes' secrets: monitoring goes on (stopping would not un-expose it), loudly.
+    const exposed = exposedSecretFiles(this.o.settings);
+    this.o.host.setAlert(
+      "MQTT_SECRET_EXPOSED",
+      exposed.length === 0
+        ? undefined
+        : `readable by other users: ${exposed.join(", ")}: chmod 600 and change them`,
+    );
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.settings.healthIntervalSec * 1000);
     this.healthTimer.unref();
     // Never awaited: the agent starts (and stores readings) whether or not a broker answers.
@@ -111,7 +120,14 @@ export class MqttMonitor implements Component {
       return;
     }
     const generation = ++this.generation;
-    const client = this.connectFn(this.o.settings.url, options);
+    let client: MqttClient;
+    try {
+      client = this.connectFn(this.o.settings.url, options);
+    } catch (err) {
+      this.outage(err instanceof Error ? err.message : String(err));
+      this.scheduleReconnect();
+      return;
+    }
     this.client = client;
     const mine = () => generation === this.generation && !this.stopping;
     client.on("connect", () => mine() && this.onConnect(client));
@@ -168,7 +184,7 @@ export class MqttMonitor implements Component {
       schemaVersion: SCHEMA_VERSION,
       hub: this.o.hubId,
       state: "online",
-      version: this.safeStatus()?.version ?? "unknown",
+      version: hubVersion(),
       at: new Date(this.o.clock.nowMs()).toISOString(),
     };
     client.publish(this.topics.state, JSON.stringify(online), { qos: 1, retain: true });

@@ -30,7 +30,7 @@ export function renderFleet(
     r.unsent === undefined ? "-" : String(r.unsent),
     age(r.oldestUnsentAgeSec),
     r.dead === undefined ? "-" : String(r.dead),
-    r.deliveredLastHour === undefined || r.deliveredLastHour === null ? "-" : String(r.deliveredLastHour),
+    r.deliveredLastHour === undefined ? "-" : String(r.deliveredLastHour),
     r.healthAt === undefined ? "-" : age(Math.max(0, (options.nowMs - Date.parse(r.healthAt)) / 1000)),
     r.alerts.length === 0 ? "-" : r.alerts.join(","),
   ]);

@@ -51,7 +51,7 @@ export const healthBodySchema = z.strictObject({
     byRoute: z.record(z.string(), stateCounts),
     unsent: count.describe("held + pending + leased"),
     oldestUnsentAgeSec: count.nullable(),
-    deliveredLastHour: count.nullable(),
+    deliveredLastHour: count,
     duplicates: count,
     refused: count,
     usedBytes: count,

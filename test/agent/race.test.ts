@@ -19,31 +19,37 @@ afterEach(() => tmp.cleanup());
 
 /** Starts PROCESSES children that act together at each of ROUNDS instants; returns their output lines. */
 async function race(mode: "lock" | "key"): Promise<string[]> {
-  // Far enough ahead that every child has started (node start-up on a busy machine).
-  const startAt = Date.now() + 3000;
-  const runs = Array.from(
-    { length: PROCESSES },
-    () =>
-      new Promise<string[]>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [CHILD, mode, tmp.dir, String(startAt), String(ROUNDS), String(INTERVAL_MS)],
-          { stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (c: Buffer) => {
-          out += c.toString();
-        });
-        child.stderr.on("data", (c: Buffer) => {
-          err += c.toString();
-        });
-        child.on("exit", (code) =>
-          code === 0 ? resolve(out.trim().split("\n")) : reject(new Error(`child failed: ${err}`)),
-        );
-      }),
+  const children = Array.from({ length: PROCESSES }, () =>
+    spawn(process.execPath, [CHILD, mode, tmp.dir, String(ROUNDS), String(INTERVAL_MS)], {
+      stdio: ["pipe", "pipe", "pipe"],
+    }),
   );
-  return (await Promise.all(runs)).flat();
+  const outputs = children.map((child) => {
+    let out = "";
+    let err = "";
+    const ready = new Promise<void>((resolve) =>
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("READY\n")) resolve();
+      }),
+    );
+    child.stderr.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    const done = new Promise<string[]>((resolve, reject) =>
+      child.on("exit", (code) =>
+        code === 0
+          ? resolve(out.replace("READY\n", "").trim().split("\n"))
+          : reject(new Error(`child failed: ${err}`)),
+      ),
+    );
+    return { ready, done };
+  });
+  // Every child has started and loaded the code: the first round is a little way ahead.
+  await Promise.all(outputs.map((o) => o.ready));
+  const startAt = Date.now() + 200;
+  for (const child of children) child.stdin.end(`${startAt}\n`);
+  return (await Promise.all(outputs.map((o) => o.done))).flat();
 }
 
 describe("single-instance lock and key creation under real concurrent processes", () => {

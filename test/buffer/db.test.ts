@@ -45,6 +45,10 @@ describe("translateSqliteError", () => {
       message: "storage I/O error (SQLITE_IOERR_WRITE)",
     });
     expect(translateSqliteError(sqliteError("SQLITE_IOERR"))).toMatchObject({ code: "STORAGE_IO" });
+    for (const code of ["SQLITE_IOERR_READ", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_MISUSE"]) {
+      const err = sqliteError(code);
+      expect(translateSqliteError(err).cause).toBe(err);
+    }
     expect(translateSqliteError(sqliteError("SQLITE_CORRUPT"))).toMatchObject({
       code: "BUFFER_CORRUPT",
       message: "buffer database is corrupt (SQLITE_CORRUPT)",
@@ -165,6 +169,14 @@ describe("checkpoint and free pages", () => {
     expect(checkpoint(db, "PASSIVE")).toBe(false);
     reader.exec("COMMIT");
     expect(checkpoint(db, "PASSIVE")).toBe(true);
+    // A reader whose snapshot has every frame lets them all be copied, yet the WAL cannot be reset.
+    db.prepare("INSERT INTO t VALUES (?)").run("z");
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM t").get();
+    expect(checkpoint(db, "TRUNCATE")).toBe(false);
+    reader.exec("COMMIT");
+    // It never waits for the reader, and leaves the connection's own busy timeout as it was.
+    expect(pragma(db, "busy_timeout")).toBe(5000);
     db.close();
     expect(checkpoint(db)).toBe(false);
   });

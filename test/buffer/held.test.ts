@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
-import { bpReading, longestBlockMs, makeBuffer, outboxStates, seedHeld } from "../support/buffer.js";
+import {
+  bpReading,
+  longestBlockMs,
+  makeBuffer,
+  outboxStates,
+  seedHeld,
+  UNDER_MUTATION,
+} from "../support/buffer.js";
 import { tempDir } from "../support/tmp.js";
 import { until } from "../support/wait.js";
 
@@ -58,14 +65,18 @@ describe("held readings are released whenever the clock is synchronised", () => 
     expect(buffer.stats().byState).toMatchObject({ held: 0, pending: 2 });
   });
 
-  it("releasing 50k held rows never blocks the event loop for more than a short chunk", async () => {
+  it("releasing 50k held rows never blocks the event loop for more than a short chunk", async (ctx) => {
+    if (UNDER_MUTATION) return ctx.skip();
     seedHeld(buffer, clock, 50_000);
     clock.synced = true;
+    const t0 = performance.now();
     const { result, longestMs } = await longestBlockMs(() => buffer.releaseHeld());
+    const totalMs = performance.now() - t0;
     expect(result).toEqual({ released: 50_000, unrecoverable: 0 });
     expect(buffer.stats().byState).toMatchObject({ held: 0, pending: 50_000 });
-    // One transaction of 50k rows blocked it for about 1.6 s; a chunk takes a few ms.
-    expect(longestMs).toBeLessThan(250);
+    // One transaction of 50k rows blocked it for the whole release (1.6 s on a quiet machine); a chunk
+    // takes a few ms. Relative to the total, so that a loaded machine (descheduling) does not fail it.
+    expect(longestMs).toBeLessThan(Math.min(1_000, totalMs / 10));
   }, 60_000);
 
   it("concurrent releases (sync callback and housekeeping) share one run and release each row once", async () => {

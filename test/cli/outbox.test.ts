@@ -29,7 +29,7 @@ beforeAll(async () => {
   buffer.outbox.complete(lease.token, [lease.rows[0]?.id as number], { kind: "delivered" });
   buffer.outbox.complete(lease.token, [lease.rows[1]?.id as number], {
     kind: "rejected",
-    reason: "HTTP 400: unknown measurement type",
+    reason: PKB_TEXT,
   });
   buffer.outbox.complete(lease.token, [lease.rows[2]?.id as number], {
     kind: "ambiguous",
@@ -39,19 +39,36 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
+/** A rejection text as PKB may send it: it quotes the patient. */
+const PKB_TEXT = "HTTP 400: patient Jane Example (NHS 9434765919) unknown measurement type";
+
 describe("pkb-hub outbox", () => {
-  it("list shows counts by state, oldest unsent age and dead letters with reasons", () => {
+  it("list shows counts by state, oldest unsent age and the rows waiting for a person, without their reasons", () => {
     const r = cli("outbox", "list", "--config", configFile);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("held=0 pending=1 leased=0 ambiguous=1 quarantined=1 delivered=1 dead=1");
-    expect(r.stdout).toMatch(/#3 route=pkb-rest patient=p1 attempts=1 reason: HTTP 200 with an HTML page/);
-    expect(r.stdout).toMatch(/#5 route=pkb-rest patient=p1 attempts=0 reason: bp-systolic outside/);
+    expect(r.stdout).toMatch(/#3 route=pkb-rest patient=p1 attempts=1\n/);
+    expect(r.stdout).toMatch(/#5 route=pkb-rest patient=p1 attempts=0\n/);
+    expect(r.stdout).toMatch(/#2 route=pkb-rest patient=p1 attempts=1\n/);
     expect(r.stdout).toContain("ALERT AMBIGUOUS_DELIVERY: 1 delivery has an unknown outcome");
     expect(r.stdout).toMatch(/oldest unsent: \d+s/);
-    expect(r.stdout).toMatch(
-      /#2 route=pkb-rest patient=p1 attempts=1 reason: HTTP 400: unknown measurement type/,
+    expect(r.stdout).toContain(
+      "reasons hidden: they may quote PKB's answer (PHI); add --show-reasons to see them",
     );
-    const json = JSON.parse(cli("outbox", "list", "--config", configFile, "--json").stdout);
+    for (const text of ["Jane", "9434765919", "HTML page", "reason:"])
+      expect(r.stdout + r.stderr).not.toContain(text);
+    const json = cli("outbox", "list", "--config", configFile, "--json").stdout;
+    expect(json).not.toContain("9434765919");
+    expect(JSON.parse(json).deadLetterRows[0]).not.toHaveProperty("reason");
+  });
+
+  it("list --show-reasons shows each row's reason, as stored", () => {
+    const r = cli("outbox", "list", "--config", configFile, "--show-reasons");
+    expect(r.stdout).toContain(`#2 route=pkb-rest patient=p1 attempts=1 reason: ${PKB_TEXT}`);
+    expect(r.stdout).toMatch(/#3 route=pkb-rest patient=p1 attempts=1 reason: HTTP 200 with an HTML page/);
+    expect(r.stdout).toMatch(/#5 route=pkb-rest patient=p1 attempts=0 reason: bp-systolic outside/);
+    expect(r.stdout).not.toContain("reasons hidden");
+    const json = JSON.parse(cli("outbox", "list", "--config", configFile, "--json", "--show-reasons").stdout);
     expect(json.byState).toEqual({
       held: 0,
       pending: 1,
@@ -62,6 +79,7 @@ describe("pkb-hub outbox", () => {
       dead: 1,
     });
     expect(json.ambiguousRows.map((r: { id: number }) => r.id)).toEqual([3]);
+    expect(json.deadLetterRows[0].reason).toBe(PKB_TEXT);
   });
 
   it("retry re-queues a dead letter and validates its arguments", () => {

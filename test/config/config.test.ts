@@ -65,6 +65,20 @@ describe("config", () => {
     );
   });
 
+  it("an unresolved YAML alias or an alias bomb is a config problem, not an uncoded ReferenceError", () => {
+    expect(problems("*x")).toEqual([
+      "(document): YAML cannot be read: Unresolved alias (the anchor must be set before the alias): x",
+    ]);
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${"bcdefghi"[i]}: &${"bcdefghi"[i]} [${Array(10)
+          .fill(`*${i === 0 ? "a" : "bcdefghi"[i - 1]}`)
+          .join(", ")}]`,
+      );
+    expect(problems(bomb.join("\n"))[0]).toMatch(/^\(document\): YAML cannot be read: Excessive alias count/);
+  });
+
   it("reports YAML syntax errors with their line", () => {
     expect(problems("hub:\n  id: h\n  id: again\n")[0]).toMatch(/^line 3: /);
   });

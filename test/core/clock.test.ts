@@ -152,3 +152,36 @@ describe("clock rules", () => {
     expect(c.monotonicMs()).toBe(1_001_500);
   });
 });
+
+describe("clock refresh never rejects", () => {
+  it("a probe that throws counts as not synchronised; a listener that throws is reported, not raised", async () => {
+    let fail = false;
+    const reported: unknown[] = [];
+    const boom = new Error("listener broke");
+    const clock = new SystemClock({
+      mode: "auto",
+      probe: async () => {
+        if (fail) throw new Error("timedatectl vanished");
+        return true;
+      },
+      onSyncChange: () => {
+        throw boom;
+      },
+      onListenerError: (err) => reported.push(err),
+    });
+    expect(await clock.refresh()).toBe(true);
+    expect(reported).toEqual([boom]);
+    fail = true;
+    expect(await clock.refresh()).toBe(false);
+    expect(clock.isSynced()).toBe(false);
+    expect(reported).toEqual([boom, boom]);
+    // Without an error listener the throw is still swallowed.
+    const quiet = new SystemClock({
+      mode: "assume-synced",
+      onSyncChange: () => {
+        throw boom;
+      },
+    });
+    expect(await quiet.refresh()).toBe(true);
+  });
+});

@@ -49,4 +49,21 @@ describe("ensureDataDir", () => {
       }),
     );
   });
+
+  it("a directory nobody may create there (/sys) names the user, the errno and the fix", () => {
+    let caught: unknown;
+    try {
+      ensureDataDir("/sys/pkb-hub-test");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: "DATA_DIR_UNUSABLE", details: { dir: "/sys/pkb-hub-test" } });
+    const message = (caught as Error).message;
+    expect(message).toMatch(
+      /^data directory \/sys\/pkb-hub-test cannot be created or written by user \S+ \(uid \d+\) \((EPERM|EACCES|EROFS) at \/sys\/pkb-hub-test\)\. Fix: /,
+    );
+    expect(message).toMatch(
+      /Fix: (sudo install -d -o \S+ -m 0700 \/sys\/pkb-hub-test|set hub\.dataDir to a directory on a writable file system)/,
+    );
+  });
 });

@@ -148,6 +148,13 @@ describe("finishReading: what the reading carries", () => {
   });
 
   it("refuses a reading with no components, and a unit that cannot be converted, with the reason", () => {
+    const unknown = { kind: "spo2", components: [{ id: "lactate", value: 1, unit: "mmol/L" }] };
+    expect(() => finishReading(unknown as unknown as ReadingDraft, utc())).toThrow(
+      expect.objectContaining({
+        code: "READING_INVALID",
+        message: "reading has a component the code table does not know",
+      }),
+    );
     expect(() => finishReading({ kind: "spo2", components: [] }, utc())).toThrow(
       expect.objectContaining({ code: "READING_INVALID", message: "reading has no components" }),
     );

@@ -91,6 +91,8 @@ describe("formatValue: decimal text for the routes, never exponent notation", ()
   });
 
   it("uses another unit's resolution when a route sends another unit", () => {
+    expect(formatValue(100, "body-weight", "kJ")).toBe("100");
+    expect(formatValue(1250.4, "body-weight", "kJ")).toBe("1250");
     expect(formatValue(5.4999999, "glucose", "mmol/L")).toBe("5.5");
     expect(formatValue(5.456, "glucose", "mmol/L")).toBe("5.46");
     expect(formatValue(5.456, "glucose", "mg/dL")).toBe("5.5");
@@ -125,6 +127,7 @@ describe("formatValue: decimal text for the routes, never exponent notation", ()
           const text = formatValue(v, id);
           expect(text).toMatch(/^-?\d+(\.\d+)?$/);
           expect(text).not.toMatch(/\.\d*0$/);
+          expect(text).not.toBe("-0");
           expect(Number(text)).toBe(roundTo(v, CODES[id].decimals));
         },
       ),

@@ -3,6 +3,7 @@ import { FakeClock } from "../../src/core/clock.js";
 import { type FinishContext, finishReading } from "../../src/core/finish.js";
 import { idempotencyKey } from "../../src/core/key.js";
 import type { ReadingDraft } from "../../src/core/reading.js";
+import type { LocalDateTime } from "../../src/core/time.js";
 
 const clock = new FakeClock(Date.UTC(2026, 6, 1, 12, 0, 0));
 const ctx: FinishContext = {
@@ -99,6 +100,25 @@ describe("DST fall-back: the repeated hour", () => {
     expect(first.measuredAt).toBe("2026-10-25T01:30:00.000+01:00");
   });
 
+  it("an unsynchronised hub never takes its receipt time for certain: flagged, keyed on the receipt", () => {
+    // On a synchronised hub this receipt would make the first 01:30 certain (no flag, offset key).
+    const unsynced = finishReading(at0130, receivedAt(firstPass + 20_000, false));
+    expect(unsynced.flags).toEqual(["ambiguous-local-time"]);
+    expect(unsynced.measuredAt).toBe("2026-10-25T01:30:00.000+01:00");
+    expect(finishReading(at0130, receivedAt(firstPass + 20_000, false)).key).not.toBe(unsynced.key);
+  });
+
+  it("two different 01:xx records known for certain to be in the first pass keep different keys", () => {
+    const a = finishReading(at0130, receivedAt(firstPass + 20_000));
+    const b = finishReading(
+      { ...at0130, deviceTime: { ...(at0130.deviceTime as LocalDateTime), minutes: 31 } },
+      receivedAt(firstPass + 80_000),
+    );
+    expect(a.flags).toEqual([]);
+    expect(b.flags).toEqual([]);
+    expect(b.key).not.toBe(a.key);
+  });
+
   it("on an unsynchronised hub the two 01:30 readings are never merged, and both are flagged", () => {
     const first = finishReading(at0130, receivedAt(secondPass + 20_000, false));
     const second = finishReading(at0130, receivedAt(secondPass + 20_000, false));
@@ -150,7 +170,7 @@ describe("idempotencyKey: the canonical form of version 2", () => {
         patient: "p1",
         userSlot: 1,
         kind: "blood-pressure",
-        time: { kind: "device", local: "2026-07-01T11:58:00" },
+        time: { local: "2026-07-01T11:58:00" },
         seq: 7,
         values: bpValues.slice(0, 2),
       }),
@@ -161,7 +181,7 @@ describe("idempotencyKey: the canonical form of version 2", () => {
         deviceId: "usb-1",
         patient: "p2",
         kind: "spo2",
-        time: { kind: "receipt", receivedAtMs: 1782907200000, token: "t-1" },
+        time: { receivedAtMs: 1782907200000, token: "t-1" },
         values: [{ id: "spo2", value: 97, unit: "%" }],
       }),
     ).toBe("YoIlf44N9Yar96MCX9sD_lkOIMSTgkUen21oRw8Up6E");
@@ -172,7 +192,7 @@ describe("idempotencyKey: the canonical form of version 2", () => {
         deviceId: "aa:bb",
         patient: "p1",
         kind: "blood-pressure",
-        time: { kind: "device", local: "2026-10-25T01:30:00", offsetMin: 60 },
+        time: { local: "2026-10-25T01:30:00", offsetMin: 60 },
         values: bpValues.slice(0, 1),
       }),
     ).toBe("kDrmxGASPW7XkjOOrF29Do-dhKHbntOsoHB0K_pnEhM");
@@ -184,7 +204,7 @@ describe("idempotencyKey: the canonical form of version 2", () => {
         deviceId: "aa:bb",
         patient: "p1",
         kind: "blood-pressure",
-        time: { kind: "device", local: "2026-07-01T11:58:00" },
+        time: { local: "2026-07-01T11:58:00" },
         values,
       });
     const [s, d, p] = bpValues as [(typeof bpValues)[0], (typeof bpValues)[0], (typeof bpValues)[0]];
@@ -203,10 +223,10 @@ describe("idempotencyKey: the canonical form of version 2", () => {
   it("an offset resolved in a DST overlap and none give two keys; so do device time and receipt", () => {
     const base = { deviceId: "aa:bb", patient: "p1", kind: "blood-pressure", values: bpValues };
     const keys = [
-      idempotencyKey({ ...base, time: { kind: "device", local: "2026-10-25T01:30:00" } }),
-      idempotencyKey({ ...base, time: { kind: "device", local: "2026-10-25T01:30:00", offsetMin: 60 } }),
-      idempotencyKey({ ...base, time: { kind: "device", local: "2026-10-25T01:30:00", offsetMin: 0 } }),
-      idempotencyKey({ ...base, time: { kind: "receipt", receivedAtMs: 0, token: "2026-10-25T01:30:00" } }),
+      idempotencyKey({ ...base, time: { local: "2026-10-25T01:30:00" } }),
+      idempotencyKey({ ...base, time: { local: "2026-10-25T01:30:00", offsetMin: 60 } }),
+      idempotencyKey({ ...base, time: { local: "2026-10-25T01:30:00", offsetMin: 0 } }),
+      idempotencyKey({ ...base, time: { receivedAtMs: 0, token: "2026-10-25T01:30:00" } }),
     ];
     expect(new Set(keys).size).toBe(4);
   });

@@ -101,6 +101,7 @@ describe("readSecretFile", () => {
       expect.objectContaining({
         code: "SECRET_UNREADABLE",
         message: expect.stringContaining(`cannot read secret file ${file}`),
+        cause: expect.objectContaining({ code: "ENOENT" }),
       }),
     );
   });
@@ -149,7 +150,10 @@ describe("SecretBox", () => {
       );
     }
     expect(() => box.open(`v1.${iv}.${tag}.${Buffer.from("other").toString("base64")}`)).toThrow(
-      expect.objectContaining({ message: "sealed data cannot be decrypted (wrong key or tampered)" }),
+      expect.objectContaining({
+        message: "sealed data cannot be decrypted (wrong key or tampered)",
+        cause: expect.any(Error),
+      }),
     );
   });
 

@@ -34,12 +34,19 @@ describe("glucose measurement, field by field", () => {
     expect(d.values).toEqual({ glucose: 5.5 });
     expect(d.units).toEqual({ glucose: "mmol/L" });
     expect(d.time).toBe("2026-11-24T07:00:00");
+    // as sent: 0.0055 mol/L
+    expect(glucose(`06 | 0600 | ${BASE} | 37c0 | 12`)[0]?.sent.values).toEqual([
+      { id: "glucose", unit: "mol/L", value: 0.0055 },
+    ]);
   });
 
   it("the sequence number is little-endian, also above 255", () => {
     // seq 0x0102 = 258
     expect(only(glucose(`02 | 0201 | ${BASE} | ${KGL_95} | 11`)).seq).toBe(258);
     expect(glucoseSequence(hexBytes(`02 0201 ${BASE} ${KGL_95} 11`))).toBe(258);
+    expect(() => glucoseSequence(hexBytes("02 02"))).toThrow(
+      "glucose measurement: frame is 2 bytes, needed 3 at least",
+    );
   });
 
   it("a negative time offset goes back across midnight in the device's calendar", () => {
@@ -79,7 +86,9 @@ describe("glucose measurement, field by field", () => {
     [15, undefined],
   ])("sample location %i (high nibble) is %s", (location, name) => {
     const byte = ((location << 4) | 1).toString(16).padStart(2, "0");
-    expect(only(glucose(`02 | 0100 | ${BASE} | ${KGL_95} | ${byte}`)).meta.sampleLocation).toBe(name);
+    const meta = only(glucose(`02 | 0100 | ${BASE} | ${KGL_95} | ${byte}`)).meta;
+    expect(meta.sampleLocation).toBe(name);
+    expect("sampleLocation" in meta).toBe(name !== undefined);
   });
 
   it("control solution, by type 10 or by location 4, is not a patient reading", () => {

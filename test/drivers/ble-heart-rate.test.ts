@@ -58,11 +58,13 @@ describe("heart rate measurement, field by field", () => {
 
   it("RR intervals announced but none follow is FRAME_SHORT", () => {
     expect(refusal(() => hr("10 | 48"))).toBe("FRAME_SHORT");
+    expect(() => hr("10 | 48")).toThrow("heart rate measurement: RR intervals announced, none follow");
     expect(refusal(() => hr("18 | 48 | 1000"))).toBe("FRAME_SHORT");
   });
 
   it("an odd byte after the RR intervals is FRAME_MALFORMED", () => {
     expect(refusal(() => hr("10 | 48 | 00"))).toBe("FRAME_MALFORMED");
+    expect(() => hr("10 | 48 | 00")).toThrow("heart rate measurement: odd byte after the RR intervals");
     expect(refusal(() => hr("10 | 48 | 0004 | 00"))).toBe("FRAME_MALFORMED");
   });
 

@@ -39,6 +39,23 @@ describe("ASTM E1381 frame, byte by byte", () => {
     expect(parseFrame(f)).toEqual({ frameNumber: 1, text: "R|1", final: false });
   });
 
+  it("says what is wrong with a frame", () => {
+    const f = [...good];
+    const damaged = (i: number, b: number) => Uint8Array.from(f.map((x, j) => (j === i ? b : x)));
+    expect(() => parseFrame(good.subarray(0, 6))).toThrow("ASTM frame is 6 bytes");
+    expect(() => parseFrame(buildFrame(1, "x".repeat(241)))).toThrow(
+      "ASTM frame is 248 bytes, more than 247",
+    );
+    expect(() => parseFrame(damaged(0, 0x01))).toThrow("ASTM frame does not start with STX");
+    expect(() => parseFrame(damaged(5, 0x04))).toThrow("ASTM frame has no ETX/ETB before its checksum");
+    expect(() => parseFrame(damaged(8, 0x20))).toThrow("ASTM frame does not end with checksum CR LF");
+    expect(() => parseFrame(damaged(7, 0x34))).toThrow("ASTM frame checksum mismatch");
+    expect(() => parseFrame(buildFrameRaw(0x38, "R|1"))).toThrow("ASTM frame number is not 0-7");
+    expect(() => parseFrame(buildFrame(1, "R|\u0005"))).toThrow(
+      "ASTM frame text holds control character 0x5",
+    );
+  });
+
   it("a frame with no text is 7 bytes and valid; 6 bytes is FRAME_SHORT", () => {
     // "0" + ETX = 0x30 + 0x03 = 0x33
     const empty = Uint8Array.from([STX, 0x30, ETX, ...ascii("33"), CR, LF]);
@@ -131,6 +148,20 @@ describe("ASTM stream splitter", () => {
     expect(out.discarded).toBe(248);
   });
 
+  it("noise between frames is dropped even when it holds an LF (never taken for a frame)", () => {
+    const s = new AstmSplitter();
+    const out = s.push(Uint8Array.from([0x41, LF, ...frame, 0x42, 0x43, LF, ENQ]));
+    expect(out.items.map((i) => [...i])).toEqual([[...frame], [ENQ]]);
+    expect(out.discarded).toBe(5);
+  });
+
+  it("248 bytes from STX to LF is no frame: dropped, not handed on", () => {
+    const s = new AstmSplitter();
+    const out = s.push(Uint8Array.from([STX, ...new Array(246).fill(0x41), LF, ...frame]));
+    expect(out.items.map((i) => [...i])).toEqual([[...frame]]);
+    expect(out.discarded).toBe(248);
+  });
+
   it("a frame of exactly 247 bytes ending in LF is kept", () => {
     const s = new AstmSplitter();
     const max = buildFrame(1, "x".repeat(240));
@@ -180,6 +211,7 @@ describe("ASTM E1381 receiver: frame numbers", () => {
     const r = new AstmReceiver();
     const before = r.receive(frame(1, "R|1\r"));
     expect(before.kind === "ignore" && before.error.code).toBe("FRAME_MALFORMED");
+    expect(before.kind === "ignore" && before.error.message).toBe("ASTM frame outside a transfer (no ENQ)");
     r.receive(Uint8Array.of(ENQ));
     r.receive(frame(1, "R|1\r"));
     expect(r.receive(Uint8Array.of(EOT))).toEqual({ kind: "end", droppedText: "" });
@@ -271,6 +303,23 @@ describe("Contour download session", () => {
     expect(values(events)).toEqual([101, 102, 103]);
     expect(replies(events)).toEqual([ACK, ACK, ACK, ACK, ACK, ACK, ACK]);
     expect(events[1]?.deviceSerial).toBe("7390-1234567");
+    expect(events[1]?.deviceClock).toEqual({
+      year: 2026,
+      month: 11,
+      day: 24,
+      hours: 12,
+      minutes: 0,
+      seconds: 0,
+    });
+  });
+
+  it("a header without serial or clock sets neither", () => {
+    const s = createContourSession();
+    s.push(Uint8Array.of(ENQ));
+    const [event] = s.push(buildFrame(1, "H|\\^&\r", false)).events;
+    expect(event && "deviceSerial" in event).toBe(false);
+    expect(event && "deviceClock" in event).toBe(false);
+    expect(event?.drafts).toEqual([]);
   });
 
   it("each record is decoded when its frame arrives (ETB), not held until the end of the message", () => {
@@ -315,13 +364,15 @@ describe("Contour download session", () => {
   it("a frame before ENQ gets no answer; EOT inside a record reports FRAME_SHORT", () => {
     const s = createContourSession();
     const early = s.push(buildFrame(1, rec(1, 101), false)).events;
-    expect(early).toHaveLength(1);
-    expect(early[0]?.reply).toBeUndefined();
-    expect(early[0]?.drafts).toEqual([]);
+    expect(early).toStrictEqual([
+      { drafts: [], error: expect.objectContaining({ code: "FRAME_MALFORMED" }) },
+    ]);
+    expect(early[0]?.error?.message).toBe("ASTM frame outside a transfer (no ENQ)");
     s.push(Uint8Array.of(ENQ));
     s.push(buildFrame(1, "R|1|^^^Glu", false));
     const end = s.push(Uint8Array.of(EOT)).events;
-    expect(end.map((e) => [e.reply, e.error?.code])).toEqual([[undefined, "FRAME_SHORT"]]);
+    expect(end).toStrictEqual([{ drafts: [], error: expect.objectContaining({ code: "FRAME_SHORT" }) }]);
+    expect(end[0]?.error?.message).toBe("transfer ended inside a record");
     expect(s.push(Uint8Array.of(EOT)).events).toEqual([]); // nothing pending: a plain end
   });
 

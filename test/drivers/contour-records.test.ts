@@ -84,6 +84,37 @@ describe("Contour result record, field by field", () => {
     expect(decodeResultRecord(result({ markers: "B/Z" }))).toEqual([]);
   });
 
+  it("only result records: another record type with a glucose test gives nothing, a cut record nothing", () => {
+    expect(decodeResultRecord("Q|1|^^^Glucose|133|mg/dL^P||||201202052034")).toEqual([]);
+    expect(decodeResultRecord("R|1")).toEqual([]);
+    expect(decodeResultRecord("R")).toEqual([]);
+  });
+
+  it("says why a record is refused", () => {
+    expect(() => decodeResultRecord(result({ value: "x" }))).toThrow(
+      "ASTM glucose record lacks a numeric value or a time",
+    );
+    expect(() => decodeResultRecord(result({ unit: "mg/L^P" }))).toThrow(
+      "ASTM glucose record has unknown unit 'mg/L'",
+    );
+    expect(() => decodeResultRecord(result({ markers: "</>" }))).toThrow(
+      "ASTM glucose record is both above and below range",
+    );
+  });
+
+  it("values with decimals are read in full", () => {
+    expect(only(decodeResultRecord(result({ value: "12.25" }))).values).toEqual({ glucose: 12.25 });
+    expect(only(decodeResultRecord(result({ value: "7.95", unit: "mmol/L^P" }))).values).toEqual({
+      glucose: 7.95,
+    });
+  });
+
+  it("the first meal marker wins whatever comes before it; none leaves no marker", () => {
+    expect(only(decodeResultRecord(result({ markers: "X/A/B" }))).meta.marker).toBe("after-meal");
+    expect("marker" in only(decodeResultRecord(result({ markers: "X" }))).meta).toBe(false);
+    expect("marker" in only(decodeResultRecord(result({ markers: "" }))).meta).toBe(false);
+  });
+
   it("records other than glucose results give nothing", () => {
     expect(decodeResultRecord("R|10|^^^Insulin|4|U^||||201202060716")).toEqual([]);
     expect(decodeResultRecord("R|11|^^^Carb|40|g^||||201202060716")).toEqual([]);
@@ -113,6 +144,9 @@ describe("Contour result record, field by field", () => {
   it("a record number that is not a number is left out", () => {
     expect(only(decodeResultRecord(result({ no: "x" }))).meta.recordNumber).toBeUndefined();
     expect(only(decodeResultRecord(result({ no: "" }))).meta.recordNumber).toBeUndefined();
+    expect(only(decodeResultRecord(result({ no: "8x" }))).meta.recordNumber).toBeUndefined();
+    expect(only(decodeResultRecord(result({ no: "x8" }))).meta.recordNumber).toBeUndefined();
+    expect(only(decodeResultRecord(result({ no: "12" }))).meta.recordNumber).toBe(12);
   });
 });
 
@@ -147,7 +181,12 @@ describe("Contour times and header", () => {
       serial: "7390-1234567",
       meterTime: { year: 2012, month: 2, day: 6, hours: 12, minutes: 0, seconds: 0 },
     });
-    expect(parseHeader("H|\\^&")).toEqual({});
+    expect(parseHeader("H|\\^&")).toStrictEqual({});
+    // the clock is the last field that is a time, whatever follows it
+    expect(parseHeader("H|\\^&||x|Bayer^1^SN1|201101011200||201202061200|").meterTime?.year).toBe(2012);
+    expect(parseHeader("H|\\^&||x|Bayer^1|201101011200")).toStrictEqual({
+      meterTime: { year: 2011, month: 1, day: 1, hours: 12, minutes: 0, seconds: 0 },
+    });
   });
 });
 

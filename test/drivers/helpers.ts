@@ -1,10 +1,11 @@
 import { hexBytes } from "../../drivers/fixtures.js";
 import { driverById } from "../../drivers/index.js";
+import type { DecodedDraft } from "../../drivers/types.js";
 import type { ReadingDraft } from "../../src/core/reading.js";
 import { localToString } from "../../src/core/time.js";
 
 /** Decodes a commented hex vector (spaces and `|` allowed) with a driver. */
-export function decodeHex(driverId: string, hex: string, characteristic?: string): ReadingDraft[] {
+export function decodeHex(driverId: string, hex: string, characteristic?: string): DecodedDraft[] {
   return driverById(driverId).decode(hexBytes(hex), characteristic);
 }
 

@@ -139,10 +139,12 @@ describe("Nonin packet, field by field", () => {
     expect(PACKET_BYTES).toBe(FRAME_BYTES * FRAMES_PER_PACKET);
     expect(refusal(() => decode(packet().slice(0, 124)))).toBe("FRAME_SHORT");
     expect(refusal(() => decode([...packet(), 0x00]))).toBe("FRAME_MALFORMED");
+    expect(() => decode(packet().slice(0, 124))).toThrow("nonin packet is 124 bytes, needs 125");
+    expect(() => decode([...packet(), 0x00])).toThrow("nonin packet is 126 bytes, expected 125");
     const noSync = packet();
     noSync[1] = 0x82;
     noSync[4] = (1 + 0x82 + 0x40 + (noSync[3] as number)) & 0xff;
-    expect(refusal(() => decode(noSync))).toBe("FRAME_MALFORMED");
+    expect(() => decode(noSync)).toThrow("nonin packet does not start with a SYNC frame");
     for (const f of [0, 12, 24]) {
       const bad = packet();
       bad[f * 5 + 4] = ((bad[f * 5 + 4] as number) + 1) & 0xff;
@@ -204,6 +206,22 @@ describe("Nonin session: cutting and resynchronising the stream", () => {
     corrupted[13] = 0xff; // frame 3's data byte: checksum wrong
     // frames 1-2 (10 bytes) dropped; frame 3 slid over byte by byte (5); frames 4-25 without SYNC (110)
     expect(run([[...corrupted, ...packet({ spo2: 91 })]])).toEqual({ values: [[91, 72]], discarded: 125 });
+  });
+
+  it("frames after a broken one never fill a packet with shifted positions", () => {
+    const a = packet({ spo2: 90 });
+    a[13] = 0xff; // packet A, frame 3 broken
+    const b = packet({ spo2: 91 });
+    b[4] = ((b[4] as number) + 1) & 0xff; // packet B, its SYNC frame broken
+    // A's frames 1, 2, 4-25 and B's frame 2 would make 25 frames with the SpO2 in the wrong place:
+    // only packet C is a reading.
+    expect(run([[...a, ...b, ...packet({ spo2: 92 })]])).toEqual({ values: [[92, 72]], discarded: 250 });
+  });
+
+  it("a whole packet without its SYNC frame is discarded, never decoded from the wrong start", () => {
+    const a = packet({ spo2: 90 });
+    a[4] = ((a[4] as number) + 1) & 0xff;
+    expect(run([[...a, ...packet({ spo2: 92 })]])).toEqual({ values: [[92, 72]], discarded: 125 });
   });
 
   it("a SYNC frame before 25 frames starts a new packet and discards the short one", () => {

@@ -34,6 +34,7 @@ function start(send: (lease: Lease, signal: AbortSignal) => Promise<Settled[]>, 
     send,
     concurrency,
     idleMs: 20,
+    stopGraceMs: 300,
   });
   loop.start();
   return loop;
@@ -72,7 +73,25 @@ describe("DeliveryLoop", () => {
     await until(() => (buffer.db.prepare("SELECT attempts FROM outbox").pluck().get() as number) === 1);
   });
 
-  it("stop aborts sends in flight and waits for them", async () => {
+  it("stop lets a send in flight finish within the grace period instead of cutting it off", async () => {
+    await buffer.ingest([bpReading(clock)]);
+    let aborted = false;
+    start(async (lease, signal) => {
+      let done = false;
+      signal.addEventListener("abort", () => {
+        aborted ||= !done;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      done = true;
+      return [{ ids: lease.rows.map((r) => r.id), outcome: { kind: "delivered" } }];
+    });
+    await until(() => buffer.stats().byState.leased === 1);
+    await loop?.stop();
+    expect(aborted).toBe(false);
+    expect(buffer.stats().byState).toMatchObject({ leased: 0, delivered: 1 });
+  });
+
+  it("stop aborts sends still in flight after the grace period and waits for them", async () => {
     await buffer.ingest([bpReading(clock)]);
     let aborted = false;
     start(

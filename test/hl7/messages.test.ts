@@ -154,7 +154,7 @@ describe("messages", () => {
 
   it("an answer is read with the delimiters its MSH declares", () => {
     const m = new ParsedMessage("MSH#*~\\@#PKB\nMSA#AR#c1#Bad \\F\\ value*second");
-    expect(m.get("MSA", 3)).toBe("Bad | value");
+    expect(m.get("MSA", 3)).toBe("Bad # value"); // \F\ is this message's own field separator
     expect(m.get("MSA", 3, 2)).toBe("second");
   });
 

@@ -158,7 +158,7 @@ describe("MQTT commands", () => {
     expect(until - agent.ctx.clock.nowMs()).toBeGreaterThan(0);
     expect(until - agent.ctx.clock.nowMs()).toBeLessThanOrEqual(1000);
     expect(logger.level).toBe("debug");
-    await cap.waitFor(() => logger.level === "info", 3000, "the configured level back");
+    await cap.waitFor(() => logger.level === "info", 10_000, "the configured level back");
   });
 
   it("reload: a bad config is refused with every problem and an alert, the running one kept; a good one is applied", async () => {

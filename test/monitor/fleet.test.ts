@@ -70,7 +70,7 @@ function health(hub: string, round: number): HealthPayload {
 }
 
 describe(`fleet watch with ${HUBS} simulated hubs on one mosquitto`, () => {
-  it(`keeps up: every hub's latest health is in the table within 3 s of each round (${ROUNDS} rounds)`, async () => {
+  it(`keeps up: every hub's latest health is in the table within 5 s of each round (${ROUNDS} rounds)`, async () => {
     const url = suite.broker.url;
     const latest = new Map<string, HubRow>();
     watcher = spawn(
@@ -150,7 +150,7 @@ describe(`fleet watch with ${HUBS} simulated hubs on one mosquitto`, () => {
     expect([...latest.values()].filter((r) => r.unsent === ROUNDS && r.state === "online")).toHaveLength(
       HUBS,
     );
-    expect(Math.max(...lags)).toBeLessThan(3000);
+    expect(Math.max(...lags)).toBeLessThan(5000);
 
     // Ten hubs die without a word: the broker's last wills reach the table.
     for (const c of hubs.slice(0, 10)) c.stream.destroy();

@@ -30,11 +30,17 @@ function runDemo(route: "rest" | "hl7", dataDir: string): Promise<{ code: number
       `phi-${route}`,
       "--mqtt-url",
       suite.broker.url,
+      // The demo gives up (and says what it saw) before the test would time out.
+      "--timeout-sec",
+      "80",
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
   child.stdout.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on("data", (c: Buffer) => {
     out += c.toString();
   });
   return new Promise((resolve) => child.on("exit", (code) => resolve({ code, out })));
@@ -82,8 +88,12 @@ describe("no PHI on MQTT", () => {
       runDemo("rest", join(suite.dir, "rest")),
       runDemo("hl7", join(suite.dir, "hl7")),
     ]);
-    expect(rest.out.trim().split("\n").at(-1)).toBe("DEMO route=rest produced=5 delivered=5 dead_letter=0");
-    expect(hl7.out.trim().split("\n").at(-1)).toBe("DEMO route=hl7 produced=5 delivered=5 dead_letter=0");
+    expect(rest.out.trim().split("\n").at(-1), rest.out).toBe(
+      "DEMO route=rest produced=5 delivered=5 dead_letter=0",
+    );
+    expect(hl7.out.trim().split("\n").at(-1), hl7.out).toBe(
+      "DEMO route=hl7 produced=5 delivered=5 dead_letter=0",
+    );
     await new Promise((r) => setTimeout(r, 300));
     await cap.close();
 
@@ -126,5 +136,5 @@ describe("no PHI on MQTT", () => {
       ["pkb-hub/phi-rest/state", true, "shutdown"],
     ]);
     await late.close();
-  }, 60_000);
+  }, 110_000);
 });

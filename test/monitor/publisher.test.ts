@@ -1,3 +1,4 @@
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Agent } from "../../src/agent/agent.js";
@@ -86,7 +87,7 @@ describe("MQTT publisher", () => {
     try {
       await cap.waitFor(
         () => cap.on(`${T}/health`).filter((m) => !m.retain).length >= 2,
-        5000,
+        15_000,
         "interval health",
       );
       const late = await Capture.open(suite.broker.url, [`${T}/health`]);
@@ -139,6 +140,29 @@ describe("MQTT publisher", () => {
       expect(healthSchema.parse(health).devices.map((d) => [d.id, d.silent, d.expectedIntervalSec])).toEqual([
         ["meter-1", true, 0],
       ]);
+    } finally {
+      await a.stop();
+      await cap.close();
+    }
+  });
+
+  it("a broker password file others can read raises MQTT_SECRET_EXPOSED, and monitoring goes on", async () => {
+    const passwordFile = join(suite.dir, "mqtt-password");
+    writeFileSync(passwordFile, "pw\n", { mode: 0o644 });
+    chmodSync(passwordFile, 0o644);
+    const cap = await Capture.open(suite.broker.url, [`${T}/events`, `${T}/state`]);
+    const a = await startAgent(
+      monitorConfig(join(suite.dir, "exposed"), suite.broker.url, { username: "hub-test", passwordFile }),
+    );
+    try {
+      const event = await cap.waitFor(() =>
+        cap.json(`${T}/events`).find((e) => e.code === "MQTT_SECRET_EXPOSED"),
+      );
+      expect(eventSchema.parse(event)).toMatchObject({
+        type: "alert-raised",
+        hint: "chmod 600 monitor.mqtt.passwordFile and have the broker password changed",
+      });
+      expect(cap.last(`${T}/state`)?.state).toBe("online");
     } finally {
       await a.stop();
       await cap.close();

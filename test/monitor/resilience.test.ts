@@ -8,6 +8,7 @@ import { type Hl7Standin, startHl7Standin } from "../standin/hl7/server.js";
 import { bpReading } from "../support/buffer.js";
 import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
 import { Capture, hl7Patient, hl7Route, startAgent } from "./support.js";
 
 const T = "pkb-hub/hub-res";
@@ -60,7 +61,6 @@ function feed() {
 }
 
 const delivered = () => pkb.registry.observationsFor(NHS).length / 2; // two OBX per blood pressure reading
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("MQTT resilience", () => {
   it("a broker stopped, restarted and hung mid-run: readings keep flowing, events are queued (bounded), the latest health follows reconnect", async () => {
@@ -78,9 +78,7 @@ describe("MQTT resilience", () => {
       agent.ctx.buffer.alerts.clear("RELINK_NEEDED");
     }
     agent.ctx.buffer.alerts.raise("BUFFER_CORRUPT", "moved aside", Date.now());
-    await sleep(1500);
-    const duringOutage = delivered() - atStop;
-    expect(duringOutage).toBeGreaterThan(10);
+    await until(() => delivered() - atStop > 10, 15_000);
 
     // Back on the same port (retained messages gone with it): online, the queued events, the latest health.
     await broker.restart();
@@ -112,8 +110,7 @@ describe("MQTT resilience", () => {
     const atPause = delivered();
     const before = agent.ctx.buffer.latencyPercentile(99);
     agent.ctx.buffer.alerts.clear("BUFFER_CORRUPT");
-    await sleep(1500);
-    expect(delivered() - atPause).toBeGreaterThan(10);
+    await until(() => delivered() - atPause > 10, 15_000);
     broker.resume();
 
     const latencies = await device.stop();
@@ -124,8 +121,9 @@ describe("MQTT resilience", () => {
     );
     expect(delivered()).toBe(device.produced());
     expect(agent.ctx.buffer.stats().unsent).toBe(0);
-    // Durable-ingest latency did not grow with the broker away (generous bound for a shared 2-core box).
-    expect(Math.max(...latencies.slice(-50))).toBeLessThan(Math.max(250, before * 20));
+    expect(agent.status().buffer.deliveredLastHour).toBe(device.produced());
+    // No durable ingest waited on the broker (a connect timeout would be 10 s; this box is shared and slow).
+    expect(Math.max(...latencies)).toBeLessThan(Math.max(2000, before * 20));
     await back.waitFor(() =>
       back.json(`${T}/events`).find((e) => e.code === "BUFFER_CORRUPT" && e.type === "alert-cleared"),
     );

@@ -35,6 +35,7 @@ describe("MQTT payload schemas and alert hints", () => {
       "HL7_ENDPOINT_NOT_FOUND",
       "AMBIGUOUS_DELIVERY",
       "CONFIG_RELOAD_FAILED",
+      "MQTT_SECRET_EXPOSED",
     ];
     const fallback = alertHint("NO_SUCH_ALERT");
     expect(raised.filter((code) => alertHint(code) === fallback)).toEqual([]);

@@ -8,7 +8,7 @@ const tmp = tempDir("pkb-hub-demo-ops-");
 afterAll(() => tmp.cleanup());
 
 function demo(args: string[]): { status: number | null; last: string | undefined; stdout: string } {
-  const r = spawnSync(process.execPath, [DEMO, ...args], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [DEMO, ...args], { encoding: "utf8", timeout: 120_000 });
   return { status: r.status, last: r.stdout.trim().split("\n").at(-1), stdout: r.stdout };
 }
 
@@ -27,7 +27,7 @@ describe("the demo never stops early and shows duplicate suppression", () => {
     ]);
     expect(r.last).toBe("DEMO route=hl7 produced=5 delivered=5 dead_letter=0");
     expect(r.status).toBe(0);
-  }, 70_000);
+  }, 130_000);
 
   it("a re-run on the same data dir: the simulated meter sends the same records again, all recognised as duplicates, none sent twice", () => {
     const dataDir = join(tmp.dir, "again");
@@ -39,5 +39,5 @@ describe("the demo never stops early and shows duplicate suppression", () => {
     );
     expect(second.last).toBe("DEMO route=rest produced=5 delivered=0 dead_letter=0 duplicates_ignored=5");
     expect(second.status).toBe(0);
-  }, 130_000);
+  }, 250_000);
 });

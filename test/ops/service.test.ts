@@ -116,4 +116,36 @@ describe("systemd notifications on a real NOTIFY_SOCKET", () => {
     runner.kill("SIGTERM");
     expect(await exited(runner)).toBe(0);
   }, 60_000);
+
+  it("SIGHUP with a broken config keeps the running one (READY says refused, alert raised); fixed, the next SIGHUP applies it; SIGUSR2 turns on debug logs", async () => {
+    const sock = await notifySocket("reload");
+    const child = agent("h4", { NOTIFY_SOCKET: sock.path });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const readies = () =>
+      sock.got.filter((d) => d.msg.startsWith("READY=1")).map((d) => d.msg.split("\n")[1]);
+    await until(() => readies().length === 1, 20_000);
+    const file = join(tmp.dir, "h4.yaml");
+    const good = readFileSync(file, "utf8");
+    writeFileSync(file, `${good}devices: [{ id: x, driver: no-such-driver, patient: nobody }]\n`);
+    child.kill("SIGHUP");
+    await until(() => readies().length === 2, 10_000);
+    expect(readies()[1]).toMatch(
+      /^STATUS=running: 0 device\(s\), 0 unsent, 0 dead letter\(s\), alerts: .*CONFIG_RELOAD_FAILED.*; reload refused \(\d+ problem\(s\)\)$/,
+    );
+    writeFileSync(file, good.replace("level: info", "level: debug"));
+    child.kill("SIGHUP");
+    await until(() => readies().length === 3, 10_000);
+    expect(readies()[2]).toBe("STATUS=running: 0 device(s), 0 unsent, 0 dead letter(s)");
+    expect(stderr).toContain('"msg":"config reload refused"');
+    expect(stderr).toContain('"msg":"config reloaded"');
+    writeFileSync(file, good);
+    child.kill("SIGHUP");
+    await until(() => readies().length === 4, 10_000);
+    child.kill("SIGUSR2");
+    await until(() => stderr.includes("log level changed for a bounded time"), 10_000);
+    expect(stderr).toMatch(/"level":"debug","durationSec":1800,"msg":"log level changed for a bounded time"/);
+    child.kill("SIGTERM");
+    expect(await exited(child)).toBe(0);
+  }, 60_000);
 });

@@ -45,7 +45,12 @@ const provider: TokenProvider = {
   },
 };
 
-function start(timeoutMs = 2000, baseUrl = pkb.url, logger = silentLogger()) {
+function start(
+  timeoutMs = 2000,
+  baseUrl = pkb.url,
+  logger = silentLogger(),
+  onAmbiguous: "reconcile" | "hold" | "resend" = "reconcile",
+) {
   forwarder = new PkbRestForwarder({
     buffer,
     clock,
@@ -56,6 +61,7 @@ function start(timeoutMs = 2000, baseUrl = pkb.url, logger = silentLogger()) {
     concurrency: 2,
     requestTimeoutMs: timeoutMs,
     idleMs: 10,
+    onAmbiguous,
   });
   forwarder.start();
 }
@@ -209,7 +215,106 @@ describe("PKB REST forwarder against the stand-in", () => {
     expect(buffer.stats().ambiguousDeliveries).toBe(1);
   });
 
-  it("a 2xx the route cannot read (HTML, not JSON, no id, empty) is ambiguous: never re-sent, a person is told", async () => {
+  describe("exactly once: a measurement that may have reached PKB is read back before any re-send", () => {
+    /** Waits until the reading is back in `pending` after `requests` requests, then lets its retry come. */
+    async function thenRetry(requests: number) {
+      await until(
+        () =>
+          pkb.requests() === requests &&
+          buffer.stats().byState.pending === 1 &&
+          buffer.stats().byState.leased === 0,
+      );
+      clock.advance(120_000);
+      forwarder?.poke();
+    }
+
+    it("PKB stored it but the answer was lost: the read-back finds it, nothing is sent again", async () => {
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      // The POST that timed out and the read-back: no second POST.
+      expect(pkb.requests()).toBe(2);
+    });
+
+    it("PKB never got it: the read-back does not find it, it is sent once more", async () => {
+      pkb.injectFaults({ kind: "hang" });
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      expect(pkb.requests()).toBe(3);
+    });
+
+    it("PKB does not echo our external id: the measurement is recognised by type, time and values", async () => {
+      pkb.setEchoExternalId(false);
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      const other = reading(2);
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      // A different measurement (another value) is not taken for it.
+      await buffer.ingest([other]);
+      forwarder?.poke();
+      await until(() => buffer.stats().byState.delivered === 2);
+      expect(pkb.records(patient.id)).toHaveLength(2);
+    });
+
+    it("the read-back fails (500, then a timeout): nothing is re-sent until it succeeds", async () => {
+      pkb.injectFaults({ kind: "accept-then-hang" }, { kind: "status", status: 500 }, { kind: "hang" });
+      await buffer.ingest([reading(1)]);
+      start(200);
+      await thenRetry(1);
+      await until(() => pkb.requests() === 2 && buffer.stats().byState.pending === 1);
+      expect(buffer.db.prepare("SELECT last_error, ambiguous FROM outbox").get()).toEqual({
+        last_error: "read-back before re-sending failed: HTTP 500",
+        ambiguous: 1,
+      });
+      await thenRetry(2);
+      await thenRetry(3);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      expect(pkb.requests()).toBe(4);
+    });
+
+    it("an unreadable 2xx is reconciled the same way: one copy, delivered without a person", async () => {
+      pkb.injectFaults({
+        kind: "accept-then-answer",
+        status: 200,
+        body: "<html>ok</html>",
+        contentType: "text/html",
+      });
+      await buffer.ingest([reading(1)]);
+      start();
+      await thenRetry(1);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id)).toHaveLength(1);
+      expect(buffer.alerts.list().map((a) => a.code)).not.toContain("AMBIGUOUS_DELIVERY");
+    });
+
+    it("onAmbiguous: hold parks a timed-out measurement for a person; resend sends it again (two copies)", async () => {
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      await buffer.ingest([reading(1)]);
+      start(200, pkb.url, silentLogger(), "hold");
+      await until(() => buffer.stats().byState.ambiguous === 1);
+      expect(buffer.alerts.list().map((a) => a.code)).toContain("AMBIGUOUS_DELIVERY");
+      await forwarder?.stop();
+      pkb.injectFaults({ kind: "accept-then-hang" });
+      const second = reading(2);
+      await buffer.ingest([second]);
+      start(200, pkb.url, silentLogger(), "resend");
+      await thenRetry(2);
+      await until(() => buffer.stats().byState.delivered === 1);
+      expect(pkb.records(patient.id).filter((m) => m.externalId === second.key)).toHaveLength(2);
+    });
+  });
+
+  it("onAmbiguous: hold — a 2xx the route cannot read (HTML, not JSON, no id, empty) is ambiguous: never re-sent, a person is told", async () => {
     const answers = [
       { status: 200, body: "<html><body>Please sign in</body></html>", contentType: "text/html" },
       { status: 201, body: "created", contentType: "text/plain" },
@@ -218,7 +323,7 @@ describe("PKB REST forwarder against the stand-in", () => {
     ];
     pkb.injectFaults(...answers.map((a) => ({ kind: "accept-then-answer" as const, ...a })));
     await buffer.ingest([reading(1), reading(2), reading(3), reading(4)]);
-    start();
+    start(2000, pkb.url, silentLogger(), "hold");
     await until(() => buffer.stats().byState.ambiguous === 4);
     clock.advance(24 * 3_600_000);
     forwarder?.poke();

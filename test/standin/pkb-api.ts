@@ -63,6 +63,11 @@ export interface PkbApiStandin {
   injectFaults(...faults: Fault[]): void;
   clearFaults(): void;
   setLatencyMs(ms: number): void;
+  /**
+   * Whether the measurement listing echoes the hub's `externalId` (default yes). Unknown for the real
+   * PKB: without it, the hub must recognise its measurement by type, time and values.
+   */
+  setEchoExternalId(echo: boolean): void;
   records(patientId: string): StoredMeasurement[];
   /** Every patient's record (patient id → measurements). */
   inspect(): Record<string, StoredMeasurement[]>;
@@ -127,6 +132,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
   const faults: Fault[] = [];
   const sockets = new Set<Socket>();
   let latencyMs = options.latencyMs ?? 0;
+  let echoExternalId = true;
   let requests = 0;
 
   const takeFault = (target: "api" | "token"): Fault | undefined => {
@@ -224,11 +230,8 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     }
     const byType = /^\/json\/v1\/measurements\/byType\/([A-Z_]+)$/.exec(url.pathname);
     if (req.method === "GET" && byType) {
-      return send(
-        res,
-        200,
-        (records.get(patientId) ?? []).filter((m) => m.type === byType[1]),
-      );
+      const listed = (records.get(patientId) ?? []).filter((m) => m.type === byType[1]);
+      return send(res, 200, echoExternalId ? listed : listed.map(({ externalId: _id, ...m }) => m));
     }
     return send(res, 404, { message: "not found" });
   });
@@ -272,6 +275,9 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     },
     clearFaults() {
       faults.length = 0;
+    },
+    setEchoExternalId(echo) {
+      echoExternalId = echo;
     },
     setLatencyMs(ms) {
       latencyMs = ms;

@@ -111,3 +111,6 @@ export async function longestBlockMs<T>(work: () => Promise<T>): Promise<{ resul
   done = true;
   return { result, longestMs };
 }
+
+/** True inside a StrykerJS mutation run: large timing tests are skipped there (each mutant would re-run them). */
+export const UNDER_MUTATION = process.env.STRYKER_MUTATOR_WORKER !== undefined;

@@ -2,17 +2,28 @@
  * A child process for the race tests: at each of `rounds` shared start instants it either takes
  * the agent lock on `<base>/<round>` (printing `REF <round>`, or `ACQ <round> <acquired> <released>`
  * after holding a won lock for most of the round) or opens the secret box there and prints `SEALED <round> <sealed>`.
- * Usage: race-child.js lock|key <base> <startAtMs> <rounds> <intervalMs>; race-child.js hold <dataDir>
+ * Usage: race-child.js lock|key <base> <rounds> <intervalMs> (prints READY, then reads the first
+ * start instant, epoch ms, from stdin); race-child.js hold <dataDir>
  * takes the lock once and keeps it until killed.
  */
 import { join } from "node:path";
 import { acquireLock } from "../../src/agent/lock.js";
 import { SecretBox } from "../../src/core/secrets.js";
 
-const [mode, base, startText, roundsText, intervalText] = process.argv.slice(2);
-const startAt = Number(startText);
+const [mode, base, roundsText, intervalText] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const interval = Number(intervalText);
+
+/** Says READY, then waits for the shared start instant on stdin (sent once every child is ready). */
+async function startInstant(): Promise<number> {
+  process.stdout.write("READY\n");
+  let text = "";
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes("\n")) break;
+  }
+  return Number(text.trim());
+}
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -25,12 +36,15 @@ async function until(t: number): Promise<void> {
 }
 
 if (mode === "hold") {
-  // Takes the lock and keeps it until killed.
+  // Takes the lock and keeps it until killed, without keeping the release function: the lock must
+  // survive a garbage collection (run with --expose-gc).
   acquireLock(base as string);
+  (globalThis as { gc?: () => void }).gc?.();
   process.stdout.write("ACQ\n");
   setInterval(() => {}, 60_000);
 }
 
+const startAt = mode === "hold" ? 0 : await startInstant();
 for (let round = 0; mode !== "hold" && round < rounds; round++) {
   const at = startAt + round * interval;
   await until(at);

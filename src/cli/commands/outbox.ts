@@ -1,5 +1,5 @@
 import { openBuffer } from "../../agent/agent.js";
-import type { DeadLetter } from "../../buffer/outbox.js";
+import type { AttentionState, DeadLetter } from "../../buffer/outbox.js";
 import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
 import { HubError } from "../../core/errors.js";
@@ -23,8 +23,14 @@ function age(sec: number | null): string {
   return `${(sec / 3600).toFixed(1)}h`;
 }
 
-function rowLine(d: DeadLetter): string {
-  return `#${d.id} route=${d.route} patient=${d.patient} attempts=${d.attempts}`;
+function rowLine(d: DeadLetter | Omit<DeadLetter, "reason">): string {
+  const line = `#${d.id} route=${d.route} patient=${d.patient} attempts=${d.attempts}`;
+  return "reason" in d ? `${line} reason: ${d.reason}` : line;
+}
+
+function withoutReason(d: DeadLetter): Omit<DeadLetter, "reason"> {
+  const { reason: _hidden, ...rest } = d;
+  return rest;
 }
 
 function positiveId(value: string | undefined): number {
@@ -35,16 +41,25 @@ function positiveId(value: string | undefined): number {
 
 export const outboxList: Command = {
   name: "outbox list",
-  usage: "pkb-hub outbox list --config FILE [--json]",
-  summary: "counts by state, oldest unsent age, alerts and dead letters with reasons",
+  usage: "pkb-hub outbox list --config FILE [--json] [--show-reasons]",
+  summary: "counts by state, oldest unsent age, alerts, and rows waiting for a person (reasons on request)",
   async run(args, io) {
-    const { values } = parse(args, { config: { type: "string", short: "c" }, json: { type: "boolean" } });
+    const { values } = parse(args, {
+      config: { type: "string", short: "c" },
+      json: { type: "boolean" },
+      "show-reasons": { type: "boolean" },
+    });
+    // Reasons may quote PKB's answer (names, NHS numbers, values): they stay in the buffer and are
+    // shown only when asked for, to the person at the hub's console.
+    const show = values["show-reasons"] === true;
     const file = requireOption(values.config, "--config FILE");
+    const rows = (b: ReturnType<typeof openBuffer>, state: AttentionState) =>
+      b.outbox.rowsInState(state, 100).map((d) => (show ? d : withoutReason(d)));
     const { stats, dead, ambiguous, quarantined } = withBuffer(file, (b) => ({
       stats: b.stats(),
-      dead: b.outbox.rowsInState("dead", 100),
-      ambiguous: b.outbox.rowsInState("ambiguous", 100),
-      quarantined: b.outbox.rowsInState("quarantined", 100),
+      dead: rows(b, "dead"),
+      ambiguous: rows(b, "ambiguous"),
+      quarantined: rows(b, "quarantined"),
     }));
     if (values.json) {
       io.out(
@@ -77,16 +92,18 @@ export const outboxList: Command = {
     for (const a of stats.alerts) io.out(`ALERT ${a.code}: ${a.message}`);
     if (ambiguous.length > 0) {
       io.out(`ambiguous: sent, outcome unknown (${stats.ambiguous}); check PKB, then 'outbox resolve':`);
-      for (const d of ambiguous) io.out(`  ${rowLine(d)} reason: ${d.reason}`);
+      for (const d of ambiguous) io.out(`  ${rowLine(d)}`);
     }
     if (quarantined.length > 0) {
       io.out(`quarantined: impossible values, never sent (${stats.quarantined}):`);
-      for (const d of quarantined) io.out(`  ${rowLine(d)} reason: ${d.reason}`);
+      for (const d of quarantined) io.out(`  ${rowLine(d)}`);
     }
     if (dead.length > 0) {
       io.out(`dead letters (${stats.deadLetters}):`);
-      for (const d of dead) io.out(`  ${rowLine(d)} reason: ${d.reason}`);
+      for (const d of dead) io.out(`  ${rowLine(d)}`);
     }
+    if (!show && ambiguous.length + quarantined.length + dead.length > 0)
+      io.out("reasons hidden: they may quote PKB's answer (PHI); add --show-reasons to see them");
     return 0;
   },
 };

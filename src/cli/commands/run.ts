@@ -37,7 +37,7 @@ export const run: Command = {
     }
     io.out(`pkb-hub ${config.hub.id} running (data in ${config.hub.dataDir}); Ctrl-C to stop`);
     try {
-      await serve({ agent, notify, signals, logger, configuredLevel: () => agent.ctx.config.log.level });
+      await serve({ agent, notify, signals, logger });
     } finally {
       notify.close();
       signals.dispose();

@@ -70,7 +70,7 @@ export function queryResult(ack: Ack, nhsNumber: string): { found: boolean; mism
  * 204 (unknown key identifier).
  */
 const PATIENT_UNKNOWN =
-  /\bpatient\b[^.]*\b(?:not (?:found|known|registered|recogni[sz]ed)|unknown|does ?n[o']t exist|no longer exists)\b|\b(?:unknown|no such) patient\b/i;
+  /\bpatient\b[^.]*\b(?:not (?:found|known|registered|recogni[sz]ed)|unknown|does ?n[o']?t exist|no longer exists)\b|\b(?:unknown|no such) patient\b/i;
 
 export function meansPatientUnknown(ack: Ack): boolean {
   if (ack.code !== "AR" && ack.code !== "AE") return false;

@@ -10,15 +10,13 @@ export const SEGMENT_SEPARATOR = "\r";
 /**
  * Everything escaped on the way out: the five delimiters, line breaks (as `\.br\`), and the other
  * control characters (tab aside), which cannot travel in the XML (SOAP) that carries the message
- * (as `\Xhh\`). One pass over the text, and none at all for text that needs no escape (base64
- * content, most values): a 40 MB document is not rebuilt character by character.
+ * (as `\Xhh\`). One pass over the text, which comes back as it was when nothing needs escaping
+ * (base64 content, most values): a 40 MB document is not rebuilt character by character.
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
 const NEEDS_ESCAPE = /\r\n|[\\|^&~\u0000-\u0008\u000a-\u001f\u007f]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
-const ANY_ESCAPE = /[\\|^&~\u0000-\u0008\u000a-\u001f\u007f]/;
 
-const DELIMITER_ESCAPES: Readonly<Record<string, string>> = {
+const ESCAPES: Readonly<Record<string, string>> = {
   "\\": "\\E\\",
   "|": "\\F\\",
   "^": "\\S\\",
@@ -30,35 +28,49 @@ const DELIMITER_ESCAPES: Readonly<Record<string, string>> = {
 };
 
 function escapeOne(found: string): string {
-  return (
-    DELIMITER_ESCAPES[found] ?? `\\X${found.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}\\`
-  );
+  return ESCAPES[found] ?? `\\X${found.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}\\`;
 }
 
 export function escapeHl7(text: string): string {
-  if (!ANY_ESCAPE.test(text)) return text;
   return text.replace(NEEDS_ESCAPE, escapeOne);
 }
 
-export function unescapeHl7(text: string): string {
-  return text.replace(/\\(E|F|S|T|R|\.br|X[0-9A-Fa-f]+)\\/g, (_m, code: string) => {
-    switch (code) {
-      case "E":
-        return "\\";
-      case "F":
-        return "|";
-      case "S":
-        return "^";
-      case "T":
-        return "&";
-      case "R":
-        return "~";
-      case ".br":
-        return "\n";
-      default:
-        return Buffer.from(code.slice(1), "hex").toString("latin1");
-    }
-  });
+/** The delimiters of a message: the standard ones, or those its MSH declares. */
+export interface Delimiters {
+  field: string;
+  component: string;
+  repetition: string;
+  escape: string;
+  sub: string;
+}
+
+export const STANDARD_DELIMITERS: Delimiters = {
+  field: "|",
+  component: "^",
+  repetition: "~",
+  escape: "\\",
+  sub: "&",
+};
+
+/**
+ * A received value with its escape sequences resolved, for the delimiters its message declares:
+ * `\F\` is that message's field separator, and so on; `\.br\` a line break; `\Xhh..\` bytes.
+ */
+export function unescapeHl7(text: string, d: Delimiters = STANDARD_DELIMITERS): string {
+  const e = d.escape.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const sequence = new RegExp(`${e}(E|F|S|T|R|\\.br|X[0-9A-Fa-f]+)${e}`, "g");
+  const named: Readonly<Record<string, string>> = {
+    E: d.escape,
+    F: d.field,
+    S: d.component,
+    T: d.sub,
+    R: d.repetition,
+    ".br": "\n",
+  };
+  return text.replace(
+    sequence,
+    (_m, code: string) => named[code] ?? Buffer.from(code.slice(1), "hex").toString("latin1"),
+  );
 }
 
 /** A field: a plain value, or components (each a value or subcomponents). Undefined = empty. */
@@ -92,22 +104,21 @@ export function message(segments: string[]): string {
   return segments.join(SEGMENT_SEPARATOR);
 }
 
-interface Delimiters {
-  field: string;
-  component: string;
-  repetition: string;
-  escape: string;
-  sub: string;
-}
-
-const STANDARD: Delimiters = { field: "|", component: "^", repetition: "~", escape: "\\", sub: "&" };
-
-/** The delimiters a message declares in MSH-1/MSH-2 (PKB uses the standard ones, but an answer is read as it says). */
+/**
+ * The delimiters a message declares in MSH-1/MSH-2 (PKB uses the standard ones, but an answer is
+ * read as it says): five distinct characters, none a letter, digit or space; else the standard ones.
+ */
 function delimitersOf(text: string): Delimiters {
-  if (!text.startsWith("MSH") || text.length < 8) return STANDARD;
-  const [field, component, repetition, esc, sub] = text.slice(3, 8);
-  if (!field || !component || !repetition || !esc || !sub) return STANDARD;
-  return { field, component, repetition, escape: esc, sub };
+  const declared = text.slice(3, 8);
+  if (!text.startsWith("MSH") || !/^[^\w\s]{5}$/.test(declared) || new Set(declared).size !== 5)
+    return STANDARD_DELIMITERS;
+  return {
+    field: declared.charAt(0),
+    component: declared.charAt(1),
+    repetition: declared.charAt(2),
+    escape: declared.charAt(3),
+    sub: declared.charAt(4),
+  };
 }
 
 export interface ParsedSegment {
@@ -164,9 +175,6 @@ export class ParsedMessage {
   }
 
   private unescape(text: string): string {
-    if (this.d.escape === "\\" && this.d.field === "|") return unescapeHl7(text);
-    // Non-standard delimiters: map them back onto the standard escape sequences first.
-    const e = this.d.escape;
-    return unescapeHl7(text.split(e).join("\\"));
+    return unescapeHl7(text, this.d);
   }
 }

@@ -1,5 +1,5 @@
 import type { Outcome } from "../../buffer/outbox.js";
-import { isHubError } from "../../core/errors.js";
+import { messageOf } from "../../core/errors.js";
 import { type Ack, parseAck } from "./ack.js";
 import { extractHl7, type SoapAnswer, soapFault } from "./soap.js";
 
@@ -61,7 +61,7 @@ export function interpret(answer: SoapAnswer): Interpreted {
   try {
     return { ack: parseAck(hl7) };
   } catch (err) {
-    return { unreadable: isHubError(err) ? err.message : "unreadable ACK" };
+    return { unreadable: messageOf(err) };
   }
 }
 
@@ -76,7 +76,8 @@ export function interpret(answer: SoapAnswer): Interpreted {
 export function settle(answer: Interpreted, controlId: string, resendable: boolean): Outcome {
   if ("outcome" in answer) return answer.outcome;
   const why = "ack" in answer ? ackProblem(answer.ack, controlId) : answer.unreadable;
-  if (why === undefined && "ack" in answer) return ackOutcome(answer.ack);
+  // `why` is undefined only for an ACK that answers our message.
+  if (why === undefined) return ackOutcome((answer as { ack: Ack }).ack);
   const reason = `PKB answered, but not readably (${why}): it may have stored the message`;
   return resendable ? { kind: "retry", error: reason, ambiguous: true } : { kind: "ambiguous", reason };
 }

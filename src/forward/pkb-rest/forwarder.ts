@@ -6,7 +6,13 @@ import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
 import { type Answer, classify } from "./classify.js";
-import { pkbMeasurementJson, toPkbMeasurement } from "./measurement-map.js";
+import {
+  listingHolds,
+  listingPath,
+  type PkbMeasurementBody,
+  pkbMeasurementJson,
+  toPkbMeasurement,
+} from "./measurement-map.js";
 
 /** Tokens per patient. The real one (OAuth link, encrypted store) and test doubles implement this. */
 export interface TokenProvider {
@@ -28,6 +34,13 @@ export interface PkbRestForwarderOptions {
   concurrency: number;
   requestTimeoutMs: number;
   idleMs?: number;
+  /**
+   * What to do with a measurement that may have reached PKB without a readable answer (a timeout, a
+   * reset, an unreadable 2xx): `reconcile` (default) reads the patient's measurements back before any
+   * re-send and sends again only when it is not there; `hold` leaves it `ambiguous` for a person;
+   * `resend` sends it again (at least once: PKB does not de-duplicate).
+   */
+  onAmbiguous?: "reconcile" | "hold" | "resend";
   /**
    * The route's patients. While none of them has a usable link nothing is claimed, so readings
    * wait in the outbox untouched (no attempt, no churn) and go as soon as a link is made.
@@ -103,9 +116,11 @@ export class PkbRestForwarder {
   private async sendOne(row: Claimed, signal: AbortSignal): Promise<Settled["outcome"]> {
     if (row.item.type !== "reading")
       return { kind: "rejected", reason: "documents are not sent over the REST route" };
+    let measurement: PkbMeasurementBody;
     let body: string;
     try {
-      body = pkbMeasurementJson(toPkbMeasurement(row.item.reading));
+      measurement = toPkbMeasurement(row.item.reading);
+      body = pkbMeasurementJson(measurement);
     } catch (err) {
       return { kind: "rejected", reason: messageOf(err) };
     }
@@ -115,18 +130,23 @@ export class PkbRestForwarder {
     } catch (err) {
       return this.tokenFailure(err, "token");
     }
-    let answer = await this.post(body, token, signal);
-    if ("status" in answer && answer.status === 401) {
-      try {
-        answer = await this.post(body, await this.o.tokens.refresh(row.patient, token), signal);
-      } catch (err) {
-        return this.tokenFailure(err, "refresh");
-      }
-      if ("status" in answer && answer.status === 401)
-        return { kind: "retry", error: "HTTP 401 after refresh" };
+    if (row.ambiguous && this.policy === "reconcile") {
+      // An earlier attempt may have reached PKB: read the record back before sending anything again.
+      const read = await this.authorized(row.patient, token, (t) =>
+        this.request("GET", listingPath(measurement), undefined, t, signal),
+      );
+      if ("kind" in read) return read;
+      token = read.token;
+      const found = this.readBack(read.answer, measurement);
+      if (found !== false) return found;
     }
+    const sent = await this.authorized(row.patient, token, (t) =>
+      this.request("POST", "/json/v1/measurements", body, t, signal),
+    );
+    if ("kind" in sent) return sent;
     this.tokenTrouble = undefined;
-    const outcome = classify(answer, this.o.clock.nowMs());
+    const { answer } = sent;
+    const outcome = this.byPolicy(classify(answer, this.o.clock.nowMs()));
     if (outcome.kind !== "delivered") {
       this.o.logger.warn(
         { outcome: outcome.kind, status: "status" in answer ? answer.status : 0 },
@@ -134,6 +154,69 @@ export class PkbRestForwarder {
       );
     }
     return outcome;
+  }
+
+  private get policy(): "reconcile" | "hold" | "resend" {
+    return this.o.onAmbiguous ?? "reconcile";
+  }
+
+  /**
+   * Maybe-sent outcomes under the configured policy: `hold` parks them for a person; `reconcile` and
+   * `resend` retry them (flagged ambiguous, so `reconcile` reads back before the next send).
+   */
+  private byPolicy(outcome: Settled["outcome"]): Settled["outcome"] {
+    if (this.policy === "hold" && outcome.kind === "retry" && outcome.ambiguous) {
+      return { kind: "ambiguous", reason: `${outcome.error}: PKB may have stored the measurement` };
+    }
+    if (this.policy !== "hold" && outcome.kind === "ambiguous") {
+      return { kind: "retry", error: outcome.reason, ambiguous: true };
+    }
+    return outcome;
+  }
+
+  /**
+   * The read-back's answer: `delivered` when PKB already holds the measurement, `false` when it
+   * certainly does not (send it), otherwise a retry that keeps the row ambiguous (never a blind re-send).
+   */
+  private readBack(answer: Answer, sent: PkbMeasurementBody): Settled["outcome"] | false {
+    const failed = (why: string): Settled["outcome"] => ({
+      kind: "retry",
+      error: `read-back before re-sending failed: ${why}`,
+      ambiguous: true,
+    });
+    if ("networkError" in answer) return failed(answer.networkError);
+    if (answer.status < 200 || answer.status >= 300) {
+      const outcome = classify(answer, this.o.clock.nowMs());
+      return outcome.kind === "retry" && outcome.retryAfterMs !== undefined
+        ? { ...outcome, ambiguous: true }
+        : failed(`HTTP ${answer.status}`);
+    }
+    const holds = listingHolds(answer.body, sent);
+    if (holds === undefined) return failed("the listing could not be read");
+    if (holds) {
+      this.o.logger.info({ outcome: "reconciled" }, "measurement already in the record: not sent again");
+      return { kind: "delivered" };
+    }
+    return false;
+  }
+
+  /** One request with the patient's token; after a 401 the token is refreshed once and the request repeated. */
+  private async authorized(
+    patient: string,
+    token: string,
+    call: (token: string) => Promise<Answer>,
+  ): Promise<{ answer: Answer; token: string } | Settled["outcome"]> {
+    const answer = await call(token);
+    if (!("status" in answer) || answer.status !== 401) return { answer, token };
+    let fresh: string;
+    try {
+      fresh = await this.o.tokens.refresh(patient, token);
+    } catch (err) {
+      return this.tokenFailure(err, "refresh");
+    }
+    const again = await call(fresh);
+    if ("status" in again && again.status === 401) return { kind: "retry", error: "HTTP 401 after refresh" };
+    return { answer: again, token: fresh };
   }
 
   /** Logs a token problem once when it starts (not once per reading), then settles the row. */
@@ -146,13 +229,22 @@ export class PkbRestForwarder {
     return tokenFailure(err, step);
   }
 
-  private async post(body: string, token: string, signal: AbortSignal): Promise<Answer> {
+  private async request(
+    method: "GET" | "POST",
+    path: string,
+    body: string | undefined,
+    token: string,
+    signal: AbortSignal,
+  ): Promise<Answer> {
     const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
     try {
-      const res = await this.o.fetch(new URL("/json/v1/measurements", this.o.baseUrl), {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body,
+      const res = await this.o.fetch(new URL(path, this.o.baseUrl), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? { accept: "application/json" } : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body }),
         signal: AbortSignal.any([signal, timeout]),
       });
       // A body cut off after a 2xx reads as empty: the answer is then ambiguous, never "delivered".

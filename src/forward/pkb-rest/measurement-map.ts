@@ -143,3 +143,44 @@ export function createdMeasurementProblem(body: string): string | undefined {
     ? undefined
     : "with no id of the created measurement";
 }
+
+/**
+ * Where the patient's measurements of one type are listed (`GET /json/v1/measurements/byType/{type}`,
+ * documented). Whether it takes a time window is UNKNOWN: the whole list is read.
+ */
+export function listingPath(body: PkbMeasurementBody): string {
+  return `/json/v1/measurements/byType/${encodeURIComponent(body.type)}`;
+}
+
+const sameNumber = (a: unknown, b: string): boolean => typeof a === "number" && a === Number(b);
+
+/**
+ * Whether PKB's listing already holds the measurement `sent`: by our external id when PKB echoes it,
+ * else by type, observed instant and every value with its unit (the listing's shape is UNKNOWN: the
+ * stand-in answers a JSON array of what was posted). Undefined when the listing cannot be read, so the
+ * caller neither re-sends nor assumes delivery.
+ */
+export function listingHolds(listing: string, sent: PkbMeasurementBody): boolean | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(listing);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const at = Date.parse(sent.observedDate);
+  return parsed.some((m: unknown) => {
+    if (m === null || typeof m !== "object") return false;
+    const item = m as { externalId?: unknown; type?: unknown; observedDate?: unknown; values?: unknown };
+    if (item.externalId !== undefined) return item.externalId === sent.externalId;
+    if (item.type !== sent.type || typeof item.observedDate !== "string") return false;
+    if (Date.parse(item.observedDate) !== at || !Array.isArray(item.values)) return false;
+    const values = item.values as Array<{ name?: unknown; value?: unknown; unit?: unknown }>;
+    return (
+      values.length === sent.values.length &&
+      sent.values.every((v) =>
+        values.some((x) => x.name === v.name && x.unit === v.unit && sameNumber(x.value, v.value)),
+      )
+    );
+  });
+}

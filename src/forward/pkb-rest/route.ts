@@ -85,6 +85,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         fetch: ctx.fetch,
         concurrency: route.concurrency,
         requestTimeoutMs: route.requestTimeoutMs,
+        onAmbiguous: route.onAmbiguous,
         patients: keys,
       });
       forwarder.start();
