@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, type Stats, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, type Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import { driverById } from "../../drivers/index.js";
 import type { Config } from "../config/schema.js";
@@ -398,7 +398,10 @@ export function isHealthy(results: readonly CheckResult[]): boolean {
   return results.every((r) => r.status !== "fail");
 }
 
-/** Relative paths of every entry under `dir` (not following links), for the ownership check. */
+/**
+ * Relative paths of the regular files and directories under `dir` (symbolic links — the simulator's
+ * pty ends — sockets and the like are not the hub's files and are left out), for the ownership checks.
+ */
 export function listTree(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
@@ -410,9 +413,12 @@ export function listTree(dir: string): string[] {
     }
     for (const n of names) {
       const r = rel ? join(rel, n) : n;
-      out.push(r);
-      const st = statSync(join(dir, r), { throwIfNoEntry: false });
-      if (st?.isDirectory()) walk(r);
+      const st = lstatSync(join(dir, r), { throwIfNoEntry: false });
+      if (st?.isFile()) out.push(r);
+      else if (st?.isDirectory()) {
+        out.push(r);
+        walk(r);
+      }
     }
   };
   if (existsSync(dir)) walk("");

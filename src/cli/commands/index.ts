@@ -1,7 +1,8 @@
 import type { Command } from "../io.js";
 import { configCheck, configSchemaCmd } from "./config.js";
 import { decode } from "./decode.js";
-import { devicesPair, devicesScan } from "./devices.js";
+import { devicesScan } from "./devices.js";
+import { devicesPair } from "./devices-pair.js";
 import { doctor } from "./doctor.js";
 import { fleetSchema, fleetWatch } from "./fleet.js";
 import { link } from "./link.js";

@@ -7,6 +7,8 @@ import { HubError } from "../../core/errors.js";
 import { createLogger } from "../../core/log.js";
 import { linkPatient } from "../../forward/pkb-rest/link.js";
 import { tokenStore } from "../../forward/pkb-rest/route.js";
+import { actAsService } from "../../ops/privileges.js";
+import { serviceAccount } from "../../ops/users.js";
 import { type Command, parse, requireOption, secondsOption } from "../io.js";
 
 function qr(text: string): Promise<string> {
@@ -44,6 +46,8 @@ export const link: Command = {
       throw new HubError("USAGE", `patient '${key}' does not use the pkb-rest route`);
     }
     process.umask(0o077);
+    // Run by root, the link and the key are written as the service account, which must read them.
+    actAsService(config.hub.dataDir, serviceAccount(config.hub));
     ensureDataDir(config.hub.dataDir);
     const clock = new SystemClock({ mode: "assume-synced" });
     // Paste mode reads the code; loopback mode also takes a paste when someone is at the terminal.

@@ -5,6 +5,7 @@ import { loadConfig } from "../../config/load.js";
 import { isHubError } from "../../core/errors.js";
 import { createLogger } from "../../core/log.js";
 import { configWarnings } from "../../ops/config-warnings.js";
+import { assertFilesUsable } from "../../ops/preflight.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 export const run: Command = {
@@ -15,6 +16,7 @@ export const run: Command = {
     const { values } = parse(args, { config: { type: "string", short: "c" } });
     const file = requireOption(values.config, "--config FILE");
     const config = loadConfig(file);
+    assertFilesUsable(config);
     process.umask(0o077);
     const logger = createLogger({ level: config.log.level });
     for (const w of configWarnings(file, config)) logger.warn(w);
