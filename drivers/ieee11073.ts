@@ -129,7 +129,7 @@ export function float32(raw: number): Medical {
 
 /** mantissa × 10^exponent without binary noise for negative exponents (152.2, not 152.20000000000002). */
 function scale(mantissa: number, exponent: number): number {
-  // Stryker disable next-line EqualityOperator: at exponent 0 both branches give the mantissa itself
+  // (At exponent 0 both branches give the mantissa: a mutant moving the boundary there is equivalent.)
   return exponent >= 0 ? mantissa * 10 ** exponent : mantissa / 10 ** -exponent;
 }
 

@@ -41,6 +41,21 @@ function textByteAllowed(b: number): boolean {
  * frame number digit, and that the text holds no control character. Frame *order* is the link's job.
  */
 export function parseFrame(frame: Uint8Array): AstmFrame {
+  const parsed = tryParseFrame(frame);
+  if (parsed instanceof HubError) throw parsed;
+  return parsed;
+}
+
+/** `parseFrame` for the link, which answers a bad frame instead of failing: the error is returned. */
+export function tryParseFrame(frame: Uint8Array): AstmFrame | HubError {
+  try {
+    return parseFrameOrThrow(frame);
+  } catch (err) {
+    return err as HubError; // parseFrameOrThrow throws nothing but HubError
+  }
+}
+
+function parseFrameOrThrow(frame: Uint8Array): AstmFrame {
   if (frame.length < MIN_FRAME) throw new HubError("FRAME_SHORT", `ASTM frame is ${frame.length} bytes`);
   if (frame.length > MAX_FRAME)
     throw new HubError("FRAME_MALFORMED", `ASTM frame is ${frame.length} bytes, more than ${MAX_FRAME}`);

@@ -121,7 +121,7 @@ function decodeRecords(records: string[]): SessionEvent {
         event.drafts.push(...decodeResultRecord(record));
       }
     } catch (err) {
-      // Stryker disable next-line ConditionalExpression: the record decoders throw only HubError; anything else is a bug that must not be swallowed
+      // Only HubError is expected here; anything else is a bug that must not be swallowed.
       if (!isHubError(err)) throw err;
       // The frame arrived intact, so a re-send would bring the same record: it is refused (counted and
       // logged by code) and the download goes on — a NAK here would stall every later record for good.

@@ -1,5 +1,5 @@
-import { HubError, isHubError } from "../../src/core/errors.js";
-import { ENQ, EOT, parseFrame } from "./astm.js";
+import { HubError } from "../../src/core/errors.js";
+import { ENQ, EOT, tryParseFrame } from "./astm.js";
 
 /** What the receiver made of one item (a control byte or a frame) and what the hub must answer. */
 export type Received =
@@ -49,14 +49,8 @@ export class AstmReceiver {
         kind: "ignore",
         error: new HubError("FRAME_MALFORMED", "ASTM frame outside a transfer (no ENQ)"),
       };
-    let frame: ReturnType<typeof parseFrame>;
-    try {
-      frame = parseFrame(item);
-    } catch (err) {
-      // Stryker disable next-line ConditionalExpression: parseFrame throws only HubError; anything else is a bug that must not be swallowed
-      if (!isHubError(err)) throw err;
-      return { kind: "reject", error: err };
-    }
+    const frame = tryParseFrame(item);
+    if (frame instanceof HubError) return { kind: "reject", error: frame };
     if (frame.frameNumber === this.last) return { kind: "repeat" };
     const expected = this.last === undefined ? 1 : (this.last + 1) % 8;
     if (frame.frameNumber !== expected) {

@@ -12,8 +12,7 @@ const MISSING_HR = 511;
 const MISSING_SPO2 = 127;
 
 export function frameValid(b: Uint8Array, at: number): boolean {
-  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: bytes past the end read as undefined and fail the start and checksum tests anyway; the guard says so plainly
-  if (at + FRAME_BYTES > b.length) return false;
+  // Bytes past the end of `b` read as undefined, which fails the start-byte, status or checksum test.
   const [s, status, pleth, data, sum] = [b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4]] as number[];
   return (
     s === START &&

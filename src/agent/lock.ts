@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { HubError, messageOf } from "../core/errors.js";
@@ -55,6 +55,8 @@ export function acquireLock(dataDir: string): () => void {
     }
     throw new HubError("USAGE", `cannot take the lock ${file}: ${messageOf(err)}`, { cause: err });
   }
+  // Every file in the data directory is the service user's alone, this one included.
+  chmodSync(file, 0o600);
   held.set(file, db);
   writeFileAtomic(pidFile, `${process.pid}\n`);
   const lock = db;

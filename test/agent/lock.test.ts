@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
@@ -58,6 +58,7 @@ describe("agent", () => {
     await exited;
     const release = acquireLock(dir);
     expect(() => acquireLock(dir)).toThrow(expect.objectContaining({ code: "USAGE" }));
+    for (const f of ["agent.lock", "agent.lock.db"]) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
     release();
     acquireLock(dir)();
   });

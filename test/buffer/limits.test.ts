@@ -107,13 +107,8 @@ describe("size cap counts the WAL", () => {
       deliverAll(buffer);
       most = Math.max(most, onDisk());
     }
-    // 20% of slack, plus the schema's own pages: fixed overhead that grows with each migration.
-    const schemaBytes =
-      (buffer.db
-        .prepare("SELECT count(*) FROM dbstat WHERE name = 'sqlite_schema'")
-        .pluck()
-        .get() as number) * 4096;
-    expect(most).toBeLessThanOrEqual(cap * 1.2 + schemaBytes);
+    // The cap is checked before each batch is written, so one batch and its WAL may go past it.
+    expect(most).toBeLessThanOrEqual(cap * 1.25);
     expect(buffer.stats().usedBytes).toBeGreaterThanOrEqual(
       statSync(`${file}-wal`).size + statSync(`${file}-shm`).size,
     );
@@ -244,8 +239,7 @@ describe("corrupt database file", () => {
       await buffer.ingest(batch);
     }
     buffer.db.pragma("wal_checkpoint(TRUNCATE)");
-    // The schema's own pages are spared: without a readable schema nothing can be salvaged (and which
-    // pages hold it changes with every migration).
+    // The schema's own pages are spared: without a schema nothing can be read (the not-a-database case).
     const schemaPages = new Set(
       buffer.db.prepare("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'").pluck().all() as number[],
     );

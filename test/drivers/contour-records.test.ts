@@ -79,6 +79,10 @@ describe("Contour result record, field by field", () => {
     expect(only(decodeResultRecord(result({ markers: marker }))).meta.marker).toBe(meal);
   });
 
+  it("markers are whole /-separated words: XC is not the control marker C", () => {
+    expect(only(decodeResultRecord(result({ markers: "XC/B" }))).meta.marker).toBe("before-meal");
+  });
+
   it("control solution (C or Z) is not a patient reading", () => {
     expect(decodeResultRecord(result({ markers: "C" }))).toEqual([]);
     expect(decodeResultRecord(result({ markers: "B/Z" }))).toEqual([]);

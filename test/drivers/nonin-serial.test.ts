@@ -145,6 +145,7 @@ describe("Nonin packet, field by field", () => {
     noSync[1] = 0x82;
     noSync[4] = (1 + 0x82 + 0x40 + (noSync[3] as number)) & 0xff;
     expect(() => decode(noSync)).toThrow("nonin packet does not start with a SYNC frame");
+    expect(refusal(() => decode(noSync))).toBe("FRAME_MALFORMED");
     for (const f of [0, 12, 24]) {
       const bad = packet();
       bad[f * 5 + 4] = ((bad[f * 5 + 4] as number) + 1) & 0xff;
@@ -222,6 +223,13 @@ describe("Nonin session: cutting and resynchronising the stream", () => {
     const a = packet({ spo2: 90 });
     a[4] = ((a[4] as number) + 1) & 0xff;
     expect(run([[...a, ...packet({ spo2: 92 })]])).toEqual({ values: [[92, 72]], discarded: 125 });
+  });
+
+  it("25 valid frames without a SYNC bit are never taken for a packet", () => {
+    const noSync = packet({ spo2: 90 });
+    noSync[1] = 0x82;
+    noSync[4] = (1 + 0x82 + 0x40 + (noSync[3] as number)) & 0xff;
+    expect(run([[...noSync, ...packet({ spo2: 92 })]])).toEqual({ values: [[92, 72]], discarded: 125 });
   });
 
   it("a SYNC frame before 25 frames starts a new packet and discards the short one", () => {
