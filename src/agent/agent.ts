@@ -3,6 +3,7 @@ import type { Alert } from "../buffer/alerts.js";
 import { HubBuffer } from "../buffer/buffer.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { alertHint } from "../core/alert-hints.js";
 import { type Clock, type SyncProbe, SystemClock } from "../core/clock.js";
 import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError, messageOf } from "../core/errors.js";
@@ -114,8 +115,11 @@ export class Agent implements MonitorHost {
         clock,
         logger,
         (alert, active) => {
+          // The message names devices, patients' keys and counts only; the fix is fixed text.
           this.log[active ? "error" : "info"](
-            { alert: alert.code },
+            active
+              ? { alert: alert.code, message: alert.message, fix: alertHint(alert.code) }
+              : { alert: alert.code },
             active ? "alert raised" : "alert cleared",
           );
           for (const listener of this.alertListeners) {
