@@ -3,6 +3,7 @@ import type { Alert } from "../buffer/alerts.js";
 import { HubBuffer } from "../buffer/buffer.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { alertHint } from "../core/alert-hints.js";
 import { type Clock, type SyncProbe, SystemClock } from "../core/clock.js";
 import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError, messageOf } from "../core/errors.js";
@@ -28,6 +29,9 @@ export interface AgentOptions {
   /** How often state-derived alerts (silent device, dead letters, clock) are re-evaluated. */
   conditionsMs?: number;
 }
+
+/** kv key of the last reload's outcome (see Agent.noteReload). */
+export const RELOAD_NOTE_KEY = "agent:last-reload";
 
 export function bufferFile(config: Config): string {
   return isAbsolute(config.buffer.file) ? config.buffer.file : join(config.hub.dataDir, config.buffer.file);
@@ -111,8 +115,11 @@ export class Agent implements MonitorHost {
         clock,
         logger,
         (alert, active) => {
+          // The message names devices, patients' keys and counts only; the fix is fixed text.
           this.log[active ? "error" : "info"](
-            { alert: alert.code },
+            active
+              ? { alert: alert.code, message: alert.message, fix: alertHint(alert.code) }
+              : { alert: alert.code },
             active ? "alert raised" : "alert cleared",
           );
           for (const listener of this.alertListeners) {
@@ -305,6 +312,7 @@ export class Agent implements MonitorHost {
     const fail = (problems: string[]): ReloadResult => {
       const message = `configuration ${file ?? "(none)"} not applied (${problems.length} problem(s)); the running configuration is kept`;
       this.ctx.buffer.alerts.raise("CONFIG_RELOAD_FAILED", message, this.ctx.clock.nowMs());
+      this.noteReload(false, problems.length);
       this.log.error({ problems }, "config reload refused");
       return { ok: false, problems };
     };
@@ -345,8 +353,21 @@ export class Agent implements MonitorHost {
     this.ctx.buffer.alerts.clear("CONFIG_RELOAD_FAILED");
     this.checkConditions();
     const result = { ok: true as const, applied: [...new Set(applied)], restartNeeded: plan.restartNeeded };
+    this.noteReload(true, 0);
     this.log.info(result, "config reloaded");
     return result;
+  }
+
+  /**
+   * The outcome of the last reload, where another process (`pkb-hub devices pair`, which sends the
+   * SIGHUP) can read it: when, whether it was applied, how many problems. No PHI.
+   */
+  private noteReload(ok: boolean, problems: number): void {
+    try {
+      this.ctx.buffer.kvSet(RELOAD_NOTE_KEY, JSON.stringify({ atMs: Date.now(), ok, problems }));
+    } catch (err) {
+      this.log.warn({ code: codeOf(err) }, "the reload outcome could not be noted");
+    }
   }
 
   /** Stops the changed parts (devices first, as at stop) and starts them again from ctx.config. */

@@ -9,7 +9,7 @@ import { Sleeper } from "../core/sleeper.js";
 import { type AdapterLock, BleLink, findPeripheral } from "../transport/ble.js";
 import type { NobleLike } from "../transport/ble-types.js";
 import type { AgentContext, Component } from "./context.js";
-import { type DeviceCounters, newCounters, ReadingSink } from "./device-sink.js";
+import { type DeviceCounters, newCounters, ReadingSink, sessionTally } from "./device-sink.js";
 
 const CURRENT_TIME = "2a2b";
 const RACP_RESPONSE = 0x06;
@@ -145,6 +145,7 @@ export class BleDevice implements Component {
       [CURRENT_TIME],
     );
     this.link = link;
+    const tally = sessionTally(this.counters);
     const deviceId = `${this.driver.id}:${peripheral.address.toLowerCase()}`;
     try {
       if (link.has(CURRENT_TIME) && this.ctx.clock.isSynced()) {
@@ -172,6 +173,7 @@ export class BleDevice implements Component {
       this.link = undefined;
       await link.close();
       await this.flushStreams(deviceId);
+      this.log.info(tally(), "device session ended");
     }
   }
 

@@ -9,7 +9,7 @@ import { Sleeper } from "../core/sleeper.js";
 import { zonedToInstant } from "../core/time.js";
 import type { Transport } from "../transport/types.js";
 import type { AgentContext, Component } from "./context.js";
-import { type DeviceCounters, newCounters, ReadingSink } from "./device-sink.js";
+import { type DeviceCounters, newCounters, ReadingSink, sessionTally } from "./device-sink.js";
 
 /**
  * One serial device: open the transport, feed bytes to the driver's session, store its readings,
@@ -54,7 +54,12 @@ export class SerialDevice implements Component {
         failures = 0;
         this.counters.lastErrorCode = null;
         this.log.info({ transport: this.transport.name }, "device connected");
-        await this.session();
+        const tally = sessionTally(this.counters);
+        try {
+          await this.session();
+        } finally {
+          this.log.info(tally(), "device session ended");
+        }
       } catch (err) {
         if (!this.running) break;
         failures++;

@@ -36,6 +36,21 @@ export function newCounters(): DeviceCounters {
   };
 }
 
+/**
+ * What one session with a device added (how many readings, repeats, refused frames, unstored),
+ * for its one info line: counts only, never a value.
+ */
+export function sessionTally(counters: DeviceCounters): () => Record<string, number> {
+  const at = { ...counters };
+  return () => ({
+    readings: counters.readings - at.readings,
+    duplicates: counters.duplicates - at.duplicates,
+    refusedFrames: counters.malformedFrames - at.malformedFrames,
+    unmappedUser: counters.unmappedUser - at.unmappedUser,
+    notStored: counters.notStored - at.notStored,
+  });
+}
+
 /** Which patient a draft belongs to: the device's user slot mapping first, else the bound patient. */
 export function patientFor(device: DeviceConfig, draft: ReadingDraft): string | undefined {
   if (draft.userSlot !== undefined && device.userSlots) return device.userSlots[String(draft.userSlot)];

@@ -13,6 +13,7 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { HubError, messageOf } from "./errors.js";
 
@@ -77,12 +78,26 @@ export function isSecretFileExposed(file: string): boolean {
   return st !== undefined && (st.mode & 0o077) !== 0;
 }
 
+function accountName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? "?"}`;
+  }
+}
+
 /** Reads a secret (client secret, partner password) from a file; trailing newline ignored. */
 export function readSecretFile(file: string): string {
   try {
     return readFileSync(file, "utf8").replace(/\r?\n$/, "");
   } catch (err) {
-    throw new HubError("SECRET_UNREADABLE", `cannot read secret file ${file}: ${messageOf(err)}`, {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Which account met the file and what to type: usually a file written by root for the service.
+    const fix =
+      code === "EACCES" || code === "EPERM"
+        ? ` (read as ${accountName()}). Fix: sudo chown ${accountName()} ${file} && sudo chmod 600 ${file}`
+        : "";
+    throw new HubError("SECRET_UNREADABLE", `cannot read secret file ${file}: ${messageOf(err)}${fix}`, {
       cause: err,
     });
   }

@@ -9,6 +9,16 @@ export interface Settled {
   outcome: Outcome;
 }
 
+/** One info line per batch a technician can follow: how many rows, and how each ended. No PHI. */
+export function batchSummary(rows: number, settled: readonly Settled[]): Record<string, number> {
+  const out: Record<string, number> = { rows, delivered: 0, retry: 0, rejected: 0, ambiguous: 0 };
+  for (const s of settled) {
+    const kind = s.outcome.kind === "retry" && s.outcome.ambiguous ? "ambiguous" : s.outcome.kind;
+    out[kind] = (out[kind] ?? 0) + s.ids.length;
+  }
+  return out;
+}
+
 export interface DeliveryLoopOptions {
   route: string;
   outbox: Outbox;
@@ -102,6 +112,7 @@ export class DeliveryLoop {
       settled.push({ ids: left, outcome: { kind: "retry", error: "not settled by the route" } });
     try {
       for (const s of settled) this.options.outbox.complete(lease.token, s.ids, s.outcome);
+      this.log.info(batchSummary(lease.rows.length, settled), "delivery batch");
     } catch (err) {
       // Storage trouble: the lease will expire and the rows be reclaimed; nothing is lost.
       this.log.error({ err }, "could not record delivery outcome");

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, type Stats, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, type Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import { driverById } from "../../drivers/index.js";
 import type { Config } from "../config/schema.js";
@@ -366,7 +366,18 @@ export async function runChecks(
   service: Account,
   p: DoctorProbes,
 ): Promise<CheckResult[]> {
-  const [clock, network] = await Promise.all([checkClock(p), checkNetwork(config, p)]);
+  const [clock, network] = await Promise.all([
+    config.clock.mode === "assume-synced"
+      ? Promise.resolve<CheckResult>({
+          id: "clock",
+          status: "warn",
+          summary:
+            "clock.mode is assume-synced: the clock is trusted unchecked (for development machines only)",
+          fix: "set clock.mode: auto on a hub",
+        })
+      : checkClock(p),
+    checkNetwork(config, p),
+  ]);
   const bluetooth = checkBluetooth(config, p);
   return [
     checkConfigFile(file, config, service, p),
@@ -387,7 +398,10 @@ export function isHealthy(results: readonly CheckResult[]): boolean {
   return results.every((r) => r.status !== "fail");
 }
 
-/** Relative paths of every entry under `dir` (not following links), for the ownership check. */
+/**
+ * Relative paths of the regular files and directories under `dir` (symbolic links — the simulator's
+ * pty ends — sockets and the like are not the hub's files and are left out), for the ownership checks.
+ */
 export function listTree(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
@@ -399,9 +413,12 @@ export function listTree(dir: string): string[] {
     }
     for (const n of names) {
       const r = rel ? join(rel, n) : n;
-      out.push(r);
-      const st = statSync(join(dir, r), { throwIfNoEntry: false });
-      if (st?.isDirectory()) walk(r);
+      const st = lstatSync(join(dir, r), { throwIfNoEntry: false });
+      if (st?.isFile()) out.push(r);
+      else if (st?.isDirectory()) {
+        out.push(r);
+        walk(r);
+      }
     }
   };
   if (existsSync(dir)) walk("");

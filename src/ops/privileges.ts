@@ -1,5 +1,6 @@
-import { chownSync, lstatSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { chownSync, existsSync, lstatSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ensureDataDir } from "../core/data-dir.js";
 import { HubError, messageOf } from "../core/errors.js";
 import type { Account } from "./users.js";
 
@@ -40,4 +41,19 @@ export function handOver(account: Account, ...paths: string[]): void {
     if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
   };
   for (const p of paths) walk(p);
+}
+
+/**
+ * For a command about to write hub state in the data directory (`link`, `outbox retry`): run by
+ * root, it first makes a missing data directory for the service account, then becomes that
+ * account, so everything it writes is the service's. Anyone else goes on as themselves.
+ */
+export function actAsService(dataDir: string, account: Account): void {
+  if (!isRoot() || account.uid === 0) return;
+  const dir = resolve(dataDir);
+  if (!existsSync(dir)) {
+    ensureDataDir(dir);
+    handOver(account, dir);
+  }
+  becomeServiceAccount(account);
 }

@@ -4,10 +4,14 @@ import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
 import { HubError } from "../../core/errors.js";
 import { silentLogger } from "../../core/log.js";
+import { actAsService } from "../../ops/privileges.js";
+import { serviceAccount } from "../../ops/users.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 function withBuffer<T>(configFile: string, fn: (buffer: ReturnType<typeof openBuffer>) => T): T {
   const config = loadConfig(configFile);
+  // Run by root, the buffer's files (and any it creates) stay the service account's.
+  actAsService(config.hub.dataDir, serviceAccount(config.hub));
   const buffer = openBuffer(config, new SystemClock({ mode: "assume-synced" }), silentLogger());
   try {
     return fn(buffer);

@@ -5,18 +5,32 @@ import { loadConfig } from "../../config/load.js";
 import { isHubError } from "../../core/errors.js";
 import { createLogger } from "../../core/log.js";
 import { configWarnings } from "../../ops/config-warnings.js";
+import { assertFilesUsable } from "../../ops/preflight.js";
+import { prettyDestination } from "../../ops/pretty-log.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 export const run: Command = {
   name: "run",
-  usage: "pkb-hub run --config FILE",
+  usage: "pkb-hub run --config FILE [--pretty]",
   summary: "run the agent: read devices, buffer readings, deliver them to PKB (SIGHUP reloads the config)",
   async run(args, io) {
-    const { values } = parse(args, { config: { type: "string", short: "c" } });
+    const { values } = parse(args, { config: { type: "string", short: "c" }, pretty: { type: "boolean" } });
     const file = requireOption(values.config, "--config FILE");
     const config = loadConfig(file);
+    assertFilesUsable(config);
     process.umask(0o077);
-    const logger = createLogger({ level: config.log.level });
+    // --pretty: lines for a technician's terminal instead of JSON for the journal.
+    const logger = createLogger({
+      level: config.log.level,
+      ...(values.pretty
+        ? {
+            destination: prettyDestination(
+              (t) => process.stderr.write(t),
+              process.stderr.isTTY === true && !io.env.NO_COLOR,
+            ),
+          }
+        : {}),
+    });
     for (const w of configWarnings(file, config)) logger.warn(w);
     // Signals are caught from the start: a stop or reload asked for while starting is handled
     // once started. The interval holds the process open even when nothing configured does.

@@ -49,6 +49,11 @@ export interface LinkOptions {
    */
   sharedAccount?: boolean;
   logger?: Logger;
+  /**
+   * Paste mode in two steps (no terminal): the request started by an earlier `pkb-hub link` (its
+   * state and PKCE verifier kept sealed) and the redirect address or code the technician now gives.
+   */
+  resume?: { request: AuthorizationRequest; pasted: string };
 }
 
 /** GET /json/users/self: the PKB id and NHS number of the account that approved the link. */
@@ -181,6 +186,10 @@ async function obtainTokens(
     const problem = loopbackRedirectProblem(o.route.redirectUri);
     if (problem) throw new HubError("CONFIG_INVALID", `routes.pkbRest.redirectUri ${problem}`);
   }
+  if (o.resume) {
+    const { request, pasted } = o.resume;
+    return finishAuthorization(config, request, pastedToUrl(pasted, request, o.route.redirectUri));
+  }
   const request = await startAuthorization(config, o.route);
   let callback: URL;
   if (o.mode === "loopback") {
@@ -217,6 +226,17 @@ function linkedElsewhere(o: LinkOptions, pkbId: string): string[] {
   });
 }
 
+/** Refused before the patient is asked to approve anything: a link the hub could not verify. */
+export function assertLinkable(patient: PatientConfig, acceptUnverified: boolean | undefined): void {
+  if (!patient.nhsNumber && !acceptUnverified) {
+    throw new HubError(
+      "USAGE",
+      `patient ${patient.key} has no NHS number in the configuration, so the hub cannot check that the ` +
+        "PKB account is theirs: add patients[].nhsNumber, or link with --accept-unverified after checking the account in person",
+    );
+  }
+}
+
 /**
  * Links a patient: authorization code with state and PKCE, then the Users API. The mis-attribution
  * guard refuses the link when the configured NHS number differs from the PKB account's.
@@ -224,14 +244,7 @@ function linkedElsewhere(o: LinkOptions, pkbId: string): string[] {
 export async function linkPatient(o: LinkOptions): Promise<PatientLink> {
   const fetchImpl = o.fetch ?? fetch;
   const config = oauthConfig(o.route, fetchImpl);
-  // Refused before the patient is asked to approve anything.
-  if (!o.patient.nhsNumber && !o.acceptUnverified) {
-    throw new HubError(
-      "USAGE",
-      `patient ${o.patient.key} has no NHS number in the configuration, so the hub cannot check that the ` +
-        "PKB account is theirs: add patients[].nhsNumber, or link with --accept-unverified after checking the account in person",
-    );
-  }
+  assertLinkable(o.patient, o.acceptUnverified);
   const timeoutMs = o.timeoutMs ?? 10 * 60_000;
   const tokens = await obtainTokens(o, config, timeoutMs);
   const self = await usersSelf(fetchImpl, o.route, tokens.accessToken).catch(async (err: unknown) => {
