@@ -6,22 +6,12 @@ import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { SystemClock } from "../../src/core/clock.js";
-import { linkPatient } from "../../src/forward/pkb-rest/link.js";
-import { tokenStore } from "../../src/forward/pkb-rest/route.js";
 import { startPkbApiStandin } from "../../test/standin/pkb-api.js";
-import { approveAs } from "../../test/standin/pkb-oauth.js";
 import { tempDir } from "../../test/support/tmp.js";
 import { flags, intFlag, report } from "../bench/common.js";
+import { CHAOS_PATIENT, linkChaosPatient } from "./rest-link.js";
 
 const CLI = join(import.meta.dirname, "../../src/cli/main.js");
-const PATIENT = {
-  id: "pkb-chaos",
-  firstName: "Chaos",
-  lastName: "Test",
-  dob: "1950-01-31",
-  gender: "F",
-  nhsNumber: "9434765919",
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function unsent(file: string): number {
@@ -52,7 +42,7 @@ export async function chaosKill(args: string[]): Promise<void> {
   const perRound = intFlag(f, "records-per-round", 15);
   const tmp = tempDir("pkb-hub-chaos-");
   const pkb = await startPkbApiStandin({ accessTokenTtlSec: 600 });
-  pkb.addPatient(PATIENT);
+  pkb.addPatient(CHAOS_PATIENT);
   const dataDir = join(tmp.dir, "data");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secretFile = join(dataDir, "client-secret");
@@ -63,7 +53,7 @@ export async function chaosKill(args: string[]): Promise<void> {
     clock: { mode: "assume-synced" },
     log: { level: "warn" },
     buffer: { backoffBaseMs: 100, backoffMaxMs: 1000, leaseSec: 2 },
-    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: PATIENT.nhsNumber }],
+    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: CHAOS_PATIENT.nhsNumber }],
     routes: {
       pkbRest: { baseUrl: pkb.url, clientId: "pkb-hub-test", clientSecretFile: secretFile, concurrency: 2 },
     },
@@ -81,18 +71,12 @@ export async function chaosKill(args: string[]): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     const parsed = parseConfig(configFor(1));
-    let shown: URL | undefined;
-    await linkPatient({
-      route: parsed.routes.pkbRest as NonNullable<typeof parsed.routes.pkbRest>,
-      patient: parsed.patients[0] as (typeof parsed.patients)[number],
-      store: tokenStore(dataDir),
-      clock: new SystemClock({ mode: "assume-synced" }),
-      mode: "paste",
-      show: (u) => {
-        shown = u;
-      },
-      paste: async () => (await approveAs(shown as URL, PATIENT.id)).href,
-    });
+    await linkChaosPatient(
+      parsed.routes.pkbRest as NonNullable<typeof parsed.routes.pkbRest>,
+      parsed.patients[0] as (typeof parsed.patients)[number],
+      dataDir,
+      new SystemClock({ mode: "assume-synced" }),
+    );
     const start = (records: number) => {
       writeFileSync(configFile, stringify(configFor(records)), { mode: 0o600 });
       // Its own process group: a kill takes the agent's children (socat, the simulated meter) too,
@@ -117,7 +101,7 @@ export async function chaosKill(args: string[]): Promise<void> {
     const end = Date.now() + 120_000;
     const file = join(dataDir, "buffer.db");
     while (Date.now() < end) {
-      const received = new Set(pkb.records(PATIENT.id).map((m) => m.externalId)).size;
+      const received = new Set(pkb.records(CHAOS_PATIENT.id).map((m) => m.externalId)).size;
       if (received >= produced && unsent(file) === 0) break;
       await sleep(250);
     }
@@ -125,7 +109,7 @@ export async function chaosKill(args: string[]): Promise<void> {
     process.kill(-(child.pid as number), "SIGTERM");
     await exited;
     child = undefined;
-    const ids = pkb.records(PATIENT.id).map((m) => m.externalId ?? "");
+    const ids = pkb.records(CHAOS_PATIENT.id).map((m) => m.externalId ?? "");
     const distinct = new Set(ids);
     const db = new Database(file, { readonly: true });
     const dead = db.prepare("SELECT count(*) FROM outbox WHERE state = 'dead'").pluck().get() as number;

@@ -4,6 +4,7 @@ type Run = (args: string[]) => Promise<void>;
 const RUNS: Record<string, () => Promise<Run>> = {
   kill: async () => (await import("./kill.js")).chaosKill,
   fuzz: async () => (await import("./fuzz.js")).chaosFuzz,
+  faults: async () => (await import("./faults.js")).chaosFaults,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -38,6 +38,8 @@ export type Fault = { on?: "api" | "token" } & (
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
   | { kind: "accept-then-hang" }
+  /** Stores the measurement, then drops the connection: the answer is lost after the server accepted it. */
+  | { kind: "accept-then-reset" }
   /** Stores the measurement, then answers this (a proxy's HTML page, an empty or odd 2xx body). */
   | { kind: "accept-then-answer"; status: number; body: string; contentType?: string }
 );
@@ -62,6 +64,13 @@ export interface PkbApiStandin {
   /** Faults answered to the next requests, in order. */
   injectFaults(...faults: Fault[]): void;
   clearFaults(): void;
+  /**
+   * Faults at a rate (chaos runs): each request of a fault's target, when none is queued, gets the
+   * fault `pick` draws with probability `rate`. `rate` 0 stops them.
+   */
+  setFaultRate(rate: number, pick: () => Fault, rand?: () => number): void;
+  /** Faults answered so far (queued and random). */
+  injected(): number;
   setLatencyMs(ms: number): void;
   /**
    * Whether the measurement listing echoes the hub's `externalId` (default yes). Unknown for the real
@@ -135,9 +144,19 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
   let echoExternalId = true;
   let requests = 0;
 
+  let random: { rate: number; pick: () => Fault; rand: () => number } | undefined;
+  let injected = 0;
   const takeFault = (target: "api" | "token"): Fault | undefined => {
     const i = faults.findIndex((f) => (f.on ?? "api") === target);
-    return i < 0 ? undefined : faults.splice(i, 1)[0];
+    if (i >= 0) {
+      injected++;
+      return faults.splice(i, 1)[0];
+    }
+    if (!random || random.rand() >= random.rate) return undefined;
+    const fault = random.pick();
+    if ((fault.on ?? "api") !== target) return undefined;
+    injected++;
+    return fault;
   };
 
   const readBody = (req: IncomingMessage) =>
@@ -222,6 +241,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       list.push(parsed as StoredMeasurement);
       records.set(patientId, list);
       if (fault?.kind === "accept-then-hang") return;
+      if (fault?.kind === "accept-then-reset") return req.socket.destroy();
       if (fault?.kind === "accept-then-answer") {
         res.writeHead(fault.status, { "content-type": fault.contentType ?? "application/json" });
         return res.end(fault.body);
@@ -276,6 +296,10 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     clearFaults() {
       faults.length = 0;
     },
+    setFaultRate(rate, pick, rand = Math.random) {
+      random = rate > 0 ? { rate, pick, rand } : undefined;
+    },
+    injected: () => injected,
     setEchoExternalId(echo) {
       echoExternalId = echo;
     },
