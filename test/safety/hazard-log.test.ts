@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
-const log = readFileSync(join(root, "docs/safety/hazard-log.md"), "utf8");
+const log = readFileSync(process.env.HAZARD_LOG ?? join(root, "docs/safety/hazard-log.md"), "utf8");
 
 /** Every `` `file` › `title` `` reference in the log. */
 function references(text: string): Array<{ file: string; title: string }> {
@@ -41,6 +41,26 @@ describe("hazard log", () => {
       if (!titlesIn(readFileSync(path, "utf8")).has(title)) missing.push(`${file} › ${title}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it("every row sits in its hazard's table, under the header, and no row is there twice within a hazard", () => {
+    const misplaced: string[] = [];
+    const seen = new Set<string>();
+    const twice: string[] = [];
+    let inTable = false;
+    for (const line of log.split("\n")) {
+      if (line.startsWith("## ")) {
+        inTable = false;
+        seen.clear();
+      }
+      if (line === "|---|---|---|") inTable = true;
+      else if (line.startsWith("| ") && !line.startsWith("| cause |")) {
+        if (!inTable) misplaced.push(line.slice(0, 80));
+        if (seen.has(line)) twice.push(line.slice(0, 80));
+        seen.add(line);
+      } else if (!line.startsWith("| cause |")) inTable = false;
+    }
+    expect({ misplaced, twice }).toEqual({ misplaced: [], twice: [] });
   });
 
   it("reads a title the way the log writes it (the checker itself)", () => {
