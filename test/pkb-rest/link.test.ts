@@ -46,9 +46,9 @@ async function linkAs(
   });
 }
 
-/** A loopback redirect URI on a free-looking port. */
+/** A loopback redirect URI on a free-looking port, below Linux's ephemeral range (32768+) so no outgoing connection holds it. */
 function loopbackPort(): void {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = 20000 + Math.floor(Math.random() * 12000);
   f.setRoute({ redirectUri: `http://127.0.0.1:${port}/callback` });
 }
 
