@@ -4,10 +4,11 @@ import { runCli } from "../../src/cli/cli.js";
 import { tokenStore } from "../../src/forward/pkb-rest/route.js";
 import { approveAs } from "../standin/pkb-browser.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
+import { loopbackPort } from "../support/ports.js";
 
 let f: RestFixture;
 let configFile: string;
-const port = 20000 + Math.floor(Math.random() * 20000);
+const port = loopbackPort();
 
 beforeEach(async () => {
   f = await startRestFixture({ route: { redirectUri: `http://127.0.0.1:${port}/callback` } });

@@ -122,7 +122,7 @@ describe("a data directory the agent cannot use is DATA_DIR_UNUSABLE with the fi
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(
-          `DATA_DIR_UNUSABLE: data directory ${dataDir} cannot be created or written by user \\S+ \\(uid 65534\\) \\(EACCES at ${dataDir}\\)\\. Fix: sudo install -d -o \\S+ -m 0700 ${dataDir}`,
+          `DATA_DIR_UNUSABLE: the agent runs as \\S+ \\(uid 65534\\) and cannot use 1 file\\(s\\): ${dataDir} does not exist, and \\S+ cannot create it in ${parent}\\. Fix: install -d -o \\S+ -m 0700 ${dataDir}`,
         ),
       );
       expect(r.stderr).not.toMatch(NO_STACK);

@@ -3,11 +3,12 @@ import { runCli } from "../../src/cli/cli.js";
 import { tokenStore } from "../../src/forward/pkb-rest/route.js";
 import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
+import { loopbackPort } from "../support/ports.js";
 
 let f: RestFixture;
 let pkb: RestFixture["pkb"];
 let configFile: string;
-const port = 20000 + Math.floor(Math.random() * 20000);
+const port = loopbackPort();
 
 beforeEach(async () => {
   f = await startRestFixture({

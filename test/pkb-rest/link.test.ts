@@ -8,6 +8,7 @@ import { oauthConfig } from "../../src/forward/pkb-rest/oauth.js";
 import { OAuthTokenProvider } from "../../src/forward/pkb-rest/tokens.js";
 import { approveAs, approveDeviceAs } from "../standin/pkb-browser.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
+import { loopbackPort } from "../support/ports.js";
 import { until } from "../support/wait.js";
 
 let f: RestFixture;
@@ -46,9 +47,9 @@ async function linkAs(
   });
 }
 
-/** A loopback redirect URI on a free-looking port, below Linux's ephemeral range (32768+) so no outgoing connection holds it. */
-function loopbackPort(): void {
-  const port = 20000 + Math.floor(Math.random() * 12000);
+/** A loopback redirect URI on a free-looking port. */
+function useLoopbackRedirect(): void {
+  const port = loopbackPort();
   f.setRoute({ redirectUri: `http://127.0.0.1:${port}/callback` });
 }
 
@@ -66,12 +67,12 @@ describe("linking a patient", () => {
   });
 
   it("loopback mode: the callback page on the hub receives the code", async () => {
-    loopbackPort();
+    useLoopbackRedirect();
     expect((await linkAs("pkb-ann", "loopback", "approve", ["/callback"])).state).toBe("linked");
   });
 
   it("loopback mode: requests without the pending state (another local process) get 400 and the link keeps waiting", async () => {
-    loopbackPort();
+    useLoopbackRedirect();
     const strays = [
       "/callback?error=access_denied",
       "/callback?error=access_denied&state=guessed",
@@ -105,7 +106,7 @@ describe("linking a patient", () => {
   });
 
   it("loopback mode with the browser on another machine: the pasted redirect is taken instead", async () => {
-    loopbackPort();
+    useLoopbackRedirect();
     let shown: URL | undefined;
     const link = await f.link("pkb-ann", {
       mode: "loopback",
@@ -119,7 +120,7 @@ describe("linking a patient", () => {
   });
 
   it("loopback mode: nobody approves in time → LINK_TIMEOUT, nothing stored", async () => {
-    loopbackPort();
+    useLoopbackRedirect();
     await expect(
       linkPatient({
         route: route(),

@@ -7,6 +7,7 @@ import { PkbRestForwarder } from "../../src/forward/pkb-rest/forwarder.js";
 import { createPkbRestRoute } from "../../src/forward/pkb-rest/route.js";
 import { testContext } from "../support/context.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
+import { loopbackPort } from "../support/ports.js";
 
 let f: RestFixture;
 beforeEach(async () => {
@@ -156,7 +157,7 @@ describe("transport security of the REST route", () => {
   });
 
   it("loopback mode listens only on a loopback IP literal: 0.0.0.0 or a host name is refused before listening", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = loopbackPort();
     for (const redirectUri of [`http://0.0.0.0:${port}/callback`, `http://localhost:${port}/callback`]) {
       f.setRoute({ redirectUri });
       await expect(f.link("pkb-ann", { mode: "loopback" })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
