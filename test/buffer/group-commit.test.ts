@@ -1,22 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import type { Reading } from "../../src/core/reading.js";
-import { bpReading, makeBuffer } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { bpReading, bufferPerTest, makeBuffer } from "../support/buffer.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
 let clock: FakeClock;
-
-beforeEach(() => {
-  tmp = tempDir();
-  ({ buffer, clock } = makeBuffer(tmp.dir));
-});
-afterEach(() => {
-  buffer.close();
-  tmp.cleanup();
-});
+const tmp = bufferPerTest(
+  (b) => ({ buffer, clock } = b),
+  () => buffer,
+);
 
 const storedKeys = () => buffer.db.prepare("SELECT key FROM readings ORDER BY id").pluck().all();
 

@@ -1,30 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { HeldReadings } from "../../src/buffer/held.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import {
   bpReading,
+  bufferPerTest,
   longestBlockMs,
-  makeBuffer,
   outboxStates,
   seedHeld,
   UNDER_MUTATION,
 } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
 import { until } from "../support/wait.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
 let clock: FakeClock;
-
-beforeEach(() => {
-  tmp = tempDir();
-  ({ buffer, clock } = makeBuffer(tmp.dir));
-});
-afterEach(() => {
-  buffer.close();
-  tmp.cleanup();
-});
+const _tmp = bufferPerTest(
+  (b) => ({ buffer, clock } = b),
+  () => buffer,
+);
 
 describe("held readings are released whenever the clock is synchronised", () => {
   it("a reading finished while unsynchronised that commits just after the sync release is released, not held forever", async () => {

@@ -1,21 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { FakeClock } from "../../src/core/clock.js";
-import { makeBuffer, outboxStates, seedReadings } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { bufferPerTest, makeBuffer, outboxStates, seedReadings } from "../support/buffer.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
 let clock: FakeClock;
-
-beforeEach(() => {
-  tmp = tempDir();
-  ({ buffer, clock } = makeBuffer(tmp.dir));
-});
-afterEach(() => {
-  buffer.close();
-  tmp.cleanup();
-});
+const tmp = bufferPerTest(
+  (b) => ({ buffer, clock } = b),
+  () => buffer,
+);
 
 const HOUR = 3_600_000;
 

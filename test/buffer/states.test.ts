@@ -1,21 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
-import { bpReading, makeBuffer, outboxStates, seedReadings, sendOnce } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { bpReading, bufferPerTest, outboxStates, seedReadings, sendOnce } from "../support/buffer.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
 let clock: FakeClock;
-
-beforeEach(() => {
-  tmp = tempDir();
-  ({ buffer, clock } = makeBuffer(tmp.dir));
-});
-afterEach(() => {
-  buffer.close();
-  tmp.cleanup();
-});
+const _tmp = bufferPerTest(
+  (b) => ({ buffer, clock } = b),
+  () => buffer,
+);
 
 const QUARANTINE = "bp-systolic outside its hard limits (0..400 mm[Hg])";
 

@@ -1,30 +1,25 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { OUTBOX_STATES } from "../../src/buffer/outbox.js";
 import { ensureOutboxCounts } from "../../src/buffer/stats.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import {
   bpReading,
+  bufferPerTest,
   makeBuffer,
   seedHeld,
   seedReadings,
   sendOnce,
   UNDER_MUTATION,
 } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer;
 let clock: FakeClock;
-
-beforeEach(() => {
-  tmp = tempDir();
-  ({ buffer, clock } = makeBuffer(tmp.dir, { retentionMs: 7_200_000, leaseMs: 10_000 }));
-});
-afterEach(() => {
-  buffer.close();
-  tmp.cleanup();
-});
+const tmp = bufferPerTest(
+  (b) => ({ buffer, clock } = b),
+  () => buffer,
+  { retentionMs: 7_200_000, leaseMs: 10_000 },
+);
 
 /** What the counters must say, computed the slow way (a full scan). */
 function truth() {

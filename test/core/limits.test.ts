@@ -93,19 +93,23 @@ describe("hard limits: physically impossible values are quarantined, never forwa
   });
 
   it("the limit table, edge by edge (canonical units)", () => {
-    expect(HARD_LIMITS).toEqual({
-      "bp-systolic": { min: 0, minExclusive: true, max: 500 },
-      "bp-diastolic": { min: 0, minExclusive: true, max: 400 },
-      "bp-mean": { min: 0, minExclusive: true, max: 450 },
-      "pulse-rate": { min: 0, minExclusive: true, max: 600 },
-      "heart-rate": { min: 0, minExclusive: true, max: 600 },
-      spo2: { min: 0, minExclusive: false, max: 100 },
-      "body-temperature": { min: 10, minExclusive: false, max: 50 },
-      "body-weight": { min: 0, minExclusive: true, max: 700 },
-      glucose: { min: 0, minExclusive: true, max: 5000 },
-      "respiratory-rate": { min: 0, minExclusive: false, max: 200 },
-      "peak-flow": { min: 0, minExclusive: true, max: 1500 },
-    });
+    // [component, min, minExclusive, max], written out independently of src/core/limits.ts.
+    const table: Array<[string, number, boolean, number]> = [
+      ["bp-systolic", 0, true, 500],
+      ["bp-diastolic", 0, true, 400],
+      ["bp-mean", 0, true, 450],
+      ["pulse-rate", 0, true, 600],
+      ["heart-rate", 0, true, 600],
+      ["spo2", 0, false, 100],
+      ["body-temperature", 10, false, 50],
+      ["body-weight", 0, true, 700],
+      ["glucose", 0, true, 5000],
+      ["respiratory-rate", 0, false, 200],
+      ["peak-flow", 0, true, 1500],
+    ];
+    expect(HARD_LIMITS).toEqual(
+      Object.fromEntries(table.map(([id, min, minExclusive, max]) => [id, { min, minExclusive, max }])),
+    );
     // Exclusive minimum: the minimum itself is impossible, just above it is possible.
     expect(isImpossible("bp-systolic", 0)).toBe(true);
     expect(isImpossible("bp-systolic", 0.1)).toBe(false);

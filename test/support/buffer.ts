@@ -1,10 +1,12 @@
 import { join } from "node:path";
+import { afterEach, beforeEach } from "vitest";
 import { HubBuffer, type HubBufferOptions } from "../../src/buffer/buffer.js";
 import type { Outcome } from "../../src/buffer/outbox.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
 import type { Reading } from "../../src/core/reading.js";
+import { tempDir } from "./tmp.js";
 
 export function makeBuffer(dir: string, overrides: Partial<HubBufferOptions> = {}) {
   const clock = (overrides.clock as FakeClock | undefined) ?? new FakeClock();
@@ -24,6 +26,29 @@ export function makeBuffer(dir: string, overrides: Partial<HubBufferOptions> = {
     ...overrides,
   });
   return { buffer, clock };
+}
+
+/**
+ * A fresh buffer in a temp dir for every test of the file: `open` receives it before each test,
+ * `current` names the one to close after it (a test may reopen the buffer). Returns the temp dir.
+ */
+export function bufferPerTest(
+  open: (made: ReturnType<typeof makeBuffer>) => void,
+  current: () => HubBuffer,
+  overrides: Partial<HubBufferOptions> = {},
+): { dir: string } {
+  const t = { dir: "" };
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir();
+    t.dir = tmp.dir;
+    open(makeBuffer(tmp.dir, overrides));
+  });
+  afterEach(() => {
+    current().close();
+    tmp.cleanup();
+  });
+  return t;
 }
 
 let seq = 0;
