@@ -1,24 +1,18 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import type { FakeClock } from "../../src/core/clock.js";
 import type { Reading } from "../../src/core/reading.js";
 import { bpReading, makeBuffer } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { tempDirPerTest } from "../support/per-test.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer | undefined;
 let clock: FakeClock;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => {
+const tmp = tempDirPerTest(() => {
   buffer?.close();
   buffer = undefined;
-  tmp.cleanup();
 });
 
 interface Page {

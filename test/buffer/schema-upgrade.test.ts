@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { migrate } from "../../src/buffer/db.js";
 import { MIGRATIONS } from "../../src/buffer/migrations.js";
@@ -8,7 +8,7 @@ import { FakeClock } from "../../src/core/clock.js";
 import type { Reading } from "../../src/core/reading.js";
 import { Hl7MessageStore } from "../../src/forward/hl7/store.js";
 import { bpReading, makeBuffer } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { tempDirPerTest } from "../support/per-test.js";
 
 /**
  * Migrations are forward-only and must carry every row of every earlier schema. For each version
@@ -18,15 +18,10 @@ import { tempDir } from "../support/tmp.js";
  * only needs a fixture for its own version (so that the one after it is tested from there).
  */
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer | undefined;
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => {
+const tmp = tempDirPerTest(() => {
   buffer?.close();
   buffer = undefined;
-  tmp.cleanup();
 });
 
 type Db = Database.Database;

@@ -1,21 +1,16 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { Hl7MessageStore } from "../../src/forward/hl7/store.js";
 import { bpReading, makeBuffer } from "../support/buffer.js";
-import { tempDir } from "../support/tmp.js";
+import { tempDirPerTest } from "../support/per-test.js";
 
-let tmp: ReturnType<typeof tempDir>;
 let buffer: HubBuffer | undefined;
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => {
+const tmp = tempDirPerTest(() => {
   buffer?.close();
   buffer = undefined;
-  tmp.cleanup();
 });
 
 const NHS = "9434765919";

@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { afterEach, beforeEach } from "vitest";
+import { beforeEach } from "vitest";
 import { HubBuffer, type HubBufferOptions } from "../../src/buffer/buffer.js";
 import type { Outcome } from "../../src/buffer/outbox.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
 import type { Reading } from "../../src/core/reading.js";
-import { tempDir } from "./tmp.js";
+import { tempDirPerTest } from "./per-test.js";
 
 export function makeBuffer(dir: string, overrides: Partial<HubBufferOptions> = {}) {
   const clock = (overrides.clock as FakeClock | undefined) ?? new FakeClock();
@@ -37,17 +37,8 @@ export function bufferPerTest(
   current: () => HubBuffer,
   overrides: Partial<HubBufferOptions> = {},
 ): { dir: string } {
-  const t = { dir: "" };
-  let tmp: ReturnType<typeof tempDir>;
-  beforeEach(() => {
-    tmp = tempDir();
-    t.dir = tmp.dir;
-    open(makeBuffer(tmp.dir, overrides));
-  });
-  afterEach(() => {
-    current().close();
-    tmp.cleanup();
-  });
+  const t = tempDirPerTest(() => current().close());
+  beforeEach(() => open(makeBuffer(t.dir, overrides)));
   return t;
 }
 
