@@ -22,6 +22,9 @@ export default {
   cleanTempDir: true,
   concurrency: 2,
   timeoutMS: 10_000,
+  // The initial run of every in-process suite takes ~1 min on a quiet 2-core machine, far longer on
+  // a busy one: Stryker's default 5 minutes ended runs before a single mutant was tried.
+  dryRunTimeoutMinutes: 30,
   reporters: ["html", "json", "progress"],
   htmlReporter: { fileName: "reports/mutation/mutation.html" },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
