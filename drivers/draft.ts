@@ -1,6 +1,6 @@
 import type { ComponentId, ReadingKind } from "../src/core/codes.js";
 import type { MetaValue } from "../src/core/reading.js";
-import { type LocalDateTime, localToString } from "../src/core/time.js";
+import { type LocalDateTime, localToString, utcWallTime } from "../src/core/time.js";
 import type { Ucum } from "../src/core/units.js";
 import type { Medical } from "./ieee11073.js";
 import type { DecodedDraft, SentRecord } from "./types.js";
@@ -84,13 +84,5 @@ export class DraftBuilder {
 
 /** Adds minutes to a device-local wall time (the glucose time offset), in the device's own calendar. */
 export function addMinutes(t: LocalDateTime, minutes: number): LocalDateTime {
-  const d = new Date(Date.UTC(t.year, t.month - 1, t.day, t.hours, t.minutes + minutes, t.seconds));
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hours: d.getUTCHours(),
-    minutes: d.getUTCMinutes(),
-    seconds: d.getUTCSeconds(),
-  };
+  return utcWallTime(Date.UTC(t.year, t.month - 1, t.day, t.hours, t.minutes + minutes, t.seconds));
 }

@@ -23,15 +23,20 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
   // A temp file left by a crash may carry another mode: start afresh, exclusive and 0600.
   rmSync(tmp, { force: true });
-  const fd = openSync(tmp, "wx", 0o600);
+  writeNewDurably(tmp, data);
+  renameSync(tmp, file);
+  fsyncDir(dirname(file));
+}
+
+/** Creates `file` (it must not exist), 0600, with `data`, flushed to disk. */
+function writeNewDurably(file: string, data: string | Uint8Array): void {
+  const fd = openSync(file, "wx", 0o600);
   try {
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, file);
-  fsyncDir(dirname(file));
 }
 
 function fsyncDir(dir: string): void {
@@ -53,13 +58,7 @@ export function createFileExclusive(file: string, data: string | Uint8Array): bo
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
-  const fd = openSync(tmp, "wx", 0o600);
-  try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeNewDurably(tmp, data);
   try {
     linkSync(tmp, file);
   } catch (err) {

@@ -180,6 +180,19 @@ export function chooseOverlapInstant(candidates: readonly number[], deviceNowMs:
   return { epochMs: earliest, basis: "unknown" };
 }
 
+/** The wall time that the UTC calendar shows at `epochMs` (also: calendar arithmetic on wall times). */
+export function utcWallTime(epochMs: number): LocalDateTime {
+  const d = new Date(epochMs);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hours: d.getUTCHours(),
+    minutes: d.getUTCMinutes(),
+    seconds: d.getUTCSeconds(),
+  };
+}
+
 /** The raw wall time as the device sent it, zone-free, for idempotency keys. */
 export function localToString(t: LocalDateTime): string {
   return `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)}T${pad(t.hours)}:${pad(t.minutes)}:${pad(t.seconds)}`;

@@ -2,23 +2,13 @@ import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import type { ReadingDraft } from "../../src/core/reading.js";
-import type { LocalDateTime } from "../../src/core/time.js";
+import { type LocalDateTime, utcWallTime } from "../../src/core/time.js";
 import { finishCtx, finishOne } from "./fixtures.js";
 
 const NOW = Date.UTC(2026, 6, 1, 12, 0, 0);
 const utc = (ms = NOW, synced = true) =>
   finishCtx({ timeZone: "UTC", clock: new FakeClock(ms, synced), receivedAtMs: ms });
-const local = (ms: number): LocalDateTime => {
-  const d = new Date(ms);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hours: d.getUTCHours(),
-    minutes: d.getUTCMinutes(),
-    seconds: d.getUTCSeconds(),
-  };
-};
+const local = utcWallTime;
 const spo2At = (t: LocalDateTime | undefined, extra: Partial<ReadingDraft> = {}): ReadingDraft => ({
   kind: "spo2",
   components: [{ id: "spo2", value: 97, unit: "%" }],

@@ -36,3 +36,8 @@ const KIND_OF: Record<ComponentId, ReadingKind> = {
 export function finishOne(id: ComponentId, value: number, unit: Ucum, ctx = finishCtx()): Reading {
   return finishReading({ kind: KIND_OF[id], components: [{ id, value, unit }] }, ctx);
 }
+
+/** A device wall time, written like a date: wall(2026, 10, 25, 1, 30). */
+export function wall(year: number, month: number, day: number, hours: number, minutes = 0, seconds = 0) {
+  return { year, month, day, hours, minutes, seconds };
+}

@@ -11,15 +11,9 @@ import {
   offsetMinutes,
   zonedToInstant,
 } from "../../src/core/time.js";
+import { wall } from "./fixtures.js";
 
-const at = (year: number, month: number, day: number, hours: number, minutes = 0, seconds = 0) => ({
-  year,
-  month,
-  day,
-  hours,
-  minutes,
-  seconds,
-});
+const at = wall;
 
 describe("device local time in the hub's zone", () => {
   it("winter and summer offsets in Europe/London", () => {

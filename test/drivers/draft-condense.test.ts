@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Condenser, condensePolicy, DEFAULT_CONDENSE } from "../../drivers/condense.js";
 import { addMinutes, DraftBuilder } from "../../drivers/draft.js";
 import type { ReadingDraft } from "../../src/core/reading.js";
+import { wall } from "../core/fixtures.js";
 
 describe("DraftBuilder", () => {
   it("collects components, flags, meta, time, sequence and user slot; records what was sent", () => {
@@ -79,14 +80,7 @@ describe("DraftBuilder", () => {
 });
 
 describe("addMinutes: the glucose time offset in the device's own calendar", () => {
-  const at = (year: number, month: number, day: number, hours: number, minutes: number, seconds = 0) => ({
-    year,
-    month,
-    day,
-    hours,
-    minutes,
-    seconds,
-  });
+  const at = wall;
   it.each([
     [at(2026, 11, 24, 7, 0, 9), 30, at(2026, 11, 24, 7, 30, 9)],
     [at(2026, 11, 24, 0, 10), -30, at(2026, 11, 23, 23, 40)],
