@@ -82,20 +82,9 @@ describe("units, pair by pair", () => {
   });
 
   it("rounds to each unit's resolution after a conversion; the same unit is left as it is", () => {
-    expect(Object.fromEntries(UNITS.map((u) => [u, unitDecimals(u)]))).toEqual({
-      "mm[Hg]": 1,
-      kPa: 2,
-      Cel: 2,
-      "[degF]": 1,
-      kg: 3,
-      "[lb_av]": 2,
-      "mg/dL": 1,
-      "mmol/L": 2,
-      "%": 1,
-      "/min": 1,
-      "L/min": 1,
-      kJ: 0,
-    });
+    // unit:decimals, written out independently of src/core/units.ts.
+    const decimals = "mm[Hg]:1 kPa:2 Cel:2 [degF]:1 kg:3 [lb_av]:2 mg/dL:1 mmol/L:2 %:1 /min:1 L/min:1 kJ:0";
+    expect(UNITS.map((u) => `${u}:${unitDecimals(u)}`).join(" ")).toBe(decimals);
     expect(roundFor("kJ", 12.5)).toBe(13);
     expect(roundFor("kg", 70.0004)).toBe(70);
     expect(convertRounded(99.1, "mg/dL", "mmol/L")).toBe(5.5);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeHex, only, refusal } from "./helpers.js";
+import { decodeHex, only, refusal, spo2Only } from "./helpers.js";
 
 // PLX Spot-check Measurement 0x2A5E: flags u8 | SpO2 SFLOAT % | PR SFLOAT /min | [time 7 B]
 // | [measurement status u16] | [device and sensor status u24] | [pulse amplitude index SFLOAT].
@@ -10,16 +10,7 @@ const continuous = (hex: string) => decodeHex("ble-pulse-oximeter", hex, "2a5f")
 describe("PLX spot-check measurement, field by field", () => {
   it("no optional field: SpO2 and pulse rate only", () => {
     // flags 00 | SpO2 0x0061 = 97 | PR 0x0048 = 72
-    expect(only(spot("00 | 6100 | 4800"))).toEqual({
-      kind: "spo2",
-      values: { spo2: 97, "pulse-rate": 72 },
-      units: { spo2: "%", "pulse-rate": "/min" },
-      flags: [],
-      time: undefined,
-      seq: undefined,
-      userSlot: undefined,
-      meta: {},
-    });
+    expect(only(spot("00 | 6100 | 4800"))).toEqual(spo2Only(97, 72));
   });
 
   it("SFLOAT with a negative exponent: 97.5 % and 72.4 /min", () => {
@@ -161,16 +152,7 @@ describe("PLX spot-check measurement, field by field", () => {
 // Flags: bit0 Fast, bit1 Slow, bit2 measurement status, bit3 device status, bit4 PAI.
 describe("PLX continuous measurement, field by field", () => {
   it("SpO2PR-Normal only", () => {
-    expect(only(continuous("00 | 6200 | 4600"))).toEqual({
-      kind: "spo2",
-      values: { spo2: 98, "pulse-rate": 70 },
-      units: { spo2: "%", "pulse-rate": "/min" },
-      flags: [],
-      time: undefined,
-      seq: undefined,
-      userSlot: undefined,
-      meta: {},
-    });
+    expect(only(continuous("00 | 6200 | 4600"))).toEqual(spo2Only(98, 70));
   });
 
   it("SpO2PR-Fast and -Slow are skipped: only the Normal pair is the reading", () => {

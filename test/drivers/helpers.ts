@@ -25,6 +25,20 @@ export function only(drafts: ReadingDraft[]) {
   };
 }
 
+/** What `only` gives for a plain SpO2 + pulse rate reading with nothing else set. */
+export function spo2Only(spo2: number, pulseRate: number, meta: Record<string, unknown> = {}) {
+  return {
+    kind: "spo2",
+    values: { spo2, "pulse-rate": pulseRate },
+    units: { spo2: "%", "pulse-rate": "/min" },
+    flags: [],
+    time: undefined,
+    seq: undefined,
+    userSlot: undefined,
+    meta,
+  };
+}
+
 /** The coded error a frame must be refused with. */
 export function refusal(run: () => unknown): string {
   try {

@@ -8,7 +8,7 @@ import {
   PACKET_BYTES,
 } from "../../drivers/nonin-serial/index.js";
 import type { SessionEvent } from "../../drivers/types.js";
-import { only, refusal } from "./helpers.js";
+import { only, refusal, spo2Only } from "./helpers.js";
 
 // Nonin serial data format #2: frames `01 | status | pleth | data | checksum`, checksum = sum of the
 // first four bytes mod 256. Status: bit7 always 1, bit6 sensor disconnected, bit5 artifact, bit4 out
@@ -74,16 +74,7 @@ describe("Nonin frame check, byte by byte", () => {
 
 describe("Nonin packet, field by field", () => {
   it("green perfusion, HR 72, SpO2 97", () => {
-    expect(only(decode(packet()))).toEqual({
-      kind: "spo2",
-      values: { spo2: 97, "pulse-rate": 72 },
-      units: { spo2: "%", "pulse-rate": "/min" },
-      flags: [],
-      time: undefined,
-      seq: undefined,
-      userSlot: undefined,
-      meta: { perfusion: "green" },
-    });
+    expect(only(decode(packet()))).toEqual(spo2Only(97, 72, { perfusion: "green" }));
   });
 
   it("heart rate is 9 bits: frame 1 bits 1-0 are bits 8-7, frame 2 bits 6-0 the rest", () => {
