@@ -52,8 +52,13 @@ export interface Lease {
 
 export type Outcome =
   | { kind: "delivered" }
-  /** `retryAfterMs` (server said when) does not spend an attempt; `ambiguous`: the request may have arrived. */
-  | { kind: "retry"; error: string; retryAfterMs?: number; ambiguous?: boolean }
+  /**
+   * `retryAfterMs` (server said when) does not spend an attempt; `ambiguous`: the request may have
+   * arrived; `notBeforeMs`: the next attempt comes no sooner than this long from now (buffer time),
+   * even when the backoff or Retry-After is shorter (e.g. a request that may still land at the server
+   * is read back only after it had time to).
+   */
+  | { kind: "retry"; error: string; retryAfterMs?: number; ambiguous?: boolean; notBeforeMs?: number }
   | { kind: "rejected"; reason: string }
   /** The request may have been processed (e.g. a 2xx without a readable ACK): never re-sent blindly. */
   | { kind: "ambiguous"; reason: string };
@@ -320,9 +325,10 @@ export class Outbox {
       }).changes;
     }
     const ambiguous = outcome.ambiguous ? 1 : 0;
+    const notBeforeMs = Math.max(0, outcome.notBeforeMs ?? 0);
     if (outcome.retryAfterMs !== undefined) {
       // The server told us when: waiting is not a failed attempt.
-      const available = times.t + Math.max(0, outcome.retryAfterMs);
+      const available = times.t + Math.max(0, outcome.retryAfterMs, notBeforeMs);
       return this.stmts.retry.run({
         id,
         token,
@@ -337,7 +343,8 @@ export class Outbox {
       const reason = `gave up after ${attempts} attempts: ${outcome.error}`;
       return this.stmts.dead.run({ id, token, now, attempts, reason, ambiguous }).changes;
     }
-    const available = times.t + backoffDelayMs(attempts, this.options.backoff, this.random);
+    const available =
+      times.t + Math.max(backoffDelayMs(attempts, this.options.backoff, this.random), notBeforeMs);
     return this.stmts.retry.run({ id, token, attempts, available, error: outcome.error, ambiguous }).changes;
   }
 
