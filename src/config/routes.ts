@@ -38,8 +38,8 @@ export const pkbRestRouteSchema = z
       .default(60)
       .describe(
         "With onAmbiguous reconcile: how long after a POST without a readable answer the patient's measurements are read back. " +
-          "A request that timed out may still be stored by PKB a little later; reading back too soon misses it and sends the " +
-          "measurement twice. Other readings are not held up meanwhile",
+          "A request that timed out (or was cut off by a crash: then counted from the restart) may still be stored by PKB a " +
+          "little later; reading back too soon misses it and sends the measurement twice. Other readings are not held up meanwhile",
       ),
     concurrency: z.number().int().min(1).max(32).default(2).describe("Measurements posted at once"),
     refreshAheadSec: z
