@@ -107,6 +107,9 @@ export async function runRestFaults(o: {
         concurrency: 4,
         requestTimeoutMs: 300,
         refreshAheadSec: 1,
+        // The stand-in stores a measurement before it answers (or not at all): nothing lands late, so
+        // the read-back need not wait the default minute.
+        reconcileAfterSec: 1,
       },
     },
     devices: [],

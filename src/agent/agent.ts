@@ -13,7 +13,7 @@ import type { AgentContext, Component } from "./context.js";
 import { createDevices, type DeviceComponent } from "./devices.js";
 import { acquireLock } from "./lock.js";
 import { planReload, problemText, type ReloadResult } from "./reload.js";
-import { createRoutes, type RouteComponent } from "./routes.js";
+import { createRoutes, type RouteComponent, reclaimWaitsMs } from "./routes.js";
 import { conditionAlerts, type HubStatus, hubStatus } from "./status.js";
 
 export interface AgentOptions {
@@ -185,7 +185,7 @@ export class Agent implements MonitorHost {
   }
 
   async start(): Promise<void> {
-    const reclaimed = this.ctx.buffer.outbox.reclaimAll();
+    const reclaimed = this.ctx.buffer.outbox.reclaimAll(reclaimWaitsMs(this.options.config));
     if (reclaimed > 0) this.log.warn({ reclaimed }, "leases from a previous run reclaimed");
     await this.systemClock?.start(this.options.config.clock.checkIntervalSec * 1000);
     this.ctx.buffer.onReleased = () => this.ctx.pokeRoutes();

@@ -52,8 +52,13 @@ export interface Lease {
 
 export type Outcome =
   | { kind: "delivered" }
-  /** `retryAfterMs` (server said when) does not spend an attempt; `ambiguous`: the request may have arrived. */
-  | { kind: "retry"; error: string; retryAfterMs?: number; ambiguous?: boolean }
+  /**
+   * `retryAfterMs` (server said when) does not spend an attempt; `ambiguous`: the request may have
+   * arrived; `notBeforeMs`: the next attempt comes no sooner than this long from now (buffer time),
+   * even when the backoff or Retry-After is shorter (e.g. a request that may still land at the server
+   * is read back only after it had time to).
+   */
+  | { kind: "retry"; error: string; retryAfterMs?: number; ambiguous?: boolean; notBeforeMs?: number }
   | { kind: "rejected"; reason: string }
   /** The request may have been processed (e.g. a 2xx without a readable ACK): never re-sent blindly. */
   | { kind: "ambiguous"; reason: string };
@@ -174,8 +179,10 @@ export class Outbox {
       reclaim: db.prepare(
         `UPDATE outbox SET state = CASE lease_from WHEN 'ambiguous' THEN 'ambiguous' ELSE 'pending' END,
            lease_token = NULL, lease_expires_ms = NULL, lease_from = NULL, ambiguous = 1,
+           available_ms = max(available_ms,
+             coalesce(@now + (SELECT value FROM json_each(@waits) WHERE key = outbox.route), available_ms)),
            last_error = 'lease expired: the agent stopped or stalled while sending'
-         WHERE state = 'leased' AND lease_expires_ms <= @now`,
+         WHERE state = 'leased' AND lease_expires_ms <= @cutoff`,
       ),
       extend: db.prepare(
         "UPDATE outbox SET lease_expires_ms = @expires WHERE lease_token = @token AND state = 'leased'",
@@ -320,9 +327,10 @@ export class Outbox {
       }).changes;
     }
     const ambiguous = outcome.ambiguous ? 1 : 0;
+    const notBeforeMs = Math.max(0, outcome.notBeforeMs ?? 0);
     if (outcome.retryAfterMs !== undefined) {
       // The server told us when: waiting is not a failed attempt.
-      const available = times.t + Math.max(0, outcome.retryAfterMs);
+      const available = times.t + Math.max(0, outcome.retryAfterMs, notBeforeMs);
       return this.stmts.retry.run({
         id,
         token,
@@ -337,7 +345,8 @@ export class Outbox {
       const reason = `gave up after ${attempts} attempts: ${outcome.error}`;
       return this.stmts.dead.run({ id, token, now, attempts, reason, ambiguous }).changes;
     }
-    const available = times.t + backoffDelayMs(attempts, this.options.backoff, this.random);
+    const available =
+      times.t + Math.max(backoffDelayMs(attempts, this.options.backoff, this.random), notBeforeMs);
     return this.stmts.retry.run({ id, token, attempts, available, error: outcome.error, ambiguous }).changes;
   }
 
@@ -351,14 +360,26 @@ export class Outbox {
    * A row leased from `ambiguous` (reconciliation) goes back to `ambiguous`.
    */
   reclaimExpired(nowMs = this.options.timebase.nowMs()): number {
-    const n = this.stmts.reclaim.run({ now: nowMs }).changes;
-    if (n > 0) this.refreshAmbiguousAlert();
-    return n;
+    return this.reclaim(nowMs, {});
   }
 
-  /** At start-up every lease belongs to a dead process: reclaim them all. */
-  reclaimAll(): number {
-    return this.reclaimExpired(Number.MAX_SAFE_INTEGER);
+  /**
+   * At start-up every lease belongs to a dead process: reclaim them all. `waitMsByRoute`: a request
+   * cut off by the crash may still land at the server, so a reclaimed row of that route is tried
+   * again (read back first) only this long from now (e.g. `routes.pkbRest.reconcileAfterSec`).
+   */
+  reclaimAll(waitMsByRoute: Readonly<Record<string, number>> = {}): number {
+    return this.reclaim(Number.MAX_SAFE_INTEGER, waitMsByRoute);
+  }
+
+  private reclaim(cutoffMs: number, waitMsByRoute: Readonly<Record<string, number>>): number {
+    const waits = JSON.stringify(
+      Object.fromEntries(Object.entries(waitMsByRoute).filter(([, ms]) => Number.isFinite(ms) && ms > 0)),
+    );
+    const now = this.options.timebase.nowMs();
+    const n = this.stmts.reclaim.run({ cutoff: cutoffMs, now, waits }).changes;
+    if (n > 0) this.refreshAmbiguousAlert();
+    return n;
   }
 
   /**

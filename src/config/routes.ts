@@ -30,6 +30,17 @@ export const pkbRestRouteSchema = z
           "reconcile = read the patient's measurements back and send again only if it is not there (exactly once); " +
           "hold = wait for a person (outbox resolve); resend = send again (at least once: PKB may store it twice)",
       ),
+    reconcileAfterSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(60)
+      .describe(
+        "With onAmbiguous reconcile: how long after a POST without a readable answer the patient's measurements are read back. " +
+          "A request that timed out (or was cut off by a crash: then counted from the restart) may still be stored by PKB a " +
+          "little later; reading back too soon misses it and sends the measurement twice. Other readings are not held up meanwhile",
+      ),
     concurrency: z.number().int().min(1).max(32).default(2).describe("Measurements posted at once"),
     refreshAheadSec: z
       .number()

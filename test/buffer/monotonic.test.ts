@@ -58,6 +58,25 @@ describe("leases, backoff and Retry-After run on monotonic time within a boot", 
     expect(buffer.outbox.claim("pkb-rest", 5).rows.map((r) => r.id)).toEqual([b]);
   });
 
+  it("a not-before wait (a request that may still land) outlasts a shorter backoff or Retry-After, on monotonic time", async () => {
+    await seedReadings(buffer, clock, 2);
+    const lease = buffer.outbox.claim("pkb-rest", 2);
+    const [a, b] = lease.rows.map((r) => r.id) as [number, number];
+    const wait = { ambiguous: true, notBeforeMs: 60_000 } as const;
+    buffer.outbox.complete(lease.token, [a], { kind: "retry", error: "request timed out", ...wait });
+    buffer.outbox.complete(lease.token, [b], {
+      kind: "retry",
+      error: "HTTP 503",
+      retryAfterMs: 1_000,
+      ...wait,
+    });
+    clock.wallMs += HOUR; // a wall-clock step does not cut the wait short
+    clock.advance(59_999);
+    expect(buffer.outbox.claim("pkb-rest", 5).rows).toEqual([]);
+    clock.advance(1);
+    expect(buffer.outbox.claim("pkb-rest", 5).rows.map((r) => r.id)).toEqual([a, b]);
+  });
+
   it("extending a lease is measured on monotonic time too", async () => {
     await seedReadings(buffer, clock, 1);
     const lease = buffer.outbox.claim("pkb-rest", 1, 10_000);

@@ -130,6 +130,21 @@ describe("outbox leases", () => {
     expect(buffer.outbox.claim("pkb-rest", 10).rows).toHaveLength(3);
   });
 
+  it("after a crash a route's reclaimed rows wait before they are tried again (the cut-off request may still land); other routes' do not", async () => {
+    await seed(2);
+    await seed(1, "hl7-a");
+    buffer.outbox.claim("pkb-rest", 2);
+    buffer.outbox.claim("hl7", 1);
+    buffer.close();
+    ({ buffer } = makeBuffer(tmp.dir, { clock }));
+    expect(buffer.outbox.reclaimAll({ "pkb-rest": 60_000 })).toBe(3);
+    expect(buffer.outbox.claim("hl7", 10).rows).toHaveLength(1);
+    clock.advance(59_999);
+    expect(buffer.outbox.claim("pkb-rest", 10).rows).toEqual([]);
+    clock.advance(1);
+    expect(buffer.outbox.claim("pkb-rest", 10).rows.map((r) => r.ambiguous)).toEqual([true, true]);
+  });
+
   it("extends a lease for a long send", async () => {
     await seed(1);
     const lease = buffer.outbox.claim("pkb-rest", 1, 10_000);

@@ -1,11 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { commandTargets } from "../../scripts/chaos/fuzz-commands.js";
 import { Crash, expectCoded, fuzzTargets, runTarget } from "../../scripts/chaos/fuzz-targets.js";
 import { HubError } from "../../src/core/errors.js";
 
 // The short version of `npm run chaos -- fuzz`: every target, a few hundred cases each.
 describe("fuzz (short)", () => {
-  for (const target of fuzzTargets()) {
+  for (const target of fuzzTargets(commandTargets())) {
     it(`${target.name}: nothing but coded errors`, () => {
       const r = runTarget(target, 300);
       expect(r.crash === undefined ? "no crash" : `${r.crash} on ${r.counterexample}`).toBe("no crash");

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HubError } from "../../src/core/errors.js";
 import { finishReading } from "../../src/core/finish.js";
 import { createLogger, silentLogger } from "../../src/core/log.js";
+import type { Reading } from "../../src/core/reading.js";
 import { PkbRestForwarder, relinkNeeded, type TokenProvider } from "../../src/forward/pkb-rest/forwarder.js";
 import { pkbMeasurementJson, toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
 import { startPkbApiStandin } from "../standin/pkb-api.js";
@@ -50,6 +51,7 @@ function start(
   baseUrl = pkb.url,
   logger = silentLogger(),
   onAmbiguous: "reconcile" | "hold" | "resend" = "reconcile",
+  reconcileAfterSec?: number,
 ) {
   forwarder = new PkbRestForwarder({
     buffer,
@@ -62,6 +64,7 @@ function start(
     requestTimeoutMs: timeoutMs,
     idleMs: 10,
     onAmbiguous,
+    ...(reconcileAfterSec === undefined ? {} : { reconcileAfterSec }),
   });
   forwarder.start();
 }
@@ -280,6 +283,50 @@ describe("PKB REST forwarder against the stand-in", () => {
       await until(() => buffer.stats().byState.delivered === 1);
       expect(pkb.records(patient.id)).toHaveLength(1);
       expect(pkb.requests()).toBe(4);
+    });
+
+    it("the read-back waits reconcileAfterSec: a POST whose answer is lost and that lands at PKB late is not sent twice (with 0 the race is shown), and other readings do not wait", async () => {
+      const copies = (r: { key: string }) => pkb.records(patient.id).filter((m) => m.externalId === r.key);
+      const row = (r: { key: string }) =>
+        buffer.db
+          .prepare(
+            "SELECT o.state, o.available_ms AS availableMs FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE r.key = ?",
+          )
+          .get(r.key) as { state: string; availableMs: number };
+      /** POSTs `late` (stored 1.5 s after the client gave up at 0.2 s) and `other`; then 5 s pass on the hub. */
+      async function race(reconcileAfterSec: number, late: Reading, other: Reading) {
+        pkb.injectFaults({ kind: "land-late", afterMs: 1500 });
+        await buffer.ingest([late]);
+        start(200, pkb.url, silentLogger(), "reconcile", reconcileAfterSec);
+        await until(() => row(late).state === "pending" && copies(late).length === 0);
+        // The other reading goes while the first one waits for its read-back.
+        await buffer.ingest([other]);
+        forwarder?.poke();
+        await until(() => row(other).state === "delivered");
+        clock.advance(5_000); // longer than the backoff (at most 1 s here)
+        forwarder?.poke();
+      }
+
+      // reconcileAfterSec 0: the read-back comes before the measurement lands, finds nothing, and re-sends.
+      const [a, b] = [reading(1), reading(2)];
+      await race(0, a, b);
+      await until(() => row(a).state === "delivered" && copies(a).length === 2, 5_000);
+      await forwarder?.stop();
+
+      // 60 s: the row waits (others do not), the late POST lands, the read-back finds it: one copy.
+      const [c, d] = [reading(3), reading(4)];
+      const requestsBefore = pkb.requests();
+      await race(60, c, d);
+      expect(row(c).state).toBe("pending");
+      expect(row(c).availableMs).toBeGreaterThanOrEqual(buffer.timebase.nowMs() + 50_000);
+      await until(() => copies(c).length === 1, 5_000);
+      clock.advance(60_000);
+      forwarder?.poke();
+      await until(() => row(c).state === "delivered");
+      expect(copies(c)).toHaveLength(1);
+      expect(copies(d)).toHaveLength(1);
+      // The POST that lost its answer, the other reading's POST, the read-back: nothing sent twice.
+      expect(pkb.requests() - requestsBefore).toBe(3);
     });
 
     it("an unreadable 2xx is reconciled the same way: one copy, delivered without a person", async () => {

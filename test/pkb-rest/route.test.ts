@@ -1,8 +1,9 @@
 import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RouteComponent } from "../../src/agent/routes.js";
+import { type RouteComponent, reclaimWaitsMs } from "../../src/agent/routes.js";
 import { SecretBox } from "../../src/core/secrets.js";
+import { pkbMeasurementJson, toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
 import {
   createPkbRestRoute,
   EXPOSED_ALERT,
@@ -82,6 +83,34 @@ describe("pkb-rest route in the agent", () => {
     expect(tokenStore(dataDir).state("p1")).toBe("linked");
     expect(tokenStore(dataDir).get("p1")?.refreshToken).not.toBe(rotated);
     expect(pkb.records(ann.id)).toHaveLength(2);
+  });
+
+  it("a send cut off by a crash is read back only reconcileAfterSec after the restart (it may still land at PKB): one copy", async () => {
+    await link();
+    const r = reading(1);
+    await buffer.ingest([r]);
+    buffer.outbox.claim("pkb-rest", 1); // the agent was killed while posting it
+    // The restart, as Agent.start does it.
+    expect(buffer.outbox.reclaimAll(reclaimWaitsMs(f.config))).toBe(1);
+    const before = pkb.api.requests();
+    await startRoute();
+    route?.poke();
+    await new Promise((done) => setTimeout(done, 300));
+    expect(pkb.api.requests()).toBe(before);
+    // Meanwhile the cut-off request reaches PKB.
+    pkb.api.addToken("late", ann.id);
+    const res = await fetch(`${pkb.url}/json/v1/measurements`, {
+      method: "POST",
+      headers: { authorization: "Bearer late", "content-type": "application/json" },
+      body: pkbMeasurementJson(toPkbMeasurement(r)),
+    });
+    expect(res.status).toBe(201);
+    clock.advance(f.route().reconcileAfterSec * 1000);
+    route?.poke();
+    await until(() => buffer.stats().byState.delivered === 1);
+    expect(pkb.records(ann.id)).toHaveLength(1);
+    // The late POST and the read-back, nothing more.
+    expect(pkb.api.requests() - before).toBe(2);
   });
 
   it("503 with Retry-After waits without spending an attempt", async () => {

@@ -42,6 +42,11 @@ export type Fault = { on?: "api" | "token" } & (
   | { kind: "accept-then-reset" }
   /** Stores the measurement, then answers this (a proxy's HTML page, an empty or odd 2xx body). */
   | { kind: "accept-then-answer"; status: number; body: string; contentType?: string }
+  /**
+   * Never answers, and stores the measurement `afterMs` later (a slow back end behind a gateway that
+   * timed out): the client gives up before the measurement lands.
+   */
+  | { kind: "land-late"; afterMs: number }
 );
 
 export interface StoredMeasurement {
@@ -159,6 +164,15 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     return fault;
   };
 
+  /** Measurements that will land late (`land-late`): cancelled by stop(). */
+  const late = new Set<NodeJS.Timeout>();
+  const store = (patientId: string, m: StoredMeasurement): StoredMeasurement[] => {
+    const list = records.get(patientId) ?? [];
+    list.push(m);
+    records.set(patientId, list);
+    return list;
+  };
+
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
       let data = "";
@@ -237,9 +251,15 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       }
       const problem = EXPONENT_VALUE.test(body) ? "value in exponent notation" : validate(parsed);
       if (problem) return send(res, 400, { message: problem });
-      const list = records.get(patientId) ?? [];
-      list.push(parsed as StoredMeasurement);
-      records.set(patientId, list);
+      if (fault?.kind === "land-late") {
+        const timer = setTimeout(() => {
+          late.delete(timer);
+          store(patientId, parsed as StoredMeasurement);
+        }, fault.afterMs);
+        late.add(timer);
+        return;
+      }
+      const list = store(patientId, parsed as StoredMeasurement);
       if (fault?.kind === "accept-then-hang") return;
       if (fault?.kind === "accept-then-reset") return req.socket.destroy();
       if (fault?.kind === "accept-then-answer") {
@@ -311,6 +331,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     requests: () => requests,
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const t of late) clearTimeout(t);
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),

@@ -42,6 +42,12 @@ export interface PkbRestForwarderOptions {
    */
   onAmbiguous?: "reconcile" | "hold" | "resend";
   /**
+   * With `reconcile`: the read-back comes no sooner than this after a POST without a readable answer
+   * (default 60), so a request PKB stores late is found instead of sent twice. The row waits in the
+   * outbox (not-before time); other rows go meanwhile.
+   */
+  reconcileAfterSec?: number;
+  /**
    * The route's patients. While none of them has a usable link nothing is claimed, so readings
    * wait in the outbox untouched (no attempt, no churn) and go as soon as a link is made.
    */
@@ -52,6 +58,8 @@ export interface PkbRestForwarderOptions {
 const RELINK_RECHECK_MS = 60_000;
 /** The token endpoint or the token store failed: the measurement was never sent, so no attempt is spent. */
 const TOKEN_RETRY_MS = 30_000;
+/** As the config's `routes.pkbRest.reconcileAfterSec` default. */
+const DEFAULT_RECONCILE_AFTER_SEC = 60;
 const NOTHING: Lease = { token: "", expiresMs: 0, rows: [] };
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
@@ -146,7 +154,7 @@ export class PkbRestForwarder {
     if ("kind" in sent) return sent;
     this.tokenTrouble = undefined;
     const { answer } = sent;
-    const outcome = this.byPolicy(classify(answer, this.o.clock.nowMs()));
+    const outcome = this.afterPost(this.byPolicy(classify(answer, this.o.clock.nowMs())));
     if (outcome.kind !== "delivered") {
       this.o.logger.warn(
         { outcome: outcome.kind, status: "status" in answer ? answer.status : 0 },
@@ -172,6 +180,16 @@ export class PkbRestForwarder {
       return { kind: "retry", error: outcome.reason, ambiguous: true };
     }
     return outcome;
+  }
+
+  /**
+   * A POST that may have reached PKB is read back only after `reconcileAfterSec`: a request that timed
+   * out here may still be in PKB's queue, and a read-back before it lands would find nothing and send
+   * the measurement again.
+   */
+  private afterPost(outcome: Settled["outcome"]): Settled["outcome"] {
+    if (this.policy !== "reconcile" || outcome.kind !== "retry" || !outcome.ambiguous) return outcome;
+    return { ...outcome, notBeforeMs: (this.o.reconcileAfterSec ?? DEFAULT_RECONCILE_AFTER_SEC) * 1000 };
   }
 
   /**

@@ -86,6 +86,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         concurrency: route.concurrency,
         requestTimeoutMs: route.requestTimeoutMs,
         onAmbiguous: route.onAmbiguous,
+        reconcileAfterSec: route.reconcileAfterSec,
         patients: keys,
       });
       forwarder.start();
