@@ -41,6 +41,22 @@ function patientRoutes(config: Config): Map<string, string> {
   return new Map(config.patients.map((p) => [p.key, p.route] as const));
 }
 
+function bufferOptions(config: Config, clock: Clock, logger: Logger, routes: Map<string, string>) {
+  return {
+    file: bufferFile(config),
+    clock,
+    logger,
+    routeOf: (patient: string) => routes.get(patient),
+    maxSizeBytes: config.buffer.maxSize,
+    retentionMs: config.buffer.retentionDays * 86_400_000,
+    maxAttempts: config.buffer.maxAttempts,
+    backoffBaseMs: config.buffer.backoffBaseMs,
+    backoffMaxMs: config.buffer.backoffMaxMs,
+    leaseMs: config.buffer.leaseSec * 1000,
+    groupCommitMs: config.buffer.groupCommitMs,
+  };
+}
+
 export function openBuffer(
   config: Config,
   clock: Clock,
@@ -49,20 +65,16 @@ export function openBuffer(
   /** The agent passes its own map so a reload can change which route a patient's readings take. */
   routes: Map<string, string> = patientRoutes(config),
 ): HubBuffer {
-  return new HubBuffer({
-    file: bufferFile(config),
-    clock,
-    logger,
-    routeOf: (patient) => routes.get(patient),
-    maxSizeBytes: config.buffer.maxSize,
-    retentionMs: config.buffer.retentionDays * 86_400_000,
-    maxAttempts: config.buffer.maxAttempts,
-    backoffBaseMs: config.buffer.backoffBaseMs,
-    backoffMaxMs: config.buffer.backoffMaxMs,
-    leaseMs: config.buffer.leaseSec * 1000,
-    groupCommitMs: config.buffer.groupCommitMs,
-    ...(onAlert ? { onAlert } : {}),
-  });
+  return new HubBuffer({ ...bufferOptions(config, clock, logger, routes), ...(onAlert ? { onAlert } : {}) });
+}
+
+/**
+ * The buffer as a command (`outbox list|retry|resolve|export`) opens it, possibly while the agent
+ * runs: rows can be read and changed, but repairing, salvaging and vacuuming the file and the disk
+ * reserve stay the agent's (HubBufferOptions.role).
+ */
+export function openBufferAsTool(config: Config, clock: Clock, logger: Logger): HubBuffer {
+  return new HubBuffer({ ...bufferOptions(config, clock, logger, patientRoutes(config)), role: "tool" });
 }
 
 /** A coded error's code for the log (never its message: a storage error may quote data). */

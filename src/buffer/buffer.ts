@@ -33,6 +33,12 @@ export interface HubBufferOptions {
   random?: () => number;
   /** Disk space held back so delivery keeps working on a full disk (default: scaled to the cap). */
   reserveBytes?: number;
+  /**
+   * `tool`: opened by a command beside a possibly running agent. It reads and changes rows, but
+   * never repairs, salvages, vacuums or recounts the file, nor takes or gives back the disk
+   * reserve: those are the agent's (see openDatabase). Default `agent`.
+   */
+  role?: "agent" | "tool";
 }
 
 export interface IngestResult {
@@ -121,15 +127,17 @@ export class HubBuffer {
     this.reserve = new DiskReserve(`${options.file}.reserve`, reserveBytes);
     // The WAL stays within the reserve: on a full disk, releasing the reserve is then always enough
     // room to checkpoint the WAL into the database and truncate it (which frees the WAL's space too).
+    const tool = options.role === "tool";
     const opened = openDatabase(options.file, {
       nowMs: options.clock.nowMs(),
       routeOf: options.routeOf,
       walLimitBytes: clamp(Math.min(cap / 16, reserveBytes || cap), 64 * KIB, 4 * MIB),
+      tool,
     });
     this.db = opened.db;
     this.alerts = new Alerts(this.db, options.onAlert);
     this.reportDamage(opened);
-    this.checkCounts();
+    if (!tool) this.checkCounts();
     this.timebase = new BufferTimebase(this.db, options.clock);
     // Claims and completions must work on a full disk: a SQLITE_FULL there releases the reserve and retries.
     this.outbox = retryWhenFull(
@@ -142,9 +150,10 @@ export class HubBuffer {
         alerts: this.alerts,
         ...(options.random ? { random: options.random } : {}),
       }),
-      () => this.makeRoom(),
+      // A command on a full disk fails with DISK_FULL: the reserve is the agent's, for delivery.
+      () => !tool && this.makeRoom(),
     );
-    if (!this.reserve.restore()) this.diskFull();
+    if (!tool && !this.reserve.restore()) this.diskFull();
     // Salvaged readings whose delivery record was lost wait as ambiguous: a person is told.
     if (opened.salvage && opened.salvage.rebuilt > 0) this.outbox.refreshAmbiguousAlert();
     this.stmts = {

@@ -43,11 +43,20 @@ export interface OpenOptions {
   routeOf?: (patient: string) => string | undefined;
   /** The WAL is checkpointed at half of this and truncated back to it after each reset. */
   walLimitBytes?: number;
+  /**
+   * Opened by a command (`outbox …`), possibly beside a running agent: a damaged file is refused,
+   * never repaired, moved aside or salvaged, and an older file is not vacuumed. Those rights are the
+   * agent's, which holds the lock on the data directory; a command doing them under its feet would
+   * pull the file from under the agent's open connection.
+   */
+  tool?: boolean;
 }
 
 function configure(db: Db, walLimitBytes: number): void {
   // Takes effect on a new file (before its first table); an existing one is converted once by VACUUM.
-  db.pragma("auto_vacuum = INCREMENTAL");
+  // Only on a new file: on an existing one the pragma commits a header write, before the file was
+  // checked, and by a command even when it then refuses the file.
+  if (db.pragma("page_count", { simple: true }) === 0) db.pragma("auto_vacuum = INCREMENTAL");
   db.pragma("journal_mode = WAL");
   // Deleted rows (delivered readings, sent HL7 messages with name, NHS number and date of birth)
   // are overwritten with zeros, not left readable in free pages or free space within pages.
@@ -189,7 +198,11 @@ function reindex(db: Db): boolean {
   }
 }
 
-function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: string; repaired?: string } {
+function tryOpen(
+  file: string,
+  walLimitBytes: number,
+  repair = true,
+): { db?: Db; problem?: string; repaired?: string } {
   let db: Db | undefined;
   try {
     db = new Database(file);
@@ -197,7 +210,7 @@ function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: stri
     configure(db, walLimitBytes);
     const problem = checkIntegrity(db);
     if (problem) {
-      if (reindex(db)) return { db, repaired: problem };
+      if (repair && reindex(db)) return { db, repaired: problem };
       db.close();
       return { problem };
     }
@@ -208,6 +221,14 @@ function tryOpen(file: string, walLimitBytes: number): { db?: Db; problem?: stri
     if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return { problem: String(code) };
     throw translateSqliteError(err);
   }
+}
+
+function refusedByTool(file: string, problem: string | undefined): HubError {
+  return new HubError(
+    "BUFFER_CORRUPT",
+    `the buffer ${file} failed its integrity check (${problem ?? "unknown problem"}); this command does not repair it: ` +
+      "the agent does when it starts, keeping the damaged file aside (sudo systemctl restart pkb-hub), then run this again",
+  );
 }
 
 /**
@@ -221,7 +242,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenResul
   const walLimit = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const first = tryOpen(file, walLimit);
+  const first = tryOpen(file, walLimit, options.tool !== true);
+  if (!first.db && options.tool) throw refusedByTool(file, first.problem);
   let db = first.db;
   const result: Omit<OpenResult, "db"> = first.repaired === undefined ? {} : { repaired: first.repaired };
   if (!db) {
@@ -246,6 +268,6 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenResul
     db.close();
     throw translateSqliteError(err);
   }
-  enableIncrementalVacuum(db);
+  if (!options.tool) enableIncrementalVacuum(db);
   return { db, ...result };
 }

@@ -1,7 +1,9 @@
 import { statSync } from "node:fs";
 import type { Config } from "../config/schema.js";
-import { dataDirFindings, referencedFileFindings } from "./files.js";
+import { dataDirFindings, type FileFields, type FileFinding, referencedFileFindings } from "./files.js";
 import { type Account, lookupAccount, serviceAccount } from "./users.js";
+
+const asLine = (f: FileFinding): string => `${f.field}: ${f.file} ${f.problem}. Fix: ${f.fix}`;
 
 /**
  * What does not stop the agent but a technician must see: demographics or secrets other users can
@@ -26,7 +28,7 @@ export function configWarnings(file: string, config: Config, service?: Account):
     ...dataDirFindings(config.hub.dataDir, account),
     ...referencedFileFindings(config, account),
   ])
-    warnings.push(`${f.field}: ${f.file} ${f.problem}. Fix: ${f.fix}`);
+    warnings.push(asLine(f));
   config.patients.forEach((p, i) => {
     if (p.route === "pkb-rest" && p.nhsNumber === undefined)
       warnings.push(
@@ -34,4 +36,47 @@ export function configWarnings(file: string, config: Config, service?: Account):
       );
   });
   return warnings;
+}
+
+/** `raw[a][b]…` when it is a string; anything else (missing, a number, a list) is undefined. */
+function text(raw: unknown, ...path: string[]): string | undefined {
+  let at = raw;
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || Array.isArray(at)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return typeof at === "string" ? at : undefined;
+}
+
+/**
+ * The file warnings of a configuration that failed validation, from whichever of its file fields
+ * are strings: so that `config check` lists these with the problems, not only once those are fixed.
+ */
+export function invalidConfigFileWarnings(raw: unknown, service?: Account): string[] {
+  const fields: FileFields = {
+    routes: {
+      pkbRest: { clientSecretFile: text(raw, "routes", "pkbRest", "clientSecretFile") },
+      hl7: {
+        passwordFile: text(raw, "routes", "hl7", "passwordFile"),
+        caFile: text(raw, "routes", "hl7", "caFile"),
+      },
+    },
+    monitor: {
+      mqtt: {
+        passwordFile: text(raw, "monitor", "mqtt", "passwordFile"),
+        keyFile: text(raw, "monitor", "mqtt", "keyFile"),
+        certFile: text(raw, "monitor", "mqtt", "certFile"),
+        caFile: text(raw, "monitor", "mqtt", "caFile"),
+      },
+    },
+  };
+  const dataDir = text(raw, "hub", "dataDir");
+  const user = text(raw, "hub", "user");
+  const account =
+    service ??
+    serviceAccount({ dataDir: dataDir ?? "/var/lib/pkb-hub", ...(user === undefined ? {} : { user }) });
+  return [
+    ...(dataDir === undefined ? [] : dataDirFindings(dataDir, account)),
+    ...referencedFileFindings(fields, account),
+  ].map(asLine);
 }

@@ -81,7 +81,13 @@ export async function checkClock(p: DoctorProbes): Promise<CheckResult> {
 export function checkDisk(config: Config, p: DoctorProbes): CheckResult {
   const at = nearestExisting(config.hub.dataDir, p.stat);
   const free = p.diskFree(at);
-  if (free === null) return { id: "disk", status: "warn", summary: `free space at ${at} cannot be read` };
+  if (free === null)
+    return {
+      id: "disk",
+      status: "warn",
+      summary: `free space at ${at} cannot be read`,
+      fix: `check that the file system holding ${at} is mounted and healthy: df -h ${at}; dmesg | tail`,
+    };
   const fix = `free space on the file system of ${at} (old logs: journalctl --vacuum-size=50M) or move hub.dataDir to a larger disk`;
   if (free < 100 * MiB)
     return {
@@ -138,7 +144,13 @@ export function checkConfigFile(
   p: DoctorProbes,
 ): CheckResult {
   const st = p.stat(file);
-  if (!st) return { id: "config", status: "fail", summary: `${file} is gone` };
+  if (!st)
+    return {
+      id: "config",
+      status: "fail",
+      summary: `${file} is gone`,
+      fix: `put the configuration back (pkb-hub provision --config ${file} writes a new one)`,
+    };
   const holdsPhi = config.patients.some((x) => x.nhsNumber || x.firstName || x.lastName || x.dob);
   if (holdsPhi && (st.mode & 0o077) !== 0)
     return {

@@ -1,6 +1,5 @@
 import { type Stats, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Config } from "../config/schema.js";
 import { type Account, permits } from "./users.js";
 
 /** Something wrong with a file the hub needs, what it is, and what to type to fix it. */
@@ -20,8 +19,29 @@ export interface ReferencedFile {
   what: string;
 }
 
+/**
+ * The fields of a configuration that name files. A valid Config is one; so is what can be picked
+ * out of a configuration that failed validation (config check still warns about its files).
+ */
+export interface FileFields {
+  routes: {
+    pkbRest?: { clientSecretFile?: string | undefined } | undefined;
+    hl7?: { passwordFile?: string | undefined; caFile?: string | undefined } | undefined;
+  };
+  monitor: {
+    mqtt?:
+      | {
+          passwordFile?: string | undefined;
+          keyFile?: string | undefined;
+          certFile?: string | undefined;
+          caFile?: string | undefined;
+        }
+      | undefined;
+  };
+}
+
 /** Every file the configuration names, with what it holds. */
-export function referencedFiles(config: Config): ReferencedFile[] {
+export function referencedFiles(config: FileFields): ReferencedFile[] {
   const files: ReferencedFile[] = [];
   const add = (field: string, file: string | undefined, secret: boolean, what: string) => {
     if (file !== undefined) files.push({ field, file, secret, what });
@@ -51,7 +71,7 @@ function octal(mode: number): string {
  * (e.g. written by root with mode 0600): each with the command that fixes it.
  */
 export function referencedFileFindings(
-  config: Config,
+  config: FileFields,
   service: Account,
   stat: StatFn = statOrNone,
 ): FileFinding[] {

@@ -130,6 +130,16 @@ function garbleFirstRow(b: Built, pageno: number): number {
   return rowid.value;
 }
 
+/** Makes an outbox index leaf hold one entry fewer (REINDEX can repair that); returns the file's bytes. */
+function dropIndexEntry(b: Built): Buffer {
+  const leaf = leaves(b, "outbox_reading")[1] as { pageno: number };
+  const bytes = readFileSync(b.file);
+  const page = (leaf.pageno - 1) * b.pageSize;
+  bytes.writeUInt16BE(bytes.readUInt16BE(page + 3) - 1, page + 3); // one cell fewer
+  writeFileSync(b.file, bytes);
+  return bytes;
+}
+
 describe("damaged buffer file", () => {
   it("a damaged index page loses nothing: every row is salvaged with its key, the old file kept, the alert raised", async () => {
     const b = await build();
@@ -234,16 +244,41 @@ describe("damaged buffer file", () => {
 
   it("an index page that lost an entry is rebuilt in place (REINDEX): nothing moved aside, nothing lost, the repair alerted", async () => {
     const b = await build();
-    const leaf = leaves(b, "outbox_reading")[1] as { pageno: number };
-    const bytes = readFileSync(b.file);
-    const page = (leaf.pageno - 1) * b.pageSize;
-    bytes.writeUInt16BE(bytes.readUInt16BE(page + 3) - 1, page + 3); // one cell fewer
-    writeFileSync(b.file, bytes);
+    dropIndexEntry(b);
     const again = reopen();
     expect(readdirSync(tmp.dir).filter((f) => f.includes("corrupt"))).toEqual([]);
     expect(again.activeAlerts().map((a) => a.code)).toEqual(["BUFFER_REPAIRED"]);
     expect(states(again)).toEqual({ delivered: 200, dead: 10, pending: 790 });
     expect(again.db.pragma("integrity_check", { simple: true })).toBe("ok");
     expect(deliverEverything(again)).toEqual(b.readings.slice(210).map((r) => r.key));
+  });
+
+  it("a command (role tool) meeting a damaged index refuses and changes nothing: REINDEX and salvage stay the agent's", async () => {
+    const b = await build();
+    const bytes = dropIndexEntry(b);
+    const files = readdirSync(tmp.dir).sort();
+    expect(() => makeBuffer(tmp.dir, { clock, role: "tool" })).toThrow(
+      expect.objectContaining({ code: "BUFFER_CORRUPT" }),
+    );
+    expect(readFileSync(b.file).equals(bytes)).toBe(true);
+    expect(readdirSync(tmp.dir).sort()).toEqual(files);
+    const agent = reopen();
+    expect(agent.activeAlerts().map((a) => a.code)).toEqual(["BUFFER_REPAIRED"]);
+    expect(states(agent)).toEqual({ delivered: 200, dead: 10, pending: 790 });
+  });
+
+  it("a command's buffer neither takes the disk reserve nor vacuums an older file", () => {
+    const file = join(tmp.dir, "buffer.db");
+    const old = new Database(file);
+    old.pragma("auto_vacuum = NONE");
+    old.exec("CREATE TABLE t (x)");
+    old.close();
+    buffer = makeBuffer(tmp.dir, { role: "tool" }).buffer;
+    expect(existsSync(`${file}.reserve`)).toBe(false);
+    expect(buffer.db.pragma("auto_vacuum", { simple: true })).toBe(0);
+    buffer.close();
+    buffer = makeBuffer(tmp.dir).buffer;
+    expect(existsSync(`${file}.reserve`)).toBe(true);
+    expect(buffer.db.pragma("auto_vacuum", { simple: true })).toBe(2);
   });
 });

@@ -314,4 +314,57 @@ describe("pkb-hub doctor", () => {
     expect(report.checks[0].summary).toContain("3 problems");
     expect(report.checks[0].summary).toContain("devices[0]: device is bound to no patient");
   });
+
+  it("everything broken at once: every check that fails or warns says its fix, printed under it; exit 1", async () => {
+    const { file, dir } = hub("everything");
+    const broken = probes({
+      clockSynced: async () => false,
+      diskFree: () => 10 * 1024 * 1024,
+      stat: asService({
+        [join(dir, "data")]: { uid: 0, gid: 0 },
+        [join(dir, "client-secret")]: { uid: 0, gid: 0 },
+        [join(dir, "tty")]: { uid: 0, gid: 20, mode: 0o20660 },
+      }),
+      bluetooth: () => ({ adapters: [], blocked: [], capabilities: undefined }),
+      broker: async () => ({ ok: false, reason: "ECONNREFUSED", tls: false }),
+      http: async () => ({ ok: false, reason: "certificate has expired", tls: true }),
+      links: () => new Map([["p1", { state: "relink-needed", why: "refresh refused" }]]),
+      lastReadings: () => new Map(),
+      agentPid: () => undefined,
+    });
+    const unreadable = probes({
+      diskFree: () => null,
+      stat: (p) => (p === file ? undefined : asService()(p)),
+    });
+    const results = [...(await doctorResults(file, broken)), ...(await doctorResults(file, unreadable))];
+    const notOk = results.filter((r) => r.status === "fail" || r.status === "warn");
+    expect(notOk.map((r) => r.id).sort()).toEqual(
+      [
+        "agent",
+        "bluetooth",
+        "broker",
+        "clock",
+        "config",
+        "data-dir",
+        "device:bp",
+        "device:meter",
+        "disk",
+        "disk",
+        "hl7",
+        "link:p1",
+        "pkb-rest",
+        `secret:routes.pkbRest.clientSecretFile`,
+        "serial:meter",
+      ].sort(),
+    );
+    expect(notOk.filter((r) => !r.fix).map((r) => r.id)).toEqual([]);
+    const out = io();
+    expect(await reportDoctor(file, false, out, broken)).toBe(1);
+    for (const r of results.filter((x) => x.status === "fail" && x.id !== "config")) {
+      const at = out.lines.findIndex((l) => l.startsWith("FAIL") && l.includes(r.summary));
+      expect(at, r.id).toBeGreaterThanOrEqual(0);
+      expect(out.lines[at + 1]?.trim()).toBe(`fix: ${r.fix}`);
+    }
+    expect(out.lines.at(-1)).toMatch(/^NOT healthy: \d+ check\(s\) failed, \d+ warning\(s\)$/);
+  });
 });

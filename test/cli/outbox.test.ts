@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openBuffer } from "../../src/agent/agent.js";
@@ -106,5 +106,24 @@ describe("pkb-hub outbox", () => {
     const list = cli("outbox", "list", "--config", configFile).stdout;
     expect(list).toContain("ambiguous=0");
     expect(list).not.toContain("AMBIGUOUS_DELIVERY");
+  });
+
+  it("a damaged buffer is refused, not moved aside or salvaged: that is the agent's, which may be running", () => {
+    const dataDir = join(tmp.dir, "damaged");
+    mkdirSync(dataDir, { mode: 0o700 });
+    const damaged = Buffer.alloc(8192, 0x5a);
+    writeFileSync(join(dataDir, "buffer.db"), damaged, { mode: 0o600 });
+    const file = join(tmp.dir, "damaged.json");
+    const raw = JSON.parse(readFileSync(configFile, "utf8"));
+    writeFileSync(file, JSON.stringify({ ...raw, hub: { ...raw.hub, dataDir } }), { mode: 0o600 });
+    for (const args of [["list"], ["retry", "--id", "1"]]) {
+      const r = cli("outbox", ...args, "--config", file);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(
+        `BUFFER_CORRUPT: the buffer ${join(dataDir, "buffer.db")} failed its integrity check (SQLITE_NOTADB); this command does not repair it: the agent does when it starts`,
+      );
+      expect(readdirSync(dataDir)).toEqual(["buffer.db"]);
+      expect(readFileSync(join(dataDir, "buffer.db")).equals(damaged)).toBe(true);
+    }
   });
 });

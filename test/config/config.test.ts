@@ -110,6 +110,26 @@ describe("config", () => {
     expect(missing.stderr).toContain("CONFIG_NOT_FOUND");
   });
 
+  it("config check lists the problems and, with them, the warnings about the files an invalid config names", () => {
+    const file = join(tmp.dir, "bad-files.yaml");
+    const secret = join(tmp.dir, "no-such-secret");
+    writeFileSync(
+      file,
+      `hub: { id: 'x y' }\nroutes: { pkbRest: { baseUrl: 'http://pkb.example', clientId: c, clientSecretFile: ${secret} } }\n`,
+    );
+    const r = spawnSync("node", [CLI, "config", "check", file], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("  ") || l.startsWith("warning: "))).toEqual([
+      "  hub.id: hub id must be 1-64 letters, digits, '_', '.' or '-'",
+      "  routes.pkbRest.baseUrl: uses cleartext http:// to pkb.example: only https:// is allowed beyond loopback",
+      expect.stringMatching(
+        new RegExp(
+          `^warning: routes\\.pkbRest\\.clientSecretFile: ${secret} does not exist\\. Fix: put the PKB OAuth client secret there`,
+        ),
+      ),
+    ]);
+  });
+
   it("warns when a config holding demographics is readable by other users", () => {
     const file = join(tmp.dir, "phi.yaml");
     const example = readFileSync(join(import.meta.dirname, "../../config/example.yaml"), "utf8");

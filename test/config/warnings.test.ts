@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { configWarnings } from "../../src/ops/config-warnings.js";
+import { configWarnings, invalidConfigFileWarnings } from "../../src/ops/config-warnings.js";
 import type { Account } from "../../src/ops/users.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -85,5 +85,28 @@ describe("config warnings", () => {
     expect(configWarnings(cfgFile, config, ROOT)).toEqual([
       "patients[0] (p9): no nhsNumber: linking cannot check that the approving PKB account is this patient's (only --accept-unverified links it); add the NHS number",
     ]);
+  });
+
+  it("a config that fails validation still has its data dir and every secret file it names checked", () => {
+    const dir = join(tmp.dir, "invalid");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "data"), "not a directory");
+    writeFileSync(join(dir, "mqtt-password"), "s", { mode: 0o644 });
+    chmodSync(join(dir, "mqtt-password"), 0o644);
+    const raw = {
+      hub: { id: "has space", dataDir: join(dir, "data") },
+      routes: {
+        pkbRest: { baseUrl: "http://pkb.example", clientSecretFile: join(dir, "client-secret") },
+        hl7: { passwordFile: 5 },
+      },
+      monitor: { mqtt: { passwordFile: join(dir, "mqtt-password") } },
+    };
+    expect(invalidConfigFileWarnings(raw, ROOT)).toEqual([
+      `hub.dataDir: ${join(dir, "data")} is a file, not a directory. Fix: move the file away, then install -d -o root -m 0700 ${join(dir, "data")}`,
+      `routes.pkbRest.clientSecretFile: ${join(dir, "client-secret")} does not exist. Fix: put the PKB OAuth client secret there: pkb-hub provision writes it, or install -m 600 -o root /dev/stdin ${join(dir, "client-secret")}`,
+      `monitor.mqtt.passwordFile: ${join(dir, "mqtt-password")} holds the MQTT broker password and other users can read it (mode 644). Fix: chmod 600 ${join(dir, "mqtt-password")} (and have the secret changed if others may have read it)`,
+    ]);
+    expect(invalidConfigFileWarnings(undefined, ROOT)).toEqual([]);
+    expect(invalidConfigFileWarnings([1, 2], ROOT)).toEqual([]);
   });
 });

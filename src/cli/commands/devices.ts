@@ -1,12 +1,9 @@
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { SerialPort } from "serialport";
-import { parseDocument } from "yaml";
 import { DRIVERS } from "../../../drivers/index.js";
-import { parseConfig } from "../../config/load.js";
 import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import { loadNoble } from "../../transport/ble.js";
 import type { NoblePeripheral } from "../../transport/ble-types.js";
-import { type Command, parse, requireOption } from "../io.js";
+import { type Command, parse } from "../io.js";
 
 function usbDrivers(vendorId?: string, productId?: string): string[] {
   return DRIVERS.filter(

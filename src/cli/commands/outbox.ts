@@ -1,4 +1,4 @@
-import { openBuffer } from "../../agent/agent.js";
+import { openBufferAsTool } from "../../agent/agent.js";
 import type { AttentionState, DeadLetter } from "../../buffer/outbox.js";
 import { loadConfig } from "../../config/load.js";
 import { SystemClock } from "../../core/clock.js";
@@ -8,11 +8,11 @@ import { actAsService } from "../../ops/privileges.js";
 import { serviceAccount } from "../../ops/users.js";
 import { type Command, parse, requireOption } from "../io.js";
 
-function withBuffer<T>(configFile: string, fn: (buffer: ReturnType<typeof openBuffer>) => T): T {
+function withBuffer<T>(configFile: string, fn: (buffer: ReturnType<typeof openBufferAsTool>) => T): T {
   const config = loadConfig(configFile);
   // Run by root, the buffer's files (and any it creates) stay the service account's.
   actAsService(config.hub.dataDir, serviceAccount(config.hub));
-  const buffer = openBuffer(config, new SystemClock({ mode: "assume-synced" }), silentLogger());
+  const buffer = openBufferAsTool(config, new SystemClock({ mode: "assume-synced" }), silentLogger());
   try {
     return fn(buffer);
   } finally {
@@ -57,7 +57,7 @@ export const outboxList: Command = {
     // shown only when asked for, to the person at the hub's console.
     const show = values["show-reasons"] === true;
     const file = requireOption(values.config, "--config FILE");
-    const rows = (b: ReturnType<typeof openBuffer>, state: AttentionState) =>
+    const rows = (b: ReturnType<typeof openBufferAsTool>, state: AttentionState) =>
       b.outbox.rowsInState(state, 100).map((d) => (show ? d : withoutReason(d)));
     const { stats, dead, ambiguous, quarantined } = withBuffer(file, (b) => ({
       stats: b.stats(),
