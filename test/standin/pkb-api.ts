@@ -43,10 +43,10 @@ export type Fault = { on?: "api" | "token" } & (
   /** Stores the measurement, then answers this (a proxy's HTML page, an empty or odd 2xx body). */
   | { kind: "accept-then-answer"; status: number; body: string; contentType?: string }
   /**
-   * Never answers, and stores the measurement `afterMs` later (a slow back end behind a gateway that
-   * timed out): the client gives up before the measurement lands.
+   * Never answers; the measurement is stored only when `landLate()` is called (a slow back end behind
+   * a gateway that timed out): the client gives up before the measurement lands.
    */
-  | { kind: "land-late"; afterMs: number }
+  | { kind: "land-late" }
 );
 
 export interface StoredMeasurement {
@@ -77,6 +77,8 @@ export interface PkbApiStandin {
   /** Faults answered so far (queued and random). */
   injected(): number;
   setLatencyMs(ms: number): void;
+  /** Stores the measurements `land-late` faults are holding back; how many. */
+  landLate(): number;
   /**
    * Whether the measurement listing echoes the hub's `externalId` (default yes). Unknown for the real
    * PKB: without it, the hub must recognise its measurement by type, time and values.
@@ -164,8 +166,8 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     return fault;
   };
 
-  /** Measurements that will land late (`land-late`): cancelled by stop(). */
-  const late = new Set<NodeJS.Timeout>();
+  /** Measurements accepted by a `land-late` fault, stored when `landLate()` is called. */
+  const late: Array<{ patientId: string; measurement: StoredMeasurement }> = [];
   const store = (patientId: string, m: StoredMeasurement): StoredMeasurement[] => {
     const list = records.get(patientId) ?? [];
     list.push(m);
@@ -252,11 +254,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       const problem = EXPONENT_VALUE.test(body) ? "value in exponent notation" : validate(parsed);
       if (problem) return send(res, 400, { message: problem });
       if (fault?.kind === "land-late") {
-        const timer = setTimeout(() => {
-          late.delete(timer);
-          store(patientId, parsed as StoredMeasurement);
-        }, fault.afterMs);
-        late.add(timer);
+        late.push({ patientId, measurement: parsed as StoredMeasurement });
         return;
       }
       const list = store(patientId, parsed as StoredMeasurement);
@@ -320,6 +318,11 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
       random = rate > 0 ? { rate, pick, rand } : undefined;
     },
     injected: () => injected,
+    landLate() {
+      const landing = late.splice(0);
+      for (const l of landing) store(l.patientId, l.measurement);
+      return landing.length;
+    },
     setEchoExternalId(echo) {
       echoExternalId = echo;
     },
@@ -331,7 +334,6 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
     requests: () => requests,
     stop: () =>
       new Promise<void>((resolve) => {
-        for (const t of late) clearTimeout(t);
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
