@@ -84,7 +84,13 @@ function inspect(r: PkbHl7Registry) {
   return {
     received: r.received,
     patients: [...r.patients.keys()],
-    observations: Object.fromEntries([...r.observations].map(([nhs, obs]) => [nhs, obs.length])),
+    observations: Object.fromEntries(
+      [...r.observations.keys()].map((nhs) => [nhs, r.observationsFor(nhs).length]),
+    ),
+    liveOrus: r
+      .liveOrus()
+      .map((c) => ({ reportId: c.reportId, controlId: c.controlId, measurements: c.measurements.length })),
+    retractions: r.reports.retractions,
     documents: [...r.documents.keys()],
     duplicateReports: r.duplicateReports,
     duplicateControlIds: r.duplicateControlIds,
