@@ -118,7 +118,7 @@ export async function runFaults(o: {
     const rowOf = (key: string) =>
       buffer.db
         .prepare(
-          "SELECT o.state, o.attempts, o.ambiguous, o.last_error FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE r.key = ?",
+          "SELECT o.state, o.attempts, o.ambiguous, o.last_error, o.reason FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE r.key = ?",
         )
         .get(key);
     const dead = deadReasons(buffer.db, (r) => target.expectedDeadReason(r));

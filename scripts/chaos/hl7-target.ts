@@ -40,10 +40,7 @@ const HL7_FAULTS: Array<{ weight: number; fault: Drawn<Hl7ChaosFault> }> = [
   { weight: 1, fault: { kind: "reject", code: "AE", text: REFUSED_AE } },
 ];
 
-/**
- * The record as the patient sees it: live observations only. Until the stand-in implements
- * retraction (OBR-25 `R`), every observation received is live.
- */
+/** The record as the patient sees it: live observations only (a retracted report's, OBR-25 `R`, are not). */
 function liveRecord(registry: PkbHl7Registry, nhsNumber: string): Observation[] {
   return registry.observationsFor(nhsNumber);
 }
@@ -62,8 +59,10 @@ export async function hl7Target(run: ChaosRun, dataDir: string): Promise<ChaosTa
     username: "partner",
     passwordFile,
     sendingFacility: "DEMOALIAS",
-    maxObservationsPerMessage: 10,
-    ...(run === "faults" ? { requestTimeoutMs: 300 } : { requestTimeoutMs: 5000 }),
+    // Faults: two blood pressures an ORU, so that many messages meet a fault; short deadlines.
+    ...(run === "faults"
+      ? { maxObservationsPerMessage: 4, requestTimeoutMs: 300 }
+      : { maxObservationsPerMessage: 10, requestTimeoutMs: 5000 }),
   };
   return {
     route: "hl7",

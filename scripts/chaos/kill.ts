@@ -17,27 +17,25 @@ const CLI = import.meta.dirname.includes("/dist/")
   : join(import.meta.dirname, "../../dist/src/cli/main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What the buffer file says now (it may not exist yet): unsent rows, and the readings against the record. */
+/** What the buffer file says now (undefined before the agent made it): unsent rows, and the readings against the record. */
 function inspect(
   file: string,
   produced: number,
   target: ChaosTarget,
 ): { unsent: number; tally: Tally } | undefined {
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
-  } catch {
-    return undefined;
-  }
-  try {
     const unsent = db
       .prepare("SELECT count(*) FROM outbox WHERE state IN ('held','pending','leased')")
       .pluck()
       .get() as number;
     const readings = storedReadings(db);
     return { unsent, tally: tally(produced, readings, target.copies(readings), deadKeys(db)) };
+  } catch {
+    return undefined; // not there yet, or its tables not made yet
   } finally {
-    db.close();
+    db?.close();
   }
 }
 

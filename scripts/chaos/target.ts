@@ -93,7 +93,7 @@ export function deadReasons(
   expected: (reason: string) => boolean,
 ): { reasons: string[]; unexpected: number } {
   const reasons = db
-    .prepare("SELECT coalesce(last_error, '') FROM outbox WHERE state = 'dead' ORDER BY id")
+    .prepare("SELECT coalesce(reason, '') FROM outbox WHERE state = 'dead' ORDER BY id")
     .pluck()
     .all() as string[];
   return { reasons, unexpected: reasons.filter((r) => !expected(r)).length };
