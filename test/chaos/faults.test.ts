@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { runFaults } from "../../scripts/chaos/faults.js";
+
+// The short version of `npm run chaos -- faults`: a few dozen readings, a high fault rate, per route.
+describe("chaos faults (short)", () => {
+  it("REST: every reading in the record exactly once or a dead letter with PKB's refusal, under injected faults", async () => {
+    // No revocation here: the rows it holds wait a minute after the re-link (the full run has it).
+    const r = await runFaults({
+      route: "rest",
+      readings: 40,
+      rate: 0.3,
+      seed: 13,
+      timeoutMs: 40_000,
+      midway: false,
+    });
+    expect(r.injected).toBeGreaterThan(0);
+    expect({ lost: r.lost, duplicates: r.duplicates, dead_unexpected: r.dead_unexpected }).toEqual({
+      lost: 0,
+      duplicates: 0,
+      dead_unexpected: 0,
+    });
+    expect(r.delivered + r.dead_letter).toBe(40);
+  }, 60_000);
+
+  it("HL7: no reading lost, and dead letters only for PKB's AR/AE refusals, under injected faults", async () => {
+    const r = await runFaults({ route: "hl7", readings: 40, rate: 0.3, seed: 13, timeoutMs: 40_000 });
+    expect(r.injected).toBeGreaterThan(0);
+    expect({ lost: r.lost, dead_unexpected: r.dead_unexpected }).toEqual({ lost: 0, dead_unexpected: 0 });
+    expect(r.delivered + r.dead_letter).toBe(40);
+  }, 60_000);
+});
