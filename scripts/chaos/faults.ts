@@ -10,7 +10,7 @@ import { tempDir } from "../../test/support/tmp.js";
 import { flags, intFlag, report } from "../bench/common.js";
 import { seeded } from "./pick.js";
 import { routeFlag, startTarget } from "./routes.js";
-import { type ChaosRoute, deadKeys, deadReasons, tally } from "./target.js";
+import { attention, type ChaosRoute, deadReasons, tally } from "./target.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,6 +22,8 @@ export interface FaultsResult {
   dead_letter: number;
   lost: number;
   duplicates: number;
+  /** Readings out of the record held for a person with the route's reason (see `tally`). */
+  held: number;
   /** Dead letters whose reason is not a permanent rejection the stand-in injected. */
   dead_unexpected: number;
   dead_reasons: string[];
@@ -29,6 +31,7 @@ export interface FaultsResult {
   /** For each reading lost or duplicated: its outbox row, to see how it happened. */
   lost_rows: unknown[];
   duplicated_rows: unknown[];
+  held_rows: unknown[];
 }
 
 /** The n-th blood pressure of the run: one a minute, values varying, so each is told apart in the record. */
@@ -114,7 +117,7 @@ export async function runFaults(o: {
         await target.midway?.(agent, config, dataDir);
       await sleep(5);
     }
-    const count = () => tally(readings.length, readings, target.copies(readings), deadKeys(buffer.db));
+    const count = () => tally(readings.length, readings, target.copies(readings), attention(buffer.db));
     // Settled: nothing left to send and every reading in the record or a dead letter (a reading
     // being reconciled may be out of the record for a moment between a retraction and its re-send).
     const end = Date.now() + o.timeoutMs;
@@ -136,6 +139,8 @@ export async function runFaults(o: {
       dead_letter: buffer.stats().byState.dead,
       lost: t.lost,
       duplicates: t.duplicates,
+      held: t.held,
+      held_rows: [...attention(buffer.db).held].map(rowOf),
       dead_unexpected: dead.unexpected,
       dead_reasons: dead.reasons,
       injected_by_kind: target.injectedByKind(),
@@ -161,11 +166,11 @@ export async function chaosFaults(args: string[]): Promise<void> {
     seed,
     timeoutMs: intFlag(f, "timeout-sec", 300) * 1000,
   });
-  const { route, requests, injected, delivered, dead_letter, lost, duplicates } = result;
+  const { route, requests, injected, delivered, dead_letter, lost, duplicates, held } = result;
   report(
     "CHAOS",
     "faults",
-    { route, requests, injected, delivered, dead_letter, lost, duplicates },
+    { route, requests, injected, delivered, dead_letter, lost, duplicates, held },
     { rate, seed, ...result },
   );
 }

@@ -59,6 +59,8 @@ export async function hl7Target(run: ChaosRun, dataDir: string): Promise<ChaosTa
     username: "partner",
     passwordFile,
     sendingFacility: "DEMOALIAS",
+    // The stand-in stores a message as it arrives (no latency): a first copy cannot land a second late.
+    retractAfterSec: 1,
     // Faults: two blood pressures an ORU, so that many messages meet a fault; short deadlines.
     ...(run === "faults"
       ? { maxObservationsPerMessage: 4, requestTimeoutMs: 300 }

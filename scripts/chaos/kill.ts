@@ -9,7 +9,7 @@ import { SystemClock } from "../../src/core/clock.js";
 import { tempDir } from "../../test/support/tmp.js";
 import { flags, intFlag, report } from "../bench/common.js";
 import { routeFlag, startTarget } from "./routes.js";
-import { type ChaosRoute, type ChaosTarget, deadKeys, storedReadings, type Tally, tally } from "./target.js";
+import { attention, type ChaosRoute, type ChaosTarget, storedReadings, type Tally, tally } from "./target.js";
 
 /** The built CLI: beside this file when it runs from dist/, under dist/ when it runs as source (tests). */
 const CLI = import.meta.dirname.includes("/dist/")
@@ -31,7 +31,7 @@ function inspect(
       .pluck()
       .get() as number;
     const readings = storedReadings(db);
-    return { unsent, tally: tally(produced, readings, target.copies(readings), deadKeys(db)) };
+    return { unsent, tally: tally(produced, readings, target.copies(readings), attention(db)) };
   } catch {
     return undefined; // not there yet, or its tables not made yet
   } finally {
@@ -47,6 +47,7 @@ export interface KillResult {
   lost: number;
   duplicates: number;
   dead: number;
+  held: number;
   requests: number;
   lost_keys: string[];
   duplicated_keys: string[];
@@ -120,7 +121,8 @@ export async function runKill(o: {
       await sleep(250);
     }
     await stop("SIGTERM");
-    const t = inspect(file, produced, target)?.tally ?? tally(produced, [], [], new Set());
+    const t =
+      inspect(file, produced, target)?.tally ?? tally(produced, [], [], { dead: new Set(), held: new Set() });
     return {
       route: o.route,
       rounds: o.rounds,
@@ -129,6 +131,7 @@ export async function runKill(o: {
       lost: t.lost,
       duplicates: t.duplicates,
       dead: t.dead,
+      held: t.held,
       requests: target.requests(),
       lost_keys: t.lostKeys,
       duplicated_keys: t.duplicatedKeys,
@@ -147,6 +150,6 @@ export async function chaosKill(args: string[]): Promise<void> {
     rounds: intFlag(f, "rounds", 20),
     perRound: intFlag(f, "records-per-round", 15),
   });
-  const { route, rounds, produced, delivered, lost, duplicates } = result;
-  report("CHAOS", "kill", { route, rounds, produced, delivered, lost, duplicates }, result);
+  const { route, rounds, produced, delivered, lost, duplicates, held } = result;
+  report("CHAOS", "kill", { route, rounds, produced, delivered, lost, duplicates, held }, result);
 }

@@ -40,6 +40,8 @@ export interface ChaosTarget {
 export interface Tally {
   delivered: number;
   dead: number;
+  /** Readings out of the record held for a person (state `ambiguous`, with the reason): not lost, not delivered. */
+  held: number;
   lost: number;
   /** Readings the record holds more than one live copy of. */
   duplicates: number;
@@ -48,19 +50,29 @@ export interface Tally {
   duplicatedKeys: string[];
 }
 
+/** Keys of the readings a buffer holds as dead letters, and of those held for a person (`ambiguous`). */
+export interface Attention {
+  dead: ReadonlySet<string>;
+  held: ReadonlySet<string>;
+}
+
 /**
  * `produced` readings were made; `readings` are those the buffer stored (a produced reading the
- * buffer never stored counts as lost), `copies` their live copies in the record, `deadKeys` the
- * keys of the dead letters. A reading is delivered when the record has it, lost when it has
- * neither a copy nor a dead letter.
+ * buffer never stored counts as lost), `copies` their live copies in the record. A reading is
+ * delivered when the record has it; lost when it has no copy and is neither a dead letter nor
+ * held for a person (the route's own verdict that only a person can tell, e.g. PKB refused the
+ * retraction of a report that may be in the record).
  */
-export function tally(
-  produced: number,
-  readings: Reading[],
-  copies: number[],
-  deadKeys: ReadonlySet<string>,
-): Tally {
-  const t: Tally = { delivered: 0, dead: 0, lost: 0, duplicates: 0, lostKeys: [], duplicatedKeys: [] };
+export function tally(produced: number, readings: Reading[], copies: number[], attention: Attention): Tally {
+  const t: Tally = {
+    delivered: 0,
+    dead: 0,
+    held: 0,
+    lost: 0,
+    duplicates: 0,
+    lostKeys: [],
+    duplicatedKeys: [],
+  };
   readings.forEach((r, i) => {
     const n = copies[i] ?? 0;
     if (n > 0) t.delivered++;
@@ -68,17 +80,18 @@ export function tally(
       t.duplicates++;
       t.duplicatedKeys.push(r.key);
     }
-    if (deadKeys.has(r.key)) t.dead++;
-    if (n === 0 && !deadKeys.has(r.key)) t.lostKeys.push(r.key);
+    if (attention.dead.has(r.key)) t.dead++;
+    else if (n === 0 && attention.held.has(r.key)) t.held++;
+    else if (n === 0) t.lostKeys.push(r.key);
   });
   t.lost = t.lostKeys.length + Math.max(0, produced - readings.length);
   return t;
 }
 
-/** The keys of the readings a buffer holds as dead letters. */
-export function deadKeys(db: Database.Database): Set<string> {
-  const sql = "SELECT r.key FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE o.state = 'dead'";
-  return new Set(db.prepare(sql).pluck().all() as string[]);
+export function attention(db: Database.Database): Attention {
+  const sql = "SELECT r.key FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE o.state = ?";
+  const keys = (state: string) => new Set(db.prepare(sql).pluck().all(state) as string[]);
+  return { dead: keys("dead"), held: keys("ambiguous") };
 }
 
 /** The readings a buffer stored (bodies are kept until retention prunes them), in order. */
