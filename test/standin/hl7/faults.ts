@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { message, segment } from "../../../src/forward/hl7/encoding.js";
+import { escapeHl7 } from "../../../src/forward/hl7/encoding.js";
 import { type AckVariant, ackVariantBody, soapAnswer } from "./ack-variants.js";
 
 /**
@@ -32,20 +32,9 @@ function controlIdOf(hl7: string): string {
 
 /** PKB refusing a message it did not process: an ACK with the code and text, for its MSH-10. */
 function refusal(hl7: string, code: string, text: string): string {
-  const controlId = controlIdOf(hl7);
-  return message([
-    segment("MSH", [
-      "PKB",
-      "PKB",
-      "PKBHUB",
-      "",
-      "20260101000000",
-      undefined,
-      ["ACK"],
-      `A${controlId}`.slice(0, 20),
-    ]),
-    segment("MSA", [code, controlId, text]),
-  ]);
+  const id = controlIdOf(hl7);
+  const own = `A${id}`.slice(0, 20); // MSH-10 of the ACK itself (ST, at most 20 characters)
+  return `MSH|^~\\&|PKB|PKB|PKBHUB||20260101000000||ACK|${own}|P|2.4\rMSA|${code}|${id}|${escapeHl7(text)}`;
 }
 
 /**
