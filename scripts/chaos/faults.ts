@@ -1,215 +1,176 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
-import type { ConfigInput } from "../../src/config/schema.js";
+import type { Clock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
-import type { Fault } from "../../test/standin/pkb.js";
-import { startPkbStandin } from "../../test/standin/pkb.js";
+import type { Reading } from "../../src/core/reading.js";
 import { tempDir } from "../../test/support/tmp.js";
 import { flags, intFlag, report } from "../bench/common.js";
-import { CHAOS_PATIENT, linkChaosPatient } from "./rest-link.js";
+import { seeded } from "./pick.js";
+import { routeFlag, startTarget } from "./routes.js";
+import { attention, type ChaosRoute, deadReasons, tally } from "./target.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * What the stand-in answers instead of the truth, drawn at the fault rate. One kind is a permanent
- * rejection (422): those readings must end as dead letters with PKB's reason, and only those.
- */
-const TRANSIENT: Array<{ weight: number; fault: Fault }> = [
-  { weight: 3, fault: { kind: "status", status: 500 } },
-  { weight: 2, fault: { kind: "status", status: 503, retryAfter: "1" } },
-  { weight: 2, fault: { kind: "status", status: 429, retryAfter: "1" } },
-  { weight: 2, fault: { kind: "hang" } }, // timeout before processing
-  { weight: 3, fault: { kind: "accept-then-hang" } }, // timeout after processing
-  { weight: 2, fault: { kind: "reset" } }, // connection reset before processing
-  { weight: 3, fault: { kind: "accept-then-reset" } }, // answer lost after processing
-  {
-    weight: 2,
-    fault: { kind: "accept-then-answer", status: 200, body: "<html>proxy</html>", contentType: "text/html" },
-  },
-  { weight: 1, fault: { on: "token", kind: "status", status: 503 } },
-  { weight: 1, fault: { on: "token", kind: "reset" } },
-  { weight: 1, fault: { kind: "status", status: 422, message: "measurement refused by validation" } },
-];
-
-function picker(rand: () => number): () => Fault {
-  const total = TRANSIENT.reduce((n, f) => n + f.weight, 0);
-  return () => {
-    let r = rand() * total;
-    for (const f of TRANSIENT) {
-      r -= f.weight;
-      if (r < 0) return f.fault;
-    }
-    return TRANSIENT[0]?.fault as Fault;
-  };
-}
-
-/** A small deterministic generator (mulberry32), so a run can be repeated with `--seed`. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface FaultsResult {
-  route: string;
+  route: ChaosRoute;
   requests: number;
   injected: number;
   delivered: number;
   dead_letter: number;
   lost: number;
   duplicates: number;
-  /** For each reading the record holds more than once: its outbox row, to see how it happened. */
-  duplicated: unknown[];
+  /** Readings out of the record held for a person with the route's reason (see `tally`). */
+  held: number;
+  /** Dead letters whose reason is not a permanent rejection the stand-in injected. */
+  dead_unexpected: number;
+  dead_reasons: string[];
+  injected_by_kind: Record<string, number>;
+  /** For each reading lost or duplicated: its outbox row, to see how it happened. */
+  lost_rows: unknown[];
+  duplicated_rows: unknown[];
+  held_rows: unknown[];
+}
+
+/** The n-th blood pressure of the run: one a minute, values varying, so each is told apart in the record. */
+function chaosReading(n: number, clock: Clock): Reading {
+  const at = new Date(Date.UTC(2026, 10, 1, 8, 0) + n * 60_000);
+  return finishReading(
+    {
+      kind: "blood-pressure",
+      components: [
+        { id: "bp-systolic", value: 100 + (n % 60), unit: "mm[Hg]" },
+        { id: "bp-diastolic", value: 60 + (n % 30), unit: "mm[Hg]" },
+      ],
+      seq: n,
+      deviceTime: {
+        year: at.getUTCFullYear(),
+        month: at.getUTCMonth() + 1,
+        day: at.getUTCDate(),
+        hours: at.getUTCHours(),
+        minutes: at.getUTCMinutes(),
+        seconds: 0,
+      },
+    },
+    {
+      deviceId: "chaos-bp",
+      driver: "ble-blood-pressure",
+      patient: "p1",
+      timeZone: "Europe/London",
+      clock,
+      receivedAtMs: Date.now(),
+    },
+  );
 }
 
 /**
- * `npm run chaos -- faults [--route rest] [--readings 300] [--rate 0.25] [--seed N]`: the agent (in
- * this process, real clock, real buffer file) delivers readings to the PKB stand-in while the stand-in
- * answers a share of requests with a fault: 500, 503/429 with Retry-After, timeouts before and after
- * processing, connection resets before and after processing, an unreadable 2xx, a failing token
- * endpoint; access tokens expire every few seconds, the patient revokes the hub once (the harness
- * re-links, as a technician would), and a few readings PKB refuses for good (a reading kind PKB has no
- * type for is not among them: those never leave the hub). At the end every reading is either in the
- * record exactly once or a dead letter with its reason.
+ * `npm run chaos -- faults [--route rest|hl7] [--readings 300] [--rate 0.25] [--seed N]`: the agent
+ * (in this process, real clock, real buffer file) delivers readings to the route's stand-in while
+ * the stand-in answers a share of requests with a fault: 500, 503/429 with Retry-After, timeouts
+ * before and after processing, connection resets before and after processing, unreadable answers,
+ * and a few permanent refusals. REST adds a failing token endpoint, access tokens expiring every
+ * few seconds and one revocation (the harness re-links, as a technician would); HL7 adds SOAP
+ * faults and AR/AE acknowledgements. At the end every reading is either in the record exactly once
+ * or a dead letter with the reason PKB gave.
  */
-export async function runRestFaults(o: {
+export async function runFaults(o: {
+  route: ChaosRoute;
   readings: number;
   rate: number;
   seed: number;
   timeoutMs: number;
+  /**
+   * The route's one-off event a third of the way through (REST: revocation and re-link; default on).
+   * Off in short runs: rows that met the revocation wait a minute after the re-link before their next try.
+   */
+  midway?: boolean;
 }): Promise<FaultsResult> {
   const tmp = tempDir("pkb-hub-faults-");
   const rand = seeded(o.seed);
-  const pkb = await startPkbStandin({ accessTokenTtlSec: 5, patients: [CHAOS_PATIENT] });
   const dataDir = join(tmp.dir, "data");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secretFile = join(dataDir, "client-secret");
-  writeFileSync(secretFile, "test-secret\n", { mode: 0o600 });
-  const input: ConfigInput = {
+  const target = await startTarget(o.route, "faults", dataDir);
+  const config = parseConfig({
     hub: { id: "faults-hub", timeZone: "Europe/London", dataDir },
     clock: { mode: "assume-synced" },
     log: { level: "silent" },
     buffer: { backoffBaseMs: 50, backoffMaxMs: 1000, leaseSec: 10, maxAttempts: 50 },
-    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: CHAOS_PATIENT.nhsNumber }],
-    routes: {
-      pkbRest: {
-        baseUrl: pkb.url,
-        clientId: "pkb-hub-test",
-        clientSecretFile: secretFile,
-        concurrency: 4,
-        requestTimeoutMs: 300,
-        refreshAheadSec: 1,
-        // The stand-in stores a measurement before it answers (or not at all): nothing lands late, so
-        // the read-back need not wait the default minute.
-        reconcileAfterSec: 1,
-      },
-    },
+    patients: [target.patient],
+    routes: target.routes,
     devices: [],
-  };
-  const config = parseConfig(input);
+  });
   const agent = new Agent({ config, logger: silentLogger(), housekeepingMs: 500 });
   try {
     await agent.start();
-    const route = config.routes.pkbRest as NonNullable<typeof config.routes.pkbRest>;
-    const patient = config.patients[0] as (typeof config.patients)[number];
-    await linkChaosPatient(route, patient, dataDir, agent.ctx.clock);
-    pkb.api.setFaultRate(o.rate, picker(rand), rand);
-    const keys: string[] = [];
-    const revokeAt = Math.floor(o.readings / 3);
+    const buffer = agent.ctx.buffer;
+    await target.prepare(config, dataDir, agent.ctx.clock);
+    target.setFaultRate(o.rate, rand);
+    const readings: Reading[] = [];
     for (let n = 1; n <= o.readings; n++) {
-      const reading = finishReading(
-        {
-          kind: "blood-pressure",
-          components: [
-            { id: "bp-systolic", value: 100 + (n % 60), unit: "mm[Hg]" },
-            { id: "bp-diastolic", value: 60 + (n % 30), unit: "mm[Hg]" },
-          ],
-          seq: n,
-          deviceTime: { year: 2026, month: 11, day: 25, hours: 8, minutes: 0, seconds: 0 },
-        },
-        {
-          deviceId: "chaos-bp",
-          driver: "ble-blood-pressure",
-          patient: "p1",
-          timeZone: "Europe/London",
-          clock: agent.ctx.clock,
-          receivedAtMs: Date.now(),
-        },
-      );
-      await agent.ctx.buffer.ingest([reading]);
-      keys.push(reading.key);
+      const reading = chaosReading(n, agent.ctx.clock);
+      await buffer.ingest([reading]);
+      readings.push(reading);
       agent.ctx.pokeRoutes();
-      if (n === revokeAt) {
-        // The patient revokes the hub in PKB; the alert asks for a re-link, a technician does it.
-        await pkb.revoke(CHAOS_PATIENT.id);
-        const until = Date.now() + 30_000;
-        while (!agent.ctx.buffer.alerts.has("RELINK_NEEDED") && Date.now() < until) await sleep(50);
-        // The technician's link is not under test here: faults pause while it is made.
-        pkb.api.setFaultRate(0, () => ({ kind: "hang" }));
-        await linkChaosPatient(route, patient, dataDir, agent.ctx.clock);
-        pkb.api.setFaultRate(o.rate, picker(rand), rand);
-      }
+      if (o.midway !== false && n === Math.floor(o.readings / 3))
+        await target.midway?.(agent, config, dataDir);
       await sleep(5);
     }
+    const count = () => tally(readings.length, readings, target.copies(readings), attention(buffer.db));
+    // Settled: nothing left to send and every reading in the record or a dead letter (a reading
+    // being reconciled may be out of the record for a moment between a retraction and its re-send).
     const end = Date.now() + o.timeoutMs;
-    while (Date.now() < end && agent.ctx.buffer.stats().unsent > 0) await sleep(100);
-    pkb.api.setFaultRate(0, () => ({ kind: "hang" }));
-    const ids = pkb.records(CHAOS_PATIENT.id).map((m) => m.externalId ?? "");
-    const live = new Set(ids);
-    const stats = agent.ctx.buffer.stats();
-    const delivered = keys.filter((k) => live.has(k)).length;
-    const twice = [...live].filter((k) => ids.indexOf(k) !== ids.lastIndexOf(k));
-    const duplicated = twice.map((k) =>
-      agent.ctx.buffer.db
+    while (Date.now() < end && (buffer.stats().unsent > 0 || count().lost > 0)) await sleep(100);
+    target.setFaultRate(0);
+    const t = count();
+    const rowOf = (key: string) =>
+      buffer.db
         .prepare(
-          "SELECT o.state, o.attempts, o.ambiguous, o.last_error FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE r.key = ?",
+          "SELECT o.state, o.attempts, o.ambiguous, o.last_error, o.reason FROM outbox o JOIN readings r ON r.id = o.reading_id WHERE r.key = ?",
         )
-        .get(k),
-    );
+        .get(key);
+    const dead = deadReasons(buffer.db, (r) => target.expectedDeadReason(r));
     return {
-      route: "rest",
-      requests: pkb.api.requests(),
-      injected: pkb.api.injected(),
-      delivered,
-      dead_letter: stats.byState.dead,
-      lost: Math.max(0, keys.length - delivered - stats.byState.dead),
-      duplicates: ids.length - live.size,
-      duplicated,
+      route: o.route,
+      requests: target.requests(),
+      injected: target.injected(),
+      delivered: t.delivered,
+      dead_letter: buffer.stats().byState.dead,
+      lost: t.lost,
+      duplicates: t.duplicates,
+      held: t.held,
+      held_rows: [...attention(buffer.db).held].map(rowOf),
+      dead_unexpected: dead.unexpected,
+      dead_reasons: dead.reasons,
+      injected_by_kind: target.injectedByKind(),
+      lost_rows: t.lostKeys.map(rowOf),
+      duplicated_rows: t.duplicatedKeys.map(rowOf),
     };
   } finally {
     await agent.stop();
-    await pkb.stop();
+    await target.stop();
     tmp.cleanup();
   }
 }
 
 export async function chaosFaults(args: string[]): Promise<void> {
   const f = flags(args);
-  const route = f.get("route") ?? "rest";
-  if (route !== "rest") throw new Error(`--route ${route}: only rest is built into faults so far`);
   const rate = Number(f.get("rate") ?? "0.25");
   if (!(rate >= 0 && rate < 1)) throw new Error("--rate must be at least 0 and below 1");
-  const result = await runRestFaults({
+  const seed = intFlag(f, "seed", Date.now() % 1_000_000);
+  const result = await runFaults({
+    route: routeFlag(f.get("route")),
     readings: intFlag(f, "readings", 300),
     rate,
-    seed: intFlag(f, "seed", Date.now() % 1_000_000),
+    seed,
     timeoutMs: intFlag(f, "timeout-sec", 300) * 1000,
   });
-  const { route: r, requests, injected, delivered, dead_letter, lost, duplicates } = result;
+  const { route, requests, injected, delivered, dead_letter, lost, duplicates, held } = result;
   report(
     "CHAOS",
     "faults",
-    { route: r, requests, injected, delivered, dead_letter, lost, duplicates },
-    { rate, ...result },
+    { route, requests, injected, delivered, dead_letter, lost, duplicates, held },
+    { rate, seed, ...result },
   );
-  if (result.duplicated.length > 0)
-    process.stderr.write(`duplicated: ${JSON.stringify(result.duplicated)}\n`);
 }

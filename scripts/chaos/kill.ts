@@ -6,57 +6,76 @@ import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { SystemClock } from "../../src/core/clock.js";
-import { startPkbApiStandin } from "../../test/standin/pkb-api.js";
 import { tempDir } from "../../test/support/tmp.js";
 import { flags, intFlag, report } from "../bench/common.js";
-import { CHAOS_PATIENT, linkChaosPatient } from "./rest-link.js";
+import { routeFlag, startTarget } from "./routes.js";
+import { attention, type ChaosRoute, type ChaosTarget, storedReadings, type Tally, tally } from "./target.js";
 
-const CLI = join(import.meta.dirname, "../../src/cli/main.js");
+/** The built CLI: beside this file when it runs from dist/, under dist/ when it runs as source (tests). */
+const CLI = import.meta.dirname.includes("/dist/")
+  ? join(import.meta.dirname, "../../src/cli/main.js")
+  : join(import.meta.dirname, "../../dist/src/cli/main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function unsent(file: string): number {
+/** What the buffer file says now (undefined before the agent made it): unsent rows, and the readings against the record. */
+function inspect(
+  file: string,
+  produced: number,
+  target: ChaosTarget,
+): { unsent: number; tally: Tally } | undefined {
+  let db: Database.Database | undefined;
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      return db
-        .prepare("SELECT count(*) FROM outbox WHERE state IN ('held','pending','leased')")
-        .pluck()
-        .get() as number;
-    } finally {
-      db.close();
-    }
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const unsent = db
+      .prepare("SELECT count(*) FROM outbox WHERE state IN ('held','pending','leased')")
+      .pluck()
+      .get() as number;
+    const readings = storedReadings(db);
+    return { unsent, tally: tally(produced, readings, target.copies(readings), attention(db)) };
   } catch {
-    return Number.POSITIVE_INFINITY;
+    return undefined; // not there yet, or its tables not made yet
+  } finally {
+    db?.close();
   }
 }
 
+export interface KillResult {
+  route: ChaosRoute;
+  rounds: number;
+  produced: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  dead: number;
+  held: number;
+  requests: number;
+  lost_keys: string[];
+  duplicated_keys: string[];
+}
+
 /**
- * `npm run chaos -- kill [--rounds 20] [--records-per-round 15]`: the agent runs as a real process
- * reading a simulated meter (its record memory grows each round) and delivering to the PKB stand-in;
- * it is SIGKILLed at random moments and restarted. At the end, every record the meter produced is
- * compared with what the stand-in's record holds.
+ * `npm run chaos -- kill [--route rest|hl7] [--rounds 20] [--records-per-round 15]`: the agent runs
+ * as a real process reading a simulated meter (its record memory grows each round) and delivering
+ * to the route's stand-in; it is SIGKILLed at random moments and restarted. At the end, every
+ * record the meter produced is compared with what the stand-in's record holds.
  */
-export async function chaosKill(args: string[]): Promise<void> {
-  const f = flags(args);
-  const rounds = intFlag(f, "rounds", 20);
-  const perRound = intFlag(f, "records-per-round", 15);
+export async function runKill(o: {
+  route: ChaosRoute;
+  rounds: number;
+  perRound: number;
+}): Promise<KillResult> {
   const tmp = tempDir("pkb-hub-chaos-");
-  const pkb = await startPkbApiStandin({ accessTokenTtlSec: 600 });
-  pkb.addPatient(CHAOS_PATIENT);
   const dataDir = join(tmp.dir, "data");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secretFile = join(dataDir, "client-secret");
-  writeFileSync(secretFile, "test-secret\n", { mode: 0o600 });
+  const target = await startTarget(o.route, "kill", dataDir);
   const firstRecordMs = Date.now() - 30 * 86_400_000;
   const configFor = (records: number): ConfigInput => ({
     hub: { id: "chaos-hub", timeZone: "Europe/London", dataDir },
     clock: { mode: "assume-synced" },
     log: { level: "warn" },
     buffer: { backoffBaseMs: 100, backoffMaxMs: 1000, leaseSec: 2 },
-    patients: [{ key: "p1", route: "pkb-rest", nhsNumber: CHAOS_PATIENT.nhsNumber }],
-    routes: {
-      pkbRest: { baseUrl: pkb.url, clientId: "pkb-hub-test", clientSecretFile: secretFile, concurrency: 2 },
-    },
+    patients: [target.patient],
+    routes: target.routes,
     devices: [
       {
         id: "meter",
@@ -68,67 +87,69 @@ export async function chaosKill(args: string[]): Promise<void> {
     ],
   });
   const configFile = join(tmp.dir, "config.yaml");
+  const file = join(dataDir, "buffer.db");
   let child: ChildProcess | undefined;
+  const stop = async (signal: NodeJS.Signals) => {
+    const exited = new Promise((r) => child?.once("exit", r));
+    process.kill(-(child?.pid as number), signal);
+    await exited;
+    child = undefined;
+  };
   try {
-    const parsed = parseConfig(configFor(1));
-    await linkChaosPatient(
-      parsed.routes.pkbRest as NonNullable<typeof parsed.routes.pkbRest>,
-      parsed.patients[0] as (typeof parsed.patients)[number],
-      dataDir,
-      new SystemClock({ mode: "assume-synced" }),
-    );
+    await target.prepare(parseConfig(configFor(1)), dataDir, new SystemClock({ mode: "assume-synced" }));
     const start = (records: number) => {
       writeFileSync(configFile, stringify(configFor(records)), { mode: 0o600 });
       // Its own process group: a kill takes the agent's children (socat, the simulated meter) too,
       // as systemd's control-group kill would.
-      return spawn(process.execPath, [CLI, "run", "--config", configFile], {
+      child = spawn(process.execPath, [CLI, "run", "--config", configFile], {
         stdio: "ignore",
         detached: true,
       });
     };
-    let killed = 0;
-    for (let round = 1; round <= rounds; round++) {
-      child = start(round * perRound);
+    for (let round = 1; round <= o.rounds; round++) {
+      start(round * o.perRound);
       await sleep(150 + Math.floor(Math.random() * 900));
-      const exited = new Promise((r) => child?.once("exit", r));
-      process.kill(-(child.pid as number), "SIGKILL");
-      await exited;
-      killed++;
+      await stop("SIGKILL");
     }
-    const produced = rounds * perRound;
-    // A last run, left alone, until the meter's records are all stored and delivered.
-    child = start(produced);
+    const produced = o.rounds * o.perRound;
+    // A last run, left alone, until the meter's records are all stored and delivered (or dead).
+    start(produced);
     const end = Date.now() + 120_000;
-    const file = join(dataDir, "buffer.db");
     while (Date.now() < end) {
-      const received = new Set(pkb.records(CHAOS_PATIENT.id).map((m) => m.externalId)).size;
-      if (received >= produced && unsent(file) === 0) break;
+      const now = inspect(file, produced, target);
+      if (now && now.unsent === 0 && now.tally.lost === 0) break;
       await sleep(250);
     }
-    const exited = new Promise((r) => child?.once("exit", r));
-    process.kill(-(child.pid as number), "SIGTERM");
-    await exited;
-    child = undefined;
-    const ids = pkb.records(CHAOS_PATIENT.id).map((m) => m.externalId ?? "");
-    const distinct = new Set(ids);
-    const db = new Database(file, { readonly: true });
-    const dead = db.prepare("SELECT count(*) FROM outbox WHERE state = 'dead'").pluck().get() as number;
-    db.close();
-    report(
-      "CHAOS",
-      "kill",
-      {
-        rounds: killed,
-        produced,
-        delivered: distinct.size,
-        lost: Math.max(0, produced - distinct.size - dead),
-        duplicates: ids.length - distinct.size,
-      },
-      { dead, requests: pkb.requests() },
-    );
+    await stop("SIGTERM");
+    const t =
+      inspect(file, produced, target)?.tally ?? tally(produced, [], [], { dead: new Set(), held: new Set() });
+    return {
+      route: o.route,
+      rounds: o.rounds,
+      produced,
+      delivered: t.delivered,
+      lost: t.lost,
+      duplicates: t.duplicates,
+      dead: t.dead,
+      held: t.held,
+      requests: target.requests(),
+      lost_keys: t.lostKeys,
+      duplicated_keys: t.duplicatedKeys,
+    };
   } finally {
     if (child?.pid) process.kill(-child.pid, "SIGKILL");
-    await pkb.stop();
+    await target.stop();
     tmp.cleanup();
   }
+}
+
+export async function chaosKill(args: string[]): Promise<void> {
+  const f = flags(args);
+  const result = await runKill({
+    route: routeFlag(f.get("route")),
+    rounds: intFlag(f, "rounds", 20),
+    perRound: intFlag(f, "records-per-round", 15),
+  });
+  const { route, rounds, produced, delivered, lost, duplicates, held } = result;
+  report("CHAOS", "kill", { route, rounds, produced, delivered, lost, duplicates, held }, result);
 }

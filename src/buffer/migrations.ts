@@ -157,4 +157,20 @@ export const MIGRATIONS: readonly string[] = [
       ON CONFLICT (name) DO UPDATE SET value = value + 1;
   END;
   `,
+  // 5: HL7 retractions (issue 13). After an ORU^R01 whose fate is unknown, the ORU that retracts its
+  // report id (OBR-25 = R) is stored here before it is sent, and re-sent byte for byte until PKB
+  // acknowledges it; only then is the original re-sent. `state`: pending (to send, not before
+  // `not_before_ms`, buffer time), acked (the original may go), resending (the original is on its
+  // way: after a crash it may be in PKB again, so it is retracted anew), held (PKB refused the
+  // retraction: a person decides). Goes with its message.
+  `
+  CREATE TABLE hl7_retractions (
+    message_id INTEGER PRIMARY KEY REFERENCES hl7_messages(id) ON DELETE CASCADE,
+    control_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'acked', 'resending', 'held')),
+    not_before_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -206,6 +206,23 @@ export const hl7RouteSchema = z
       .regex(/^[^\s|^~\\&]{1,20}$/, "1-20 characters, no spaces or HL7 delimiters")
       .default("SCT")
       .describe("OBX-3.3 coding-system string for SNOMED CT, as agreed with PKB"),
+    onAmbiguous: z
+      .enum(["retract", "hold", "resend"])
+      .default("retract")
+      .describe(
+        "An ORU^R01 that may have reached PKB without a readable answer (timeout after sending, reset, 5xx, unreadable ACK, SOAP fault in a 2xx): " +
+          "retract = send PKB's retraction of its report id (OBR-25 R) and, once PKB accepts it (AA), the stored original again (exactly once); " +
+          "hold = wait for a person (outbox resolve); resend = send it again (at least once: PKB may store it twice). Documents (MDM^T02) replace themselves and are always re-sent",
+      ),
+    retractAfterSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .describe(
+        "With onAmbiguous retract: seconds to wait after a send whose fate is unknown before retracting, so a late-landing first copy cannot arrive after the retraction (other rows are not held up)",
+      ),
   })
   .describe("PKB HL7 v2 partner route (SOAP over HTTPS)");
 

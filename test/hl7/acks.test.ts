@@ -21,10 +21,10 @@ describe("HL7 acknowledgements the hub must read", () => {
     expect(h.column("ambiguous")).toEqual(HARMLESS_ACK_VARIANTS.map(() => 0));
   });
 
-  it("after a 2xx, an unreadable answer (no MSA, no MSH, another or empty MSA-2, unknown code, HTML, empty body, a SOAP fault) holds the ORU as ambiguous with an alert, never re-sent", async () => {
+  it("after a 2xx, an unreadable answer (no MSA, no MSH, another or empty MSA-2, unknown code, HTML, empty body, a SOAP fault) holds the ORU as ambiguous with an alert, never re-sent (onAmbiguous: hold)", async () => {
     const { h } = t;
     h.knownToHub();
-    h.start();
+    h.start(h.config({ onAmbiguous: "hold" }));
     for (const [i, variant] of UNREADABLE_ACK_VARIANTS.entries()) {
       h.pkb.injectFaults({ kind: "ack-variant", variant });
       await h.buffer.ingest([h.reading()]);
@@ -54,12 +54,12 @@ describe("HL7 acknowledgements the hub must read", () => {
     expect(h.stats().byState.ambiguous).toBe(UNREADABLE_ACK_VARIANTS.length);
   });
 
-  it("later readings of the patient still go after an ambiguous ORU, each once", async () => {
+  it("later readings of the patient still go after an ambiguous ORU, each once (onAmbiguous: hold)", async () => {
     const { h } = t;
     h.knownToHub();
     h.pkb.injectFaults({ kind: "ack-variant", variant: "html-page" });
     await h.buffer.ingest([h.reading()]);
-    h.start();
+    h.start(h.config({ onAmbiguous: "hold" }));
     await until(() => h.stats().byState.ambiguous === 1);
     await h.buffer.ingest([h.reading()]);
     h.forwarder?.poke();

@@ -48,12 +48,12 @@ describe("HL7 outcomes over HTTPS", () => {
     expect(h.types()).toEqual(["QRY^A19", "ADT^A28", "QRY^A19", "ORU^R01"]);
   });
 
-  it("SOAP Server fault and HTTP 5xx: retried with backoff, the identical message, counted ambiguous", async () => {
+  it("SOAP Server fault and HTTP 5xx (onAmbiguous: resend): retried with backoff, the identical message, counted ambiguous", async () => {
     const { h } = t;
     h.knownToHub();
     h.pkb.injectFaults({ kind: "soap-fault" }, { kind: "status", status: 502 });
     await h.buffer.ingest([h.reading()]);
-    h.start();
+    h.start(h.config({ onAmbiguous: "resend" }));
     for (const attempts of [1, 2]) {
       await until(() => h.column("attempts")[0] === attempts && h.stats().byState.leased === 0);
       expect(h.column("last_error")[0]).toBe(
@@ -85,7 +85,9 @@ describe("HL7 outcomes over HTTPS", () => {
     await h.buffer.ingest([h.reading()]);
     const sentAt = h.clock.nowMs();
     h.start();
-    await until(() => h.column("last_error")[0] === "HTTP 503" && h.stats().byState.leased === 0);
+    await until(
+      () => String(h.column("last_error")[0]).startsWith("HTTP 503") && h.stats().byState.leased === 0,
+    );
     expect(h.column("attempts")).toEqual([0]);
     expect(h.column("available_ms")[0]).toBe(sentAt + 120_000);
     h.clock.advance(120_000);
@@ -99,12 +101,16 @@ describe("HL7 outcomes over HTTPS", () => {
     await h.buffer.ingest([h.reading()]);
     const sentAt = h.clock.nowMs();
     h.start();
-    await until(() => h.column("last_error")[0] === "HTTP 503" && h.stats().byState.leased === 0);
+    await until(
+      () => String(h.column("last_error")[0]).startsWith("HTTP 503") && h.stats().byState.leased === 0,
+    );
     expect(h.column("attempts")).toEqual([0]);
     expect(h.column("available_ms")[0]).toBe(sentAt + 3_600_000);
     h.clock.advance(3_600_000);
     await until(() => h.stats().byState.delivered === 1);
-    expect(h.pkb.requests()).toBe(2); // the 503, then the delivery: nothing in between
+    // The 503, then (a 5xx may have been processed) the retraction and the delivery: nothing in between.
+    expect(h.pkb.requests()).toBe(3);
+    expect(h.pkb.registry.reports.retractions).toBe(1);
   });
 
   it("401: readings are held with an alert (no attempt spent, nothing dead); a fixed password delivers them", async () => {
@@ -133,12 +139,12 @@ describe("HL7 outcomes over HTTPS", () => {
     expect(h.stats().deadLetters).toBe(0);
   });
 
-  it("timeout after send: the identical message (same MSH-10 and OBR-3.1) is re-sent and counted ambiguous", async () => {
+  it("timeout after send (onAmbiguous: resend): the identical message (same MSH-10 and OBR-3.1) is re-sent and counted ambiguous", async () => {
     const { h } = t;
     h.knownToHub();
     h.pkb.injectFaults({ kind: "accept-then-hang" });
     await h.buffer.ingest(h.readings(2));
-    h.start();
+    h.start(h.config({ onAmbiguous: "resend" }));
     await until(() => h.pkb.registry.received.length === 1 && h.stats().byState.leased === 0);
     expect(h.column("ambiguous")).toEqual([1, 1]);
     h.clock.advance(600_000);
@@ -146,10 +152,11 @@ describe("HL7 outcomes over HTTPS", () => {
     const [first, second] = h.pkb.registry.received;
     expect(second?.controlId).toBe(first?.controlId);
     expect(h.pkb.registry.duplicateReports).toBe(1); // same report id: PKB can tell it is a re-send
+    expect(h.pkb.registry.liveCopies(h.pkb.registry.liveOrus()[0]?.reportId ?? "")).toBe(2); // at least once
     expect(h.stats().ambiguousDeliveries).toBe(2);
   });
 
-  it("a slow PKB (answer later than the deadline) is an ambiguous outcome too", async () => {
+  it("a slow PKB (answer later than the deadline) is an ambiguous outcome too: retracted, then re-sent, one live copy", async () => {
     const { h } = t;
     h.knownToHub();
     h.pkb.setLatencyMs(600); // requestTimeoutMs is 400: PKB stores it after the hub gave up
@@ -157,10 +164,13 @@ describe("HL7 outcomes over HTTPS", () => {
     h.start();
     await until(() => h.column("ambiguous")[0] === 1 && h.stats().byState.leased === 0);
     h.pkb.setLatencyMs(0);
+    // The fake clock jumps: the settle delay (real seconds on a hub) is made to have passed here.
+    await until(() => h.pkb.registry.received.length === 1);
     h.clock.advance(600_000);
     await until(() => h.stats().byState.delivered === 1);
-    await until(() => h.pkb.registry.received.length === 2);
-    expect(h.pkb.registry.duplicateControlIds).toBe(1);
+    await until(() => h.pkb.registry.received.length === 3);
+    expect(h.pkb.registry.duplicateControlIds).toBe(1); // the original, re-sent after its retraction
+    expect(h.pkb.registry.liveOrus()).toHaveLength(1);
     expect(h.stats().ambiguousDeliveries).toBe(1);
   });
 

@@ -155,7 +155,7 @@ describe("HL7 workflow over HTTPS", () => {
     expect(h.pkb.registry.duplicateReports).toBe(0);
   });
 
-  it("agent stopped while an ORU is unanswered: after restart only the identical message is re-sent", async () => {
+  it("agent stopped while an ORU is unanswered: after restart its report is retracted and only the identical message is re-sent", async () => {
     const { h } = t;
     h.knownToHub();
     h.pkb.injectFaults({ kind: "accept-then-hang" });
@@ -168,10 +168,13 @@ describe("HL7 workflow over HTTPS", () => {
     h.clock.advance(600_000);
     h.start();
     await until(() => h.stats().byState.delivered === 2);
-    const [first, second] = h.pkb.registry.received;
+    const [first, retraction, second] = h.pkb.registry.received;
     expect(second?.controlId).toBe(first?.controlId);
-    const [a, b] = h.captures();
+    expect(retraction?.controlId).not.toBe(first?.controlId);
+    const [a, r, b] = h.captures();
     expect(b?.text).toBe(a?.text);
+    expect(r?.text).toMatch(/\rOBR\|(?:[^|\r]*\|){24}R(\r|$)/);
+    expect(h.pkb.registry.liveOrus()).toHaveLength(1);
     expect(h.stats().ambiguousDeliveries).toBe(2);
   });
 
@@ -185,12 +188,13 @@ describe("HL7 workflow over HTTPS", () => {
     h.clock.advance(600_000);
     await h.restart(h.config({ maxObservationsPerMessage: 4 })); // now 4 rows per claim at most
     await until(() => h.stats().byState.delivered === 5);
-    expect(h.pkb.registry.received).toHaveLength(2);
+    expect(h.pkb.registry.received).toHaveLength(3); // the ORU, its retraction, the ORU again
     expect(h.pkb.registry.duplicateControlIds).toBe(1);
     await h.buffer.ingest(h.readings(3));
     await until(() => h.stats().byState.delivered === 8);
     const obx = h.captures().map((c) => new IndependentHl7(c.text).segments("OBX").length);
-    expect(obx).toEqual([10, 10, 4, 2]);
+    expect(obx).toEqual([10, 0, 10, 4, 2]);
+    expect(h.pkb.registry.liveOrus()).toHaveLength(3);
     expect(h.buffer.db.prepare("SELECT count(*) FROM hl7_messages").pluck().get()).toBe(0);
   });
 });

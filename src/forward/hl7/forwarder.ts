@@ -8,13 +8,16 @@ import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
 import { meansPatientUnknown } from "./ack.js";
+import { OruAmbiguity } from "./ambiguous.js";
 import { checkedBase64 } from "./document.js";
 import { reportId } from "./ids.js";
 import { buildMdmT02, buildOruR01, type Hl7Patient, type Sender } from "./messages.js";
 import { type Blocked, interpret, settle } from "./outcome.js";
 import { Deferred, type Exchange, PatientWorkflow } from "./patients.js";
+import { Hl7RetractionStore } from "./retractions.js";
 import type { SoapClient } from "./soap.js";
 import { Hl7MessageStore, type StoredMessage } from "./store.js";
+import { hl7Time } from "./time.js";
 
 export type Hl7RouteConfig = NonNullable<Config["routes"]["hl7"]>;
 
@@ -63,6 +66,7 @@ export class Hl7Forwarder {
   private readonly sender: Sender;
   private readonly patients: Map<string, PatientConfig>;
   private readonly store: Hl7MessageStore;
+  private readonly ambiguity: OruAmbiguity;
   private readonly workflow: PatientWorkflow;
   private readonly newControlId: () => string;
 
@@ -77,6 +81,16 @@ export class Hl7Forwarder {
     this.store = new Hl7MessageStore(o.buffer.db);
     // MSH-10 must be unique per sender for ever: 20 hex characters of a random UUID (ST, ≤ 20).
     this.newControlId = o.newControlId ?? (() => randomUUID().replace(/-/g, "").slice(0, 20));
+    this.ambiguity = new OruAmbiguity({
+      retractions: new Hl7RetractionStore(o.buffer.db),
+      policy: o.route.onAmbiguous,
+      settleMs: o.route.retractAfterSec * 1000,
+      nowMs: () => o.buffer.timebase.nowMs(),
+      wallMs: () => o.clock.nowMs(),
+      newControlId: this.newControlId,
+      messageTime: () => hl7Time(o.clock.nowMs(), o.timeZone),
+      logger: o.logger,
+    });
     this.workflow = new PatientWorkflow({
       buffer: o.buffer,
       sender: this.sender,
@@ -234,13 +248,24 @@ export class Hl7Forwarder {
         this.o.clock.nowMs(),
       );
     }
-    const answer = await exchange(msg.body);
     // An ORU re-sent is stored again by PKB; a document re-sent replaces itself (TXA-12).
-    const resendable = unit.rows[0]?.item.type === "document";
-    let outcome = settle(answer, msg.controlId, resendable);
+    const oru = unit.rows[0]?.item.type !== "document";
+    if (oru && unit.stored) {
+      // It may have reached PKB before: retracted first (or held, or re-sent) as routes.hl7.onAmbiguous says.
+      const maybeSent = unit.rows.some((r) => r.ambiguous);
+      const instead = await this.ambiguity.prepare(msg, maybeSent, exchange);
+      if (instead) return this.finish(unit, msg, instead);
+    }
+    const answer = await exchange(msg.body);
+    let outcome = settle(answer, msg.controlId, !oru);
     if (outcome.kind === "rejected" && "ack" in answer && meansPatientUnknown(answer.ack))
       outcome = this.patientUnknown(who, msg, outcome);
-    // Control id and outcome only: the message itself carries PHI and is never logged.
+    if (oru) outcome = this.ambiguity.settled(msg, outcome);
+    return this.finish(unit, msg, outcome);
+  }
+
+  /** Logs the message's outcome (never its content: PHI) and keeps it for rows not in this lease. */
+  private finish(unit: Unit, msg: StoredMessage, outcome: Outcome): Outcome {
     this.o.logger.debug(
       {
         controlId: msg.controlId,
@@ -258,7 +283,7 @@ export class Hl7Forwarder {
     if (outcome.kind === "ambiguous")
       this.o.logger.warn(
         { controlId: msg.controlId, rows: unit.rows.length },
-        "PKB took the HL7 message but its answer cannot be read: held as ambiguous for a person, not re-sent",
+        "HL7 message may have reached PKB and cannot be settled automatically: held as ambiguous for a person",
       );
     return outcome;
   }

@@ -2,6 +2,7 @@ import { CODES } from "../../../src/core/codes.js";
 import { isValidNhsNumber } from "../../../src/core/nhs.js";
 import { message, segment, unescapeHl7 } from "../../../src/forward/hl7/encoding.js";
 import { IndependentHl7 } from "../../../src/forward/hl7/standard.js";
+import { type ReportCopy, ReportLedger } from "./reports.js";
 
 /** HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ] */
 const DTM = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$/;
@@ -67,18 +68,26 @@ export interface Observation {
   unit: string;
   value: number;
   time: string;
+  /** Deleted by a later retraction (OBR-25 `R`) of its report id. */
+  deleted?: boolean;
 }
 
 export class PkbHl7Registry {
   readonly patients = new Map<string, RegistryPatient>();
+  /** Every observation received, per NHS number, retracted ones included (flagged `deleted`). */
   readonly observations = new Map<string, Observation[]>();
+  /** Accepted ORUs per report id, and the retractions (OBR-25 `R`) that deleted them. */
+  readonly reports = new ReportLedger<Observation>();
   readonly documents = new Map<string, { nhsNumber: string; type: string; title: string; bytes: number }>();
   readonly received: Array<{ type: string; controlId: string }> = [];
-  /** ORU report ids received more than once (PKB does not de-duplicate: these are duplicates in the record). */
+  /**
+   * ORU report ids received more than once (PKB does not de-duplicate). A copy later retracted
+   * (OBR-25 `R`) is no longer in the record: `liveCopies` counts what the patient sees.
+   */
   duplicateReports = 0;
   /** MSH-10 values seen more than once (a re-send; PKB would process it again). */
   duplicateControlIds = 0;
-  private readonly reports = new Set<string>();
+  private readonly reportIds = new Set<string>();
   private readonly controlIds = new Set<string>();
   /** SNOMED code | unit pairs PKB recognises as measurements (agreed per partner). */
   readonly allowedPairs: Set<string>;
@@ -216,6 +225,7 @@ export class PkbHl7Registry {
     const obx = m.segments("OBX");
     const reportId = m.get("OBR.3.1") || m.get("OBR.3");
     if (reportId.length > 22) return this.ack("AR", controlId, "OBR-3 is longer than 22 characters", "R01");
+    if (m.get("OBR.25") === "R") return this.retract(nhs, reportId, controlId);
     if (obx.length > 1 && !reportId)
       return this.ack("AR", controlId, "OBR-3 is required for several measurements", "R01");
     const obrTime = m.get("OBR.7");
@@ -248,9 +258,20 @@ export class PkbHl7Registry {
         return this.ack("AR", controlId, `OBX-8 ${abnormal} is not in HL7 table 0078`, "R01");
       accepted.push({ reportId, group, abnormal, code, unit, value, time });
     }
-    if (this.reports.has(reportId)) this.duplicateReports++;
-    this.reports.add(reportId);
+    if (this.reportIds.has(reportId)) this.duplicateReports++;
+    this.reportIds.add(reportId);
     this.observations.set(nhs, [...(this.observations.get(nhs) ?? []), ...accepted]);
+    this.reports.add({ nhsNumber: nhs, reportId, controlId, measurements: accepted });
+    return this.ack("AA", controlId, "", "R01");
+  }
+
+  /**
+   * OBR-25 `R`: every measurement previously received under the report id is marked deleted; the
+   * message's OBX (if any) are ignored. Answered AA even when nothing was live under it.
+   */
+  private retract(nhs: string, reportId: string, controlId: string): string {
+    if (!reportId) return this.ack("AR", controlId, "OBR-3 is required to retract a report", "R01");
+    this.reports.retract(nhs, reportId, controlId);
     return this.ack("AA", controlId, "", "R01");
   }
 
@@ -275,7 +296,18 @@ export class PkbHl7Registry {
     return this.ack("AA", controlId, "", "T02");
   }
 
+  /** The patient's live observations (retracted ones left out). */
   observationsFor(nhs: string): Observation[] {
-    return this.observations.get(nhs) ?? [];
+    return (this.observations.get(nhs) ?? []).filter((o) => !o.deleted);
+  }
+
+  /** Live copies of the report in the record: 1 when delivered exactly once. */
+  liveCopies(reportId: string): number {
+    return this.reports.liveCopies(reportId);
+  }
+
+  /** Every live ORU (one per accepted ORU^R01 not retracted since), in the order received. */
+  liveOrus(): Array<ReportCopy<Observation>> {
+    return this.reports.live();
   }
 }

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isLoopbackHost } from "../../../src/config/url.js";
 import { type AckVariant, ackVariantBody, soapAnswer } from "./ack-variants.js";
+import { Hl7Chaos } from "./faults.js";
 import { PkbHl7Registry, type RegistryPatient } from "./pkb-hl7.js";
 
 export type Hl7Fault =
@@ -58,6 +59,8 @@ export interface Hl7Standin {
   registry: PkbHl7Registry;
   /** Faults for the next requests, in order (one per request). */
   injectFaults(...f: Hl7Fault[]): void;
+  /** Faults at a rate, for requests with none queued (chaos runs). */
+  chaos: Hl7Chaos;
   /** Delay before each request is processed (a sender whose deadline is shorter gives up while PKB still stores it). */
   setLatencyMs(ms: number): void;
   /** Requests that reached the endpoint (authenticated or not). */
@@ -81,7 +84,13 @@ function inspect(r: PkbHl7Registry) {
   return {
     received: r.received,
     patients: [...r.patients.keys()],
-    observations: Object.fromEntries([...r.observations].map(([nhs, obs]) => [nhs, obs.length])),
+    observations: Object.fromEntries(
+      [...r.observations.keys()].map((nhs) => [nhs, r.observationsFor(nhs).length]),
+    ),
+    liveOrus: r
+      .liveOrus()
+      .map((c) => ({ reportId: c.reportId, controlId: c.controlId, measurements: c.measurements.length })),
+    retractions: r.reports.retractions,
     documents: [...r.documents.keys()],
     duplicateReports: r.duplicateReports,
     duplicateControlIds: r.duplicateControlIds,
@@ -138,6 +147,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
   for (const p of o.knownPatients ?? []) registry.patients.set(p.nhsNumber, p);
   const expected = `Basic ${Buffer.from(`${o.username ?? "partner"}:${o.password ?? "partner-password"}`).toString("base64")}`;
   const faults: Hl7Fault[] = [];
+  const chaos = new Hl7Chaos();
   const sockets = new Set<Socket>();
   let latencyMs = 0;
   let requests = 0;
@@ -189,6 +199,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
         captured.push(name);
       }
       const fault = faults.shift();
+      if (!fault && chaos.intercept(hl7, res, () => registry.handle(hl7))) return;
       if (fault?.kind === "hang") return;
       if (fault?.kind === "status") {
         const headers = fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {};
@@ -253,6 +264,7 @@ export async function startHl7Standin(o: Hl7StandinOptions = {}): Promise<Hl7Sta
     caFile: join(certDir, "cert.pem"),
     registry,
     injectFaults: (...f) => faults.push(...f),
+    chaos,
     setLatencyMs: (ms) => {
       latencyMs = ms;
     },

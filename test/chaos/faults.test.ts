@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { runFaults } from "../../scripts/chaos/faults.js";
+
+// The short version of `npm run chaos -- faults`: a few dozen readings, a high fault rate, per route.
+describe("chaos faults (short)", () => {
+  it("REST: every reading in the record exactly once or a dead letter with PKB's refusal, under injected faults", async () => {
+    // No revocation here: the rows it holds wait a minute after the re-link (the full run has it).
+    const r = await runFaults({
+      route: "rest",
+      readings: 40,
+      rate: 0.3,
+      seed: 13,
+      timeoutMs: 40_000,
+      midway: false,
+    });
+    expect(r.injected).toBeGreaterThan(0);
+    // The rows of lost readings, shown when there are any, say why.
+    expect({ lost: r.lost_rows, duplicates: r.duplicates, dead_unexpected: r.dead_unexpected }).toEqual({
+      lost: [],
+      duplicates: 0,
+      dead_unexpected: 0,
+    });
+    expect(r.lost).toBe(0);
+    expect(r.delivered + r.dead_letter).toBe(40);
+  }, 60_000);
+
+  it("HL7: every reading in the record exactly once (retracted copies aside) or a dead letter with PKB's AR/AE text, under injected faults", async () => {
+    const r = await runFaults({ route: "hl7", readings: 40, rate: 0.3, seed: 13, timeoutMs: 40_000 });
+    expect(r.injected).toBeGreaterThan(0);
+    // The rows of lost readings, shown when there are any, say why.
+    expect({ lost: r.lost_rows, duplicates: r.duplicates, dead_unexpected: r.dead_unexpected }).toEqual({
+      lost: [],
+      duplicates: 0,
+      dead_unexpected: 0,
+    });
+    expect(r.lost).toBe(0);
+    // A reading out of the record is a dead letter, or held for a person with the route's reason
+    // (PKB refused the retraction of a report that may be in the record).
+    expect(r.delivered + r.dead_letter + r.held).toBe(40);
+    expect((r.held_rows as Array<{ state: string; reason: string | null }>).filter((h) => !h.reason)).toEqual(
+      [],
+    );
+  }, 60_000);
+});
