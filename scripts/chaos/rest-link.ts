@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { PatientConfig } from "../../src/config/schema.js";
 import type { Clock } from "../../src/core/clock.js";
 import { linkPatient } from "../../src/forward/pkb-rest/link.js";
@@ -34,4 +36,11 @@ export async function linkChaosPatient(
     },
     paste: async () => (await approveAs(shown as URL, CHAOS_PATIENT.id)).href,
   });
+}
+
+/** The REST route a chaos agent delivers on: the stand-in at `baseUrl`, its client secret written into `dir`. */
+export function chaosRestRoute(baseUrl: string, dir: string, more: Record<string, number> = {}) {
+  const clientSecretFile = join(dir, "client-secret");
+  writeFileSync(clientSecretFile, "test-secret\n", { mode: 0o600 });
+  return { baseUrl, clientId: "pkb-hub-test", clientSecretFile, ...more };
 }
