@@ -32,6 +32,10 @@ export interface DiskfullOptions {
   /** Access tokens expire this often: refreshes (and their token-file writes) happen on the full disk. */
   tokenTtlSec: number;
   timeoutMs: number;
+  /** How long the meter waits for the hub's answer before sending a record again (it gives up after 20). */
+  ackTimeoutMs: number;
+  /** Half-way through the full spell the agent is stopped and started again (a reboot on a full disk). */
+  restartWhileFull: boolean;
 }
 
 export interface DiskfullResult {
@@ -47,6 +51,8 @@ export interface DiskfullResult {
   unsent: number;
   filledBytes: number;
   meterSessions: number;
+  /** From the agent's start: disk filled, freed, everything acknowledged in the record. */
+  timesMs: { filled: number; freed: number; done: number };
   exitCodes: Array<number | string | null>;
   /** The agent's own log (warn and above: codes and counts, no PHI), for reading a bad run. */
   agentLog: string[];
@@ -149,7 +155,7 @@ export async function runDiskfull(o: DiskfullOptions): Promise<DiskfullResult> {
             records: o.records,
             firstRecordMs,
             frameDelayMs: 2,
-            ackTimeoutMs: 1000,
+            ackTimeoutMs: o.ackTimeoutMs,
             onRecord: (n, ok) => (ok ? acked : refused).add(n),
           });
           meterDone = true;
@@ -161,19 +167,28 @@ export async function runDiskfull(o: DiskfullOptions): Promise<DiskfullResult> {
     })();
     const recordTime = (n: number) => firstRecordMs + (n - 1) * RECORD_STEP_MS;
     const inRecord = () => new Set(pkb.records(CHAOS_PATIENT.id).map((m) => Date.parse(m.observedDate)));
-    const deadline = Date.now() + o.timeoutMs;
+    const t0 = Date.now();
+    const deadline = t0 + o.timeoutMs;
     while (acked.size < o.fillAfter && Date.now() < deadline) await sleep(20);
+    const filledAtMs = Date.now() - t0;
     const filledBytes = fillDisk(filler);
     const atFill = inRecord().size;
-    await sleep(o.fullMs);
+    if (o.restartWhileFull) {
+      await sleep(o.fullMs / 2);
+      await agent.stop();
+      agent.start();
+      await sleep(o.fullMs / 2);
+    } else await sleep(o.fullMs);
     const deliveredWhileFull = inRecord().size - atFill;
     rmSync(filler, { force: true });
+    const freedAtMs = Date.now() - t0;
     for (;;) {
       const live = inRecord();
       if (meterDone && [...acked].every((n) => live.has(recordTime(n)))) break;
       if (Date.now() > deadline) break;
       await sleep(200);
     }
+    const doneAtMs = Date.now() - t0;
     // Rows still in flight (the stand-in has them, the completion is being written) settle first.
     await sleep(500);
     stopMeter = true;
@@ -197,6 +212,7 @@ export async function runDiskfull(o: DiskfullOptions): Promise<DiskfullResult> {
       unsent: after.unsent,
       filledBytes,
       meterSessions,
+      timesMs: { filled: filledAtMs, freed: freedAtMs, done: doneAtMs },
       exitCodes: agent.exitCodes,
       agentLog: readFileSync(join(work.dir, "agent.log"), "utf8").split("\n").filter(Boolean).slice(-200),
     };
@@ -223,9 +239,11 @@ export async function chaosDiskfull(args: string[]): Promise<void> {
     fillAfter: Math.min(records, intFlag(f, "fill-after", Math.ceil(records / 5))),
     fullMs: intFlag(f, "full-sec", 15) * 1000,
     fsBytes: intFlag(f, "fs-mib", 8) * MIB,
-    latencyMs: intFlag(f, "latency-ms", 20),
+    latencyMs: intFlag(f, "latency-ms", 150),
     tokenTtlSec: intFlag(f, "token-ttl-sec", 5),
     timeoutMs: intFlag(f, "timeout-sec", 180) * 1000,
+    ackTimeoutMs: intFlag(f, "ack-timeout-ms", 1000),
+    restartWhileFull: f.get("restart-while-full") !== "no",
   });
   const { produced, stored, refused, delivered, lost, crashed, delivered_while_full, duplicates } = r;
   report(

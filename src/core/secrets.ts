@@ -25,12 +25,18 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   rmSync(tmp, { force: true });
   const fd = openSync(tmp, "wx", 0o600);
   try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    // A full disk: the partial temp file would keep eating the space the next attempt needs.
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, file);
   fsyncDir(dirname(file));
 }
 
