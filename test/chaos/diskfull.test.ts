@@ -9,20 +9,22 @@ describe("diskfull (short)", () => {
     if (!probe) return ctx.skip("mounting a tmpfs is not permitted here (needs root)");
     probe.cleanup();
     const r = await runDiskfull({
-      records: 150,
-      fillAfter: 60,
-      fullMs: 3000,
+      records: 80,
+      fillAfter: 30,
+      fullMs: 2000,
       fsBytes: 8 * 1024 * 1024,
-      latencyMs: 150,
+      latencyMs: 100,
       tokenTtlSec: 3,
-      ackTimeoutMs: 300,
+      ackTimeoutMs: 200,
       restartWhileFull: true,
       timeoutMs: 60_000,
     });
     const { agentLog: _log, ...figures } = r;
+    // On failure the figures (with phase times and meter sessions) say what went wrong.
+    if (r.lost > 0 || r.crashed > 0) process.stderr.write(`${JSON.stringify(r)}\n`);
     expect(figures).toMatchObject({
-      produced: 150,
-      stored: 150,
+      produced: 80,
+      stored: 80,
       lost: 0,
       crashed: 0,
       duplicates: 0,
@@ -30,6 +32,6 @@ describe("diskfull (short)", () => {
     });
     expect(r.refused).toBeGreaterThan(0);
     expect(r.delivered_while_full).toBeGreaterThan(0);
-    expect(r.delivered).toBe(150);
+    expect(r.delivered).toBe(80);
   }, 90_000);
 });
