@@ -6,6 +6,7 @@ const RUNS: Record<string, () => Promise<Run>> = {
   fuzz: async () => (await import("./fuzz.js")).chaosFuzz,
   faults: async () => (await import("./faults.js")).chaosFaults,
   diskfull: async () => (await import("./diskfull.js")).chaosDiskfull,
+  soak: async () => (await import("./soak.js")).chaosSoak,
 };
 
 const [name, ...rest] = process.argv.slice(2);
