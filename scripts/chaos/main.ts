@@ -5,6 +5,8 @@ const RUNS: Record<string, () => Promise<Run>> = {
   kill: async () => (await import("./kill.js")).chaosKill,
   fuzz: async () => (await import("./fuzz.js")).chaosFuzz,
   faults: async () => (await import("./faults.js")).chaosFaults,
+  diskfull: async () => (await import("./diskfull.js")).chaosDiskfull,
+  soak: async () => (await import("./soak.js")).chaosSoak,
 };
 
 const [name, ...rest] = process.argv.slice(2);

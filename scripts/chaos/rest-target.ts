@@ -82,25 +82,20 @@ export async function restTarget(run: ChaosRun, dataDir: string): Promise<ChaosT
     accessTokenTtlSec: run === "faults" ? 5 : 600,
     patients: [CHAOS_PATIENT],
   });
-  const secretFile = join(dataDir, "client-secret");
-  writeFileSync(secretFile, "test-secret\n", { mode: 0o600 });
   let fault = { rate: 0, pick: (): Fault => ({ kind: "hang" }), rand: Math.random };
   const setRate = (rate: number) => pkb.api.setFaultRate(rate, fault.pick, fault.rand);
   return {
     route: "rest",
     patient: { key: "p1", route: "pkb-rest", nhsNumber: CHAOS_PATIENT.nhsNumber },
     routes: {
-      pkbRest: {
-        baseUrl: pkb.url,
-        clientId: "pkb-hub-test",
-        clientSecretFile: secretFile,
-        // The stand-in stores a measurement before it answers (or not at all), even when the agent is
-        // killed mid-request: nothing lands late, so the read-back need not wait the default minute.
+      // The stand-in stores a measurement before it answers (or not at all), even when the agent is
+      // killed mid-request: nothing lands late, so the read-back need not wait the default minute.
+      pkbRest: chaosRestRoute(pkb.url, dataDir, {
         reconcileAfterSec: 1,
         ...(run === "faults"
           ? { concurrency: 4, requestTimeoutMs: 300, refreshAheadSec: 1 }
           : { concurrency: 2 }),
-      },
+      }),
     },
     prepare: linkIn,
     setFaultRate(rate, rand = Math.random) {
@@ -130,4 +125,11 @@ export async function restTarget(run: ChaosRun, dataDir: string): Promise<ChaosT
     injectedByKind: () => ({}),
     stop: () => pkb.stop(),
   };
+}
+
+/** The REST route a chaos agent delivers on: the stand-in at `baseUrl`, its client secret written into `dir`. */
+export function chaosRestRoute(baseUrl: string, dir: string, more: Record<string, number> = {}) {
+  const clientSecretFile = join(dir, "client-secret");
+  writeFileSync(clientSecretFile, "test-secret\n", { mode: 0o600 });
+  return { baseUrl, clientId: "pkb-hub-test", clientSecretFile, ...more };
 }

@@ -22,6 +22,11 @@ export interface ContourSimOptions {
   memoryFile?: string;
   /** The meter's clock (injected in tests); Date.now by default. */
   now?: () => number;
+  /**
+   * Told each time a record frame (1-based record number) is answered: ACK (stored by the hub) or
+   * not (NAK or no answer: refused, the meter sends it again). Chaos runs count acknowledgements.
+   */
+  onRecord?: (record: number, acked: boolean) => void;
 }
 
 interface MeterMemory {
@@ -137,6 +142,9 @@ export async function runContourMeter(
         if (options.frameDelayMs) await new Promise((r) => setTimeout(r, options.frameDelayMs));
         await send(frame);
         const reply = await waitReply(timeout);
+        const record = line.startsWith("R|") ? Number(line.split("|")[1]) : 0;
+        if (record > 0 && (reply === ACK || reply === NAK || reply === undefined))
+          options.onRecord?.(record, reply === ACK);
         if (reply === ACK) break;
         if (reply !== NAK && reply !== undefined) continue;
         resent++;

@@ -375,11 +375,11 @@ export class HubBuffer {
   }
 
   /**
-   * The disk is full: give the reserve back to the filesystem (so claims, completions and the
-   * checkpoint have room) and refuse new readings until it can be re-created. Returns whether
-   * anything was freed, i.e. whether a retry can succeed.
+   * The disk is full: give the reserve back to the filesystem (so claims, completions, the
+   * checkpoint and a route's rotated tokens have room) and refuse new readings until it can be
+   * re-created. Returns whether anything was freed, i.e. whether a retry can succeed.
    */
-  private makeRoom(): boolean {
+  makeRoom(): boolean {
     this.diskFull();
     if (!this.reserve.release()) return false;
     this.log.error({ bytes: this.reserve.bytes }, "disk full: reserve released for delivery");

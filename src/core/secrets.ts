@@ -23,8 +23,14 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
   // A temp file left by a crash may carry another mode: start afresh, exclusive and 0600.
   rmSync(tmp, { force: true });
-  writeNewDurably(tmp, data);
-  renameSync(tmp, file);
+  try {
+    writeNewDurably(tmp, data);
+    renameSync(tmp, file);
+  } catch (err) {
+    // A full disk: the partial temp file would keep eating the space the next attempt needs.
+    rmSync(tmp, { force: true });
+    throw err;
+  }
   fsyncDir(dirname(file));
 }
 

@@ -10,6 +10,7 @@ import { clientOptions, exposedSecretFiles, type MqttSettings } from "./client-o
 import { answer } from "./commands.js";
 import { EventQueue } from "./event-queue.js";
 import type { MonitorHost } from "./host.js";
+import { RuntimeGauge } from "./runtime.js";
 import {
   type EventPayload,
   type HealthPayload,
@@ -80,6 +81,7 @@ export class MqttMonitor implements Component {
   private commands: Promise<void> = Promise.resolve();
   private commandsWaiting = 0;
   private answersInFlight = 0;
+  private readonly runtime = new RuntimeGauge();
 
   constructor(private readonly o: MonitorOptions) {
     this.topics = new Topics(o.settings.baseTopic, o.hubId);
@@ -102,6 +104,7 @@ export class MqttMonitor implements Component {
         ? undefined
         : `readable by other users: ${exposed.join(", ")}: chmod 600 and change them`,
     );
+    this.runtime.start();
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.settings.healthIntervalSec * 1000);
     this.healthTimer.unref();
     // Never awaited: the agent starts (and stores readings) whether or not a broker answers.
@@ -230,6 +233,7 @@ export class MqttMonitor implements Component {
       schemaVersion: SCHEMA_VERSION,
       ...status,
       monitor: { eventsQueued: this.events.length + this.inFlight.size, eventsDropped: this.events.dropped },
+      runtime: this.runtime.sample(),
     };
   }
 
@@ -329,6 +333,7 @@ export class MqttMonitor implements Component {
     this.unsubscribe?.();
     for (const t of [this.reconnectTimer, this.healthSoon]) if (t) clearTimeout(t);
     if (this.healthTimer) clearInterval(this.healthTimer);
+    this.runtime.stop();
     await within(this.commands, STOP_WAIT_MS);
     const client = this.client;
     this.client = undefined;

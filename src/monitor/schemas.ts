@@ -95,6 +95,20 @@ export const healthSchema = healthBodySchema
         "Events dropped since start because the queue was full while disconnected",
       ),
     }),
+    runtime: z
+      .strictObject({
+        rssBytes: count.describe("Resident memory of the agent process"),
+        eventLoopLagP99Ms: z
+          .number()
+          .min(0)
+          .describe("99th percentile of how late a 100 ms timer fired, since the previous health"),
+        eventLoopLagMaxMs: z
+          .number()
+          .min(0)
+          .describe("Worst lateness of that timer since the previous health"),
+      })
+      .optional()
+      .describe("The agent process: memory and event-loop lag (absent from older agents)"),
   })
   .describe("pkb-hub/<hub>/health (retained; every healthIntervalSec and on every alert change)");
 

@@ -256,6 +256,34 @@ describe("tokens", () => {
     expect(f.pkb.tokenRequests()).toBe(3); // code exchange + two refreshes
   });
 
+  it("a rotated refresh token the full disk would not take is kept in memory, used, and saved once there is room", async () => {
+    await linkAs("pkb-ann");
+    const s = store();
+    const save = s.put.bind(s);
+    let full = true;
+    s.put = (patient, link) => {
+      if (full) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      save(patient, link);
+    };
+    const tokens = new OAuthTokenProvider({
+      store: s,
+      config: oauthConfig(route()),
+      clock: f.clock,
+      logger: silentLogger(),
+      refreshAheadSec: 60,
+      patients: f.config.patients,
+    });
+    f.clock.advance(10 * 60_000);
+    const t1 = await tokens.accessToken("p1"); // PKB rotated the refresh token; the disk refused it
+    f.clock.advance(10 * 60_000);
+    const t2 = await tokens.accessToken("p1"); // refreshed with the rotated one: the link lives
+    expect(t2).not.toBe(t1);
+    expect(tokens.usable("p1")).toBe(true);
+    full = false;
+    expect(await tokens.accessToken("p1")).toBe(t2); // saved on this use
+    expect(store().get("p1")).toMatchObject({ state: "linked", accessToken: t2 });
+  });
+
   it("without rotation the same refresh token is kept and keeps working", async () => {
     f.pkb.setRotation(false);
     await linkAs("pkb-ann");

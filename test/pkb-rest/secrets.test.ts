@@ -1,7 +1,17 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readSecretFile, SecretBox, writeFileAtomic } from "../../src/core/secrets.js";
+import { TokenStore } from "../../src/forward/pkb-rest/token-store.js";
+import { mountSmallFs } from "../support/small-fs.js";
 import { tempDir } from "../support/tmp.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -90,5 +100,49 @@ describe("secret box and atomic writes", () => {
     );
     writeFileSync(join(tmp.dir, "s"), "pw\n");
     expect(readSecretFile(join(tmp.dir, "s"))).toBe("pw");
+  });
+});
+
+describe("on a full disk", () => {
+  it("writeFileAtomic leaves no partial temp file; the token store asks for room and saves a link", (ctx) => {
+    const fs = mountSmallFs(256 * 1024);
+    if (!fs) return ctx.skip("mounting a tmpfs is not permitted here (needs root)");
+    try {
+      const reserve = join(fs.dir, "reserve");
+      writeFileSync(reserve, Buffer.alloc(64 * 1024));
+      const box = SecretBox.open(fs.dir, {});
+      mkdirSync(join(fs.dir, "links"));
+      // Another file takes every last block.
+      writeFileSync(join(fs.dir, "filler"), Buffer.alloc(0));
+      for (let size = 64 * 1024; size >= 512; size /= 2) {
+        try {
+          for (;;) appendFileSync(join(fs.dir, "filler"), Buffer.alloc(size, 1));
+        } catch (err) {
+          expect(err).toMatchObject({ code: "ENOSPC" });
+        }
+      }
+      const big = Buffer.alloc(32 * 1024, 2);
+      expect(() => writeFileAtomic(join(fs.dir, "links", "x"), big)).toThrow(/ENOSPC/);
+      expect(readdirSync(join(fs.dir, "links"))).toEqual([]);
+      let asked = 0;
+      const store = new TokenStore(join(fs.dir, "links"), box, () => {
+        asked++;
+        rmSync(reserve, { force: true });
+        return true;
+      });
+      const link = {
+        state: "linked" as const,
+        accessToken: "a".repeat(8000),
+        refreshToken: "r".repeat(8000),
+        expiresAtMs: 1,
+        pkbId: "pkb-ann",
+        linkedAtMs: 1,
+      };
+      store.put("p1", link);
+      expect(asked).toBe(1);
+      expect(store.get("p1")).toMatchObject({ refreshToken: link.refreshToken });
+    } finally {
+      fs.cleanup();
+    }
   });
 });

@@ -10,9 +10,12 @@ import { type LinkStateListener, OAuthTokenProvider } from "./tokens.js";
 export const RELINK_ALERT = "RELINK_NEEDED";
 export const EXPOSED_ALERT = "PKB_SECRET_EXPOSED";
 
-/** The token store of a hub: sealed link files under <dataDir>/links, key beside them. */
-export function tokenStore(dataDir: string): TokenStore {
-  return new TokenStore(join(dataDir, "links"), SecretBox.open(dataDir));
+/**
+ * The token store of a hub: sealed link files under <dataDir>/links, key beside them. `makeRoom`
+ * (the agent's buffer reserve) is asked for space when a write finds the disk full.
+ */
+export function tokenStore(dataDir: string, makeRoom?: () => boolean): TokenStore {
+  return new TokenStore(join(dataDir, "links"), SecretBox.open(dataDir), makeRoom);
 }
 
 /** One line per patient without a usable link, with the reason (which file, why): no PHI. */
@@ -65,7 +68,7 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
         ctx.buffer.alerts.raise(EXPOSED_ALERT, text, ctx.clock.nowMs());
       } else ctx.buffer.alerts.clear(EXPOSED_ALERT);
       // The client secret is read here: a missing file is a clear start-up error, not a later surprise.
-      store = tokenStore(ctx.dataDir);
+      store = tokenStore(ctx.dataDir, () => ctx.buffer.makeRoom());
       const patients = ctx.config.patients.filter((p) => p.route === "pkb-rest");
       const tokens = new OAuthTokenProvider({
         store,

@@ -56,6 +56,12 @@ export class TokenStore {
   constructor(
     private readonly dir: string,
     private readonly box: SecretBox,
+    /**
+     * Called when a write finds the disk full (ENOSPC): frees space held back for delivery (the
+     * buffer's reserve) and says whether it freed any, in which case the write is tried once more.
+     * A rotated refresh token is delivery's business: losing it costs the patient their link.
+     */
+    private readonly makeRoom: () => boolean = () => false,
   ) {}
 
   private file(patient: string): string {
@@ -126,7 +132,13 @@ export class TokenStore {
     const file = this.file(patient);
     const { unbound: _unbound, ...rest } = link;
     const bound: PatientLink = { ...rest, patient };
-    writeFileAtomic(file, this.box.seal(JSON.stringify(bound), linkContext(patient)));
+    const sealed = this.box.seal(JSON.stringify(bound), linkContext(patient));
+    try {
+      writeFileAtomic(file, sealed);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "ENOSPC" || !this.makeRoom()) throw err;
+      writeFileAtomic(file, sealed);
+    }
     const stamp = this.stamp(file);
     if (stamp) this.cache.set(patient, { stamp, link: bound });
   }

@@ -40,6 +40,12 @@ export class OAuthTokenProvider implements TokenProvider {
   private readonly refreshAheadSec: number;
   private readonly patients: ReadonlyMap<string, PatientConfig>;
   private readonly onLinkState: LinkStateListener;
+  /**
+   * Tokens PKB issued that could not be saved (the disk was full): PKB may already have retired the
+   * refresh token on disk, so these are the only ones that work. Used, and saved again, on every use
+   * until a save succeeds; dropped when a technician re-links meanwhile.
+   */
+  private readonly unsaved = new Map<string, PatientLink>();
 
   constructor(o: OAuthTokenProviderOptions) {
     this.store = o.store;
@@ -59,11 +65,30 @@ export class OAuthTokenProvider implements TokenProvider {
     } catch (err) {
       return { problem: messageOf(err) };
     }
+    link = this.withUnsaved(patient, link);
     if (!link) return { problem: "never linked" };
     if (link.state !== "linked")
       return { problem: "PKB refused the link's refresh token (revoked or expired)" };
     const problem = linkIdentityProblem(this.patients.get(patient), link);
     return problem ? { problem } : { link };
+  }
+
+  /** The stored link, or the newer tokens not yet saved over it (saved now if the disk has room). */
+  private withUnsaved(patient: string, stored: PatientLink | undefined): PatientLink | undefined {
+    const pending = this.unsaved.get(patient);
+    if (!pending) return stored;
+    if (stored?.linkedAtMs !== pending.linkedAtMs) {
+      this.unsaved.delete(patient); // re-linked meanwhile: the new link wins
+      return stored;
+    }
+    try {
+      this.store.replace(patient, pending.linkedAtMs, pending);
+      this.unsaved.delete(patient);
+      this.logger.warn({ patient }, "rotated PKB tokens saved after an earlier failure");
+    } catch {
+      // still no room: keep using them from memory
+    }
+    return pending;
   }
 
   /** Reports the state, and throws RELINK_NEEDED with the reason when the link may not be used. */
@@ -154,8 +179,18 @@ export class OAuthTokenProvider implements TokenProvider {
       expiresAtMs: this.clock.nowMs() + tokens.expiresInSec * 1000,
       lifetimeMs: tokens.expiresInSec * 1000,
     };
-    // Durable before the new access token is used: a rotated refresh token is never only in memory.
-    if (!this.store.replace(patient, link.linkedAtMs, renewed)) return this.relinkedMeanwhile(patient);
+    // Durable before the new access token is used: a rotated refresh token is only in memory when
+    // the disk refuses it, and then it is kept (PKB may have retired the old one) and saved later.
+    try {
+      if (!this.store.replace(patient, link.linkedAtMs, renewed)) return this.relinkedMeanwhile(patient);
+      this.unsaved.delete(patient);
+    } catch (err) {
+      this.unsaved.set(patient, renewed);
+      this.logger.error(
+        { patient, code: isHubError(err) ? err.code : ((err as { code?: unknown }).code ?? "unknown") },
+        "rotated PKB tokens could not be saved (is the disk full?): kept in memory, saved on next use",
+      );
+    }
     return tokens.accessToken;
   }
 
