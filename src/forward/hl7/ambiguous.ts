@@ -30,7 +30,8 @@ function maybeStored(o: Outcome): boolean {
 }
 
 function why(o: Outcome): string {
-  return o.kind === "ambiguous" ? o.reason : o.kind === "retry" ? o.error : o.kind;
+  if (o.kind === "ambiguous" || o.kind === "rejected") return o.reason;
+  return o.kind === "retry" ? o.error : o.kind;
 }
 
 /**
