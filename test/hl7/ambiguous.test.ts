@@ -104,7 +104,12 @@ describe("OruAmbiguity (retract): every step in SQLite before the request that d
     expect(pkb.received).toHaveLength(0);
     clock.advance(1000);
     const sent: string[] = [];
-    expect(await ambiguity().prepare(msg, true, (hl7) => (sent.push(hl7), exchange(hl7)))).toBeUndefined();
+    expect(
+      await ambiguity().prepare(msg, true, (hl7) => {
+        sent.push(hl7);
+        return exchange(hl7);
+      }),
+    ).toBeUndefined();
     expect(sent).toEqual([cut]); // the same stored retraction, byte for byte
     expect(states(buffer)).toEqual(["retr-1:resending"]);
   });
