@@ -30,13 +30,16 @@ async function passes(h: Hl7Harness, n = 3): Promise<void> {
 
 const idle = (h: Hl7Harness) => h.stats().byState.leased === 0;
 
+/** Long enough that a loaded machine does not turn a normal answer into a timeout (an extra retraction). */
+const DEADLINE_MS = 1_500;
+
 describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmbiguous: retract)", () => {
   it("answer lost after PKB stored the ORU: after retractAfterSec its report is retracted, then the identical ORU re-sent; PKB holds exactly one live copy", async () => {
     const { h } = t;
     h.knownToHub();
     h.pkb.injectFaults({ kind: "accept-then-hang" });
     await h.buffer.ingest(h.readings(2));
-    h.start(h.config({ retractAfterSec: 1 }));
+    h.start(h.config({ requestTimeoutMs: DEADLINE_MS, retractAfterSec: 1 }));
     await until(() => h.pkb.registry.received.length === 1 && idle(h));
     expect(h.column("state")).toEqual(["pending", "pending"]);
     expect(h.column("ambiguous")).toEqual([1, 1]);
@@ -62,7 +65,7 @@ describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmb
   it("5xx, a reset and an unreadable ACK (a SOAP fault in a 2xx) are retracted the same way; one live copy each", async () => {
     const { h } = t;
     h.knownToHub();
-    h.start(h.config({ retractAfterSec: 0 }));
+    h.start(h.config({ requestTimeoutMs: DEADLINE_MS, retractAfterSec: 0 }));
     const faults = [
       { kind: "status", status: 500 },
       { kind: "ack-variant", variant: "soap-fault" },
@@ -85,7 +88,7 @@ describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmb
     const { h } = t;
     h.knownToHub();
     h.pkb.registry.patients.set(BOB.nhsNumber, { ...BOB, sex: BOB.gender });
-    const cfg = h.config();
+    const cfg = h.config({ requestTimeoutMs: DEADLINE_MS });
     const bob = {
       ...(cfg.patients[0] as (typeof cfg.patients)[number]),
       key: "hl7-b",
@@ -121,7 +124,7 @@ describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmb
       { kind: "ack-variant", variant: "empty-body" },
     );
     await h.buffer.ingest([h.reading()]);
-    h.start(h.config({ retractAfterSec: 1 }));
+    h.start(h.config({ requestTimeoutMs: DEADLINE_MS, retractAfterSec: 1 }));
     for (const sent of [1, 2, 3]) {
       await until(() => h.pkb.requests() === sent && idle(h));
       h.clock.advance(60_000);
@@ -137,7 +140,7 @@ describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmb
   it("PKB refuses the retraction (AR, then AE): held for a person with PKB's reason, the original never re-sent; a person's resend sends it", async () => {
     const { h } = t;
     h.knownToHub();
-    h.start(h.config({ retractAfterSec: 0 }));
+    h.start(h.config({ requestTimeoutMs: DEADLINE_MS, retractAfterSec: 0 }));
     for (const [i, code] of (["AR", "AE"] as const).entries()) {
       h.pkb.injectFaults({ kind: "accept-then-hang" }, { kind: "ack", code, text: "Report not found" });
       await h.buffer.ingest([h.reading()]);
@@ -201,7 +204,7 @@ describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmb
     // The re-send after the AA is refused for now (429: certainly not processed).
     h.pkb.injectFaults({ kind: "accept-then-hang" }, { kind: "none" }, { kind: "status", status: 429 });
     await h.buffer.ingest([h.reading()]);
-    const cfg = h.config({ retractAfterSec: 0 });
+    const cfg = h.config({ requestTimeoutMs: DEADLINE_MS, retractAfterSec: 0 });
     h.start(cfg);
     await until(() => h.pkb.requests() === 1 && idle(h));
     h.clock.advance(60_000);
@@ -246,7 +249,7 @@ describe("HL7 ambiguous ORU under the other policies", () => {
     h.knownToHub();
     h.pkb.injectFaults({ kind: "accept-then-hang" });
     await h.buffer.ingest([h.reading()]);
-    h.start(h.config({ onAmbiguous: "hold", retractAfterSec: 0 }));
+    h.start(h.config({ requestTimeoutMs: DEADLINE_MS, onAmbiguous: "hold", retractAfterSec: 0 }));
     await until(() => h.stats().byState.ambiguous === 1);
     expect(h.buffer.outbox.rowsInState("ambiguous")[0]?.reason).toMatch(/: PKB may have stored the message$/);
     h.clock.advance(24 * 3_600_000);
@@ -260,7 +263,7 @@ describe("HL7 ambiguous ORU under the other policies", () => {
     h.knownToHub();
     h.pkb.injectFaults({ kind: "accept-then-hang" });
     await h.buffer.ingest([h.reading()]);
-    h.start(h.config({ onAmbiguous: "resend" }));
+    h.start(h.config({ requestTimeoutMs: DEADLINE_MS, onAmbiguous: "resend" }));
     await until(() => h.pkb.requests() === 1 && idle(h));
     h.clock.advance(60_000);
     await until(() => h.stats().byState.delivered === 1);
