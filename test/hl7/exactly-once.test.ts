@@ -62,7 +62,7 @@ describe("HL7 exactly once: retraction before re-sending an ambiguous ORU (onAmb
     expect(h.buffer.db.prepare("SELECT count(*) FROM hl7_retractions").pluck().get()).toBe(0);
   });
 
-  it("5xx, a reset and an unreadable ACK (a SOAP fault in a 2xx) are retracted the same way; one live copy each", async () => {
+  it("HTTP 500, a SOAP fault in a 2xx and an HTML page in a 2xx are retracted the same way; one live copy each", async () => {
     const { h } = t;
     h.knownToHub();
     h.start(h.config({ requestTimeoutMs: DEADLINE_MS, retractAfterSec: 0 }));
