@@ -175,6 +175,20 @@ const FIXTURES: Record<number, (db: Db, clock: FakeClock) => Written> = {
 };
 // 4: outbox counts kept in `counters` by triggers; the rows themselves are written as at version 3.
 FIXTURES[4] = FIXTURES[3] as (db: Db, clock: FakeClock) => Written;
+// 5: the stored retraction (OBR-25 R) of an HL7 message whose fate is unknown.
+FIXTURES[5] = (db, clock) => {
+  const w = (FIXTURES[4] as (db: Db, clock: FakeClock) => Written)(db, clock);
+  const messageId = db.prepare("SELECT id FROM hl7_messages WHERE control_id = 'CTRL-1'").pluck().get();
+  insert(db, "hl7_retractions", {
+    message_id: messageId as number,
+    control_id: "RETR-1",
+    body: "MSH|^~\\&|PKB-HUB|...\rOBR|1||rep-1|||||||||||||||||||||||R",
+    state: "pending",
+    not_before_ms: NOW,
+    created_ms: NOW,
+  });
+  return w;
+};
 
 function buildAt(version: number, clock: FakeClock): Written {
   const db = new Database(join(tmp.dir, "buffer.db"));

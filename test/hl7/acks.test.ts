@@ -24,7 +24,8 @@ describe("HL7 acknowledgements the hub must read", () => {
   it("after a 2xx, an unreadable answer (no MSA, no MSH, another or empty MSA-2, unknown code, HTML, empty body, a SOAP fault) holds the ORU as ambiguous with an alert, never re-sent (onAmbiguous: hold)", async () => {
     const { h } = t;
     h.knownToHub();
-    h.start(h.config({ onAmbiguous: "hold" }));
+    // A generous deadline: on a loaded machine a timeout (held too, under hold) would take a variant's place.
+    h.start(h.config({ onAmbiguous: "hold", requestTimeoutMs: 5_000 }));
     for (const [i, variant] of UNREADABLE_ACK_VARIANTS.entries()) {
       h.pkb.injectFaults({ kind: "ack-variant", variant });
       await h.buffer.ingest([h.reading()]);

@@ -98,6 +98,22 @@ export class Hl7Harness {
     this.start(cfg);
   }
 
+  /**
+   * The agent restarted: the forwarder stopped, the buffer closed and opened again from its file
+   * (leases of the old process reclaimed, as the agent does at start), a new forwarder started.
+   */
+  async reopen(cfg = this.config()): Promise<void> {
+    await this.forwarder?.stop();
+    this.forwarder = undefined;
+    this.buffer.close();
+    ({ buffer: this.buffer } = makeBuffer(join(this.tmp.dir, "data"), {
+      clock: this.clock,
+      routeOf: () => "hl7",
+    }));
+    this.buffer.outbox.reclaimAll();
+    this.start(cfg);
+  }
+
   /** What the agent hands its routes, here with this harness's buffer, clock and `config`. */
   context(config: Config = this.config()): AgentContext {
     return {

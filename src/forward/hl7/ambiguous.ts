@@ -30,7 +30,8 @@ function maybeStored(o: Outcome): boolean {
 }
 
 function why(o: Outcome): string {
-  return o.kind === "ambiguous" ? o.reason : o.kind === "retry" ? o.error : o.kind;
+  if (o.kind === "ambiguous" || o.kind === "rejected") return o.reason;
+  return o.kind === "retry" ? o.error : o.kind;
 }
 
 /**
@@ -52,11 +53,11 @@ export class OruAmbiguity {
    */
   async prepare(msg: StoredMessage, maybeSent: boolean, exchange: Exchange): Promise<Outcome | undefined> {
     const { retractions } = this.o;
+    let rec = retractions.get(msg.id);
     if (this.o.policy !== "retract") {
-      retractions.remove(msg.id);
+      if (rec) retractions.remove(msg.id); // armed under an earlier configuration
       return undefined;
     }
-    let rec = retractions.get(msg.id);
     // Held after PKB refused the retraction, and a person has since ordered the original re-sent.
     if (rec?.state === "held") {
       retractions.remove(msg.id);
@@ -78,9 +79,10 @@ export class OruAmbiguity {
   settled(msg: StoredMessage, outcome: Outcome): Outcome {
     const { retractions } = this.o;
     if (!maybeStored(outcome)) {
-      if (outcome.kind !== "retry") retractions.remove(msg.id);
-      // Certainly not sent (refused, 429, 401…): the acknowledged retraction still stands.
-      else if (retractions.get(msg.id)?.state === "resending") retractions.setState(msg.id, "acked");
+      // Delivered or refused: the stored retraction goes with its message (ON DELETE CASCADE).
+      // Certainly not sent (refused connection, 429, 401…): the acknowledged retraction still stands.
+      if (outcome.kind === "retry" && retractions.get(msg.id)?.state === "resending")
+        retractions.setState(msg.id, "acked");
       return outcome;
     }
     const reason = why(outcome);

@@ -74,7 +74,8 @@ export function interpret(answer: SoapAnswer): Interpreted {
  * MDM^T02 (TXA-12 replaces the document); false for ORU^R01, which PKB stores again every time.
  * An answer the hub cannot read, or an ACK for another message (MSA-2 ≠ our MSH-10), after PKB
  * took the request: a resendable message is retried (marked ambiguous); an ORU is `ambiguous`,
- * held for a person and never re-sent blindly (the same ORU stored 50 times is the alternative).
+ * never re-sent blindly (the same ORU stored 50 times is the alternative): `OruAmbiguity`
+ * (ambiguous.ts) retracts it first, holds it for a person or re-sends it, per routes.hl7.onAmbiguous.
  */
 export function settle(answer: Interpreted, controlId: string, resendable: boolean): Outcome {
   if ("outcome" in answer) return answer.outcome;
