@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Document, parseDocument } from "yaml";
+import { parseDocument } from "yaml";
 import { driverById } from "../../../drivers/index.js";
 import { parseConfig } from "../../config/load.js";
 import { HubError, messageOf } from "../../core/errors.js";
@@ -8,28 +8,10 @@ import { handOver } from "../../ops/privileges.js";
 import { parseUserSlots } from "../../ops/provision/validate.js";
 import { describeReload, tellRunningAgent } from "../../ops/reload-notice.js";
 import { serviceAccount } from "../../ops/users.js";
+import { documentText, editInPlace } from "../../ops/yaml-edit.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 type Raw = Record<string, unknown>;
-
-/**
- * The file with only the changed fields of this one device edited in place: comments, the order
- * and layout of everything else stay as the technician wrote them.
- */
-function edited(doc: Document, at: number, before: Raw, after: Raw): string {
-  if (at === -1) {
-    if (doc.has("devices")) doc.addIn(["devices"], doc.createNode(after));
-    else doc.set("devices", doc.createNode([after]));
-  } else {
-    for (const key of Object.keys(before)) if (!(key in after)) doc.deleteIn(["devices", at, key]);
-    for (const [key, value] of Object.entries(after))
-      if (JSON.stringify(before[key]) !== JSON.stringify(value))
-        // A plain value replaces a scalar's value only, keeping a comment beside it.
-        doc.setIn(["devices", at, key], typeof value === "object" ? doc.createNode(value) : value);
-  }
-  // lineWidth 0: lines are never re-wrapped, so untouched one-line sections stay on one line.
-  return doc.toString({ lineWidth: 0 });
-}
 
 export const devicesPair: Command = {
   name: "devices pair",
@@ -95,7 +77,9 @@ export const devicesPair: Command = {
     else devices[at] = entry;
     // The whole resulting configuration is validated before the file is touched.
     const config = parseConfig({ ...raw, devices }, file);
-    writeFileAtomic(file, edited(doc, at, at === -1 ? {} : (raw.devices?.[at] ?? {}), entry));
+    // Only what changed is edited: comments and the layout of everything else stay.
+    editInPlace(doc, ["devices"], raw.devices ?? [], devices);
+    writeFileAtomic(file, documentText(doc));
     handOver(serviceAccount(config.hub), file);
     const device = config.devices.find((d) => d.id === id);
     const bound = device?.userSlots
