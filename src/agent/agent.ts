@@ -69,7 +69,7 @@ export function openBuffer(
 }
 
 /**
- * The buffer as a command (`outbox list|retry|resolve|export`) opens it, possibly while the agent
+ * The buffer as a command (`outbox list|retry|resolve`) opens it, possibly while the agent
  * runs: rows can be read and changed, but repairing, salvaging and vacuuming the file and the disk
  * reserve stay the agent's (HubBufferOptions.role).
  */

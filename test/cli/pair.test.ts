@@ -82,6 +82,28 @@ describe("pkb-hub devices pair", () => {
     );
   });
 
+  it("edits the device in place: comments on and between devices and the layout of the rest of the file stay", () => {
+    const file = hubConfig("comments", [
+      "  # bedroom oximeter, lent by the ward",
+      "  - id: ox",
+      "    driver: nonin-serial",
+      "    patient: pa   # until the 12th",
+      "    simulate: true",
+      "  # the meter",
+      "  - { id: m, driver: contour-serial, patient: pb }",
+    ]);
+    const before = readFileSync(file, "utf8");
+    expect(cli("devices", "pair", "ox", "--patient", "pb", "--config", file, "--no-reload").status).toBe(0);
+    const args = ["--serial-path", "/dev/pkb-hub/contour-1", "--config", file, "--no-reload"];
+    expect(cli("devices", "pair", "m", ...args).status).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(
+      before
+        .replace("    patient: pa   # until the 12th", "    patient: pb # until the 12th")
+        .replace("patient: pb }", "patient: pb, serialPath: /dev/pkb-hub/contour-1 }")
+        .concat("\n"),
+    );
+  });
+
   it("binds by user slots, refuses a slot naming an unknown patient and a transport that does not fit the driver", () => {
     const file = hubConfig("slots", []);
     const before = readFileSync(file, "utf8");

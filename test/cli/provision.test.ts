@@ -108,6 +108,7 @@ describe("pkb-hub provision --answers", () => {
         "patients:",
         "  - { key: p1, route: pkb-rest, nhsNumber: '9434765919' }",
         "devices:",
+        "  # lent by the ward",
         "  - { id: ox, driver: nonin-serial, patient: p1, simulate: true, options: { packets: 5, packetsPerSec: 50 }, expectedIntervalHours: 12 }",
         "  - { id: bp, driver: ble-blood-pressure, userSlots: { '1': p1 } }",
         "routes:",
@@ -131,6 +132,8 @@ describe("pkb-hub provision --answers", () => {
     expect(r.status).toBe(0);
     const text = readFileSync(config, "utf8");
     expect(text.startsWith("# site: kitchen hub\n")).toBe(true);
+    // Edited in place: a comment inside a section that changed stays too.
+    expect(text).toContain("devices:\n  # lent by the ward\n  - { id: ox, driver: nonin-serial,");
     const raw = parseYaml(text);
     expect(raw.buffer).toEqual({ maxSize: "64 MiB", retentionDays: 7 });
     expect(raw.routes.pkbRest.requestTimeoutMs).toBe(5000);

@@ -8,6 +8,7 @@ import { handOver } from "../../ops/privileges.js";
 import { parseUserSlots } from "../../ops/provision/validate.js";
 import { describeReload, tellRunningAgent } from "../../ops/reload-notice.js";
 import { serviceAccount } from "../../ops/users.js";
+import { documentText, editInPlace } from "../../ops/yaml-edit.js";
 import { type Command, parse, requireOption } from "../io.js";
 
 type Raw = Record<string, unknown>;
@@ -76,8 +77,9 @@ export const devicesPair: Command = {
     else devices[at] = entry;
     // The whole resulting configuration is validated before the file is touched.
     const config = parseConfig({ ...raw, devices }, file);
-    doc.set("devices", devices);
-    writeFileAtomic(file, doc.toString());
+    // Only what changed is edited: comments and the layout of everything else stay.
+    editInPlace(doc, ["devices"], raw.devices ?? [], devices);
+    writeFileAtomic(file, documentText(doc));
     handOver(serviceAccount(config.hub), file);
     const device = config.devices.find((d) => d.id === id);
     const bound = device?.userSlots

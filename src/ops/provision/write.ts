@@ -8,6 +8,7 @@ import { HubError, messageOf } from "../../core/errors.js";
 import { SecretBox, writeFileAtomic } from "../../core/secrets.js";
 import { handOver } from "../privileges.js";
 import { type Account, currentAccount, serviceAccount } from "../users.js";
+import { documentText, editInPlace } from "../yaml-edit.js";
 import type { Plan } from "./answers.js";
 import { writableProblem } from "./validate.js";
 
@@ -79,13 +80,12 @@ export function writeProvision(
     writeFileAtomic(s.file, `${s.value}\n`);
     files.push(s.file);
   }
-  // Only the sections that changed are rewritten: comments elsewhere in the file stay.
+  // Only what changed is edited: comments and the layout of everything else in the file stay.
   const doc = existing?.doc ?? new Document({});
   const before = (existing?.raw ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(plan.raw))
-    if (JSON.stringify(before[k]) !== JSON.stringify(v)) doc.set(k, v);
+  for (const [k, v] of Object.entries(plan.raw)) editInPlace(doc, [k], before[k], v);
   makeDir(dirname(file));
-  writeFileAtomic(file, doc.toString());
+  writeFileAtomic(file, documentText(doc));
   files.push(file);
 
   const dataDir = resolve(config.hub.dataDir);
