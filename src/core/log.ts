@@ -60,7 +60,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-/** Errors are logged by code and message only; causes may carry server text with PHI, so only at debug. */
+/**
+ * Errors are logged by code, message and details only. What PKB said (an MSA-3, an OAuth error
+ * description, a REST error body) may quote a name or an NHS number: HubError keeps it apart in
+ * `serverText`, which is never logged at any level, like the cause (it may carry the same text).
+ */
 function errSerializer(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err) };
   const out: Record<string, unknown> = { type: err.name, message: err.message };

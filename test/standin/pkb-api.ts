@@ -32,8 +32,11 @@ export interface StandinPatient {
  * A fault answered to the next request of its target: `api` (Users and measurement API, the
  * default) or `token` (the OAuth token endpoint: refreshes and code exchanges).
  */
-export type Fault = { on?: "api" | "token" } & (
-  | { kind: "status"; status: number; retryAfter?: string; message?: string }
+export type Fault = {
+  on?: "api" | "token";
+} & /** `message`: the API's JSON message, or the token endpoint's error_description; `error`: the token endpoint's OAuth error. */
+(
+  | { kind: "status"; status: number; retryAfter?: string; message?: string; error?: string }
   | { kind: "hang" }
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
@@ -178,7 +181,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
         return send(
           res,
           tokenFault.status,
-          { error: "server_error", error_description: "injected" },
+          { error: tokenFault.error ?? "server_error", error_description: tokenFault.message ?? "injected" },
           {
             ...(tokenFault.retryAfter ? { "retry-after": tokenFault.retryAfter } : {}),
           },
