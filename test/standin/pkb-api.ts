@@ -32,11 +32,16 @@ export interface StandinPatient {
  * A fault answered to the next request of its target: `api` (Users and measurement API, the
  * default) or `token` (the OAuth token endpoint: refreshes and code exchanges).
  */
-export type Fault = {
-  on?: "api" | "token";
-} & /** `message`: the API's JSON message, or the token endpoint's error_description; `error`: the token endpoint's OAuth error. */
-(
-  | { kind: "status"; status: number; retryAfter?: string; message?: string; error?: string }
+export type Fault = { on?: "api" | "token" } & (
+  | {
+      kind: "status";
+      status: number;
+      retryAfter?: string;
+      /** The API's JSON `message`, or the token endpoint's `error_description`. */
+      message?: string;
+      /** The token endpoint's OAuth `error` (default server_error). */
+      error?: string;
+    }
   | { kind: "hang" }
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
