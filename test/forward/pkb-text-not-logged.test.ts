@@ -44,7 +44,9 @@ describe("PKB's texts stay out of logs and MQTT: kept only as the outbox row's r
   it("HL7: AR/AE texts of an A19, an A28, an ORU and a 'patient not found' reach no info log line; the reasons keep them", async () => {
     const { h } = t;
     const log = captureLogs("info");
-    const agent = new Agent({ config: assumeSynced(h.config()), logger: log.logger });
+    // A slow first answer (TLS under load) must not time out: it would take the injected fault with it.
+    const config = assumeSynced(h.config({ requestTimeoutMs: 10_000 }));
+    const agent = new Agent({ config, logger: log.logger });
     await agent.start();
     const deadCount = () => agent.ctx.buffer.stats().byState.dead ?? 0;
     const send = async (dead: number) => {
