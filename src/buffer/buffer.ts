@@ -8,7 +8,7 @@ import { checkpoint, type Db, type OpenResult, openDatabase, translateSqliteErro
 import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
-import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
+import { pruneDelivered, pruneKeys, reclaimIfNoted, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats, ensureOutboxCounts } from "./stats.js";
 import { BufferTimebase } from "./timebase.js";
 import { validateReadings } from "./validate.js";
@@ -537,6 +537,8 @@ export class HubBuffer {
     const pruned = await inChunks(() =>
       this.closed ? 0 : pruneDelivered(this.db, before, HOUSEKEEPING_CHUNK),
     );
+    // A forgotten HL7 message (its rows still open, or delivered but not yet pruned) leaves the WAL too.
+    if (!this.closed) reclaimIfNoted(this.db);
     return { pruned, reclaimed, ...released };
   }
 
