@@ -67,6 +67,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
  */
 function errSerializer(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err) };
+  // V8's JSON.parse quotes the text it could not parse (a server's body): the type says enough.
+  if (err instanceof SyntaxError) return { type: err.name };
   const out: Record<string, unknown> = { type: err.name, message: err.message };
   const withCode = err as Error & { code?: unknown; details?: unknown };
   if (withCode.code !== undefined) out.code = withCode.code;

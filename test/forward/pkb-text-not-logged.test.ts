@@ -134,5 +134,15 @@ describe("PKB's texts stay out of logs and MQTT on the REST route", () => {
     expect(log.parsed()[0]?.err).toMatchObject({ code: "AUTH_FAILED" });
     expect(reasonOf(err)).toContain(said("code"));
     expect(reasonOf(err)).toContain(said("why"));
+    // A parser's own error may quote what PKB sent (V8's JSON.parse does): logged by type only.
+    const parsed = (() => {
+      try {
+        return JSON.parse(`${NAME} ${NHS_QUOTED}`);
+      } catch (e) {
+        return e;
+      }
+    })();
+    log.logger.warn({ err: parsed }, "answer not JSON");
+    expectNoPkbText(log.lines);
   });
 });
