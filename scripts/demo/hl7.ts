@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_MAX_DOCUMENT_BYTES, enqueueHl7Document } from "../../src/forward/hl7/document.js";
+import { enqueueHl7Document } from "../../src/forward/hl7/document.js";
 import { type Hl7Standin, startHl7Standin } from "../../test/standin/hl7/server.js";
 import { simplePdf } from "./pdf.js";
 import type { DemoRoute } from "./types.js";
@@ -39,6 +39,8 @@ export function createDemoRoute(): DemoRoute {
       };
     },
     async afterStart(agent) {
+      const route = agent.ctx.config.routes.hl7;
+      if (!route) throw new Error("the HL7 demo runs with routes.hl7 configured");
       const pdf = simplePdf([
         "pkb-hub device session summary",
         "Readings from the demo glucose meter",
@@ -57,7 +59,8 @@ export function createDemoRoute(): DemoRoute {
           pdf,
           createdMs: Date.now(),
         },
-        agent.ctx.config.routes.hl7?.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
+        // The configured limit, as the agent applies it: never the default in its place.
+        route.maxDocumentBytes,
       );
       agent.ctx.pokeRoutes();
     },

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import type { Alert } from "../buffer/alerts.js";
-import { HubBuffer } from "../buffer/buffer.js";
+import { documentBodyBytes, HubBuffer } from "../buffer/buffer.js";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { alertHint } from "../core/alert-hints.js";
@@ -54,6 +54,9 @@ function bufferOptions(config: Config, clock: Clock, logger: Logger, routes: Map
     backoffMaxMs: config.buffer.backoffMaxMs,
     leaseMs: config.buffer.leaseSec * 1000,
     groupCommitMs: config.buffer.groupCommitMs,
+    ...(config.routes.hl7
+      ? { maxDocumentBodyBytes: documentBodyBytes(config.routes.hl7.maxDocumentBytes) }
+      : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { checkpoint, type Db, type OpenResult, openDatabase, translateSqliteErro
 import { HeldReadings, type ReleaseResult } from "./held.js";
 import { Outbox, type StoredDocument } from "./outbox.js";
 import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
-import { pruneDelivered, pruneKeys, usedBytes } from "./retention.js";
+import { pruneDelivered, pruneKeys, reclaimIfNoted, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats, ensureOutboxCounts } from "./stats.js";
 import { BufferTimebase } from "./timebase.js";
 import { validateReadings } from "./validate.js";
@@ -39,7 +39,17 @@ export interface HubBufferOptions {
    * reserve: those are the agent's (see openDatabase). Default `agent`.
    */
   role?: "agent" | "tool";
+  /** Largest document stored, as its JSON (base64 content included); default MAX_DOCUMENT_BODY_BYTES. */
+  maxDocumentBodyBytes?: number;
 }
+
+/** The stored size (JSON, base64) of a document of `pdfBytes`, with room for its other fields. */
+export function documentBodyBytes(pdfBytes: number): number {
+  return Math.ceil(pdfBytes / 3) * 4 + 64 * 1024;
+}
+
+/** Default cap of one stored document: a 100 MiB PDF (the most routes.hl7.maxDocumentBytes allows). */
+export const MAX_DOCUMENT_BODY_BYTES = documentBodyBytes(100 * 1024 * 1024);
 
 export interface IngestResult {
   stored: number;
@@ -424,6 +434,7 @@ export class HubBuffer {
 
   /** Stores a document (e.g. an MDM^T02 PDF) for a route; idempotent by key. Resolves after commit. */
   enqueueDocument(doc: StoredDocument, route: string): boolean {
+    const body = this.documentBody(doc, route);
     try {
       this.ensureCapacity();
       return this.db.transaction(() => {
@@ -432,7 +443,7 @@ export class HubBuffer {
           key: doc.key,
           patient: doc.patient,
           kind: doc.kind,
-          body: JSON.stringify(doc),
+          body,
           now,
         });
         if (info.changes === 0) return false;
@@ -452,6 +463,36 @@ export class HubBuffer {
     } catch (err) {
       throw translateSqliteError(err);
     }
+  }
+
+  /**
+   * A document's stored form, checked here whatever prepared it (a route's own check is one caller
+   * among others): key, patient, kind and route non-empty strings, JSON that can be written, and
+   * not over the document cap (a huge body would crowd out readings and cost its size many times
+   * over when built into a message).
+   */
+  private documentBody(doc: StoredDocument, route: string): string {
+    const invalid = (why: string) => new HubError("DOCUMENT_INVALID", `document refused: ${why}`);
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw invalid("not an object");
+    for (const field of ["key", "patient", "kind"] as const)
+      if (typeof doc[field] !== "string" || doc[field] === "")
+        throw invalid(`${field} must be non-empty text`);
+    if (typeof route !== "string" || route === "") throw invalid("no route");
+    let body: string | undefined;
+    try {
+      body = JSON.stringify(doc);
+    } catch {
+      body = undefined;
+    }
+    if (body === undefined) throw invalid(`document ${doc.key} cannot be stored as JSON`);
+    const max = this.options.maxDocumentBodyBytes ?? MAX_DOCUMENT_BODY_BYTES;
+    const bytes = Buffer.byteLength(body, "utf8");
+    if (bytes > max)
+      throw new HubError(
+        "DOCUMENT_TOO_LARGE",
+        `document ${doc.key} is ${bytes} bytes stored; the buffer takes at most ${max}`,
+      );
+    return body;
   }
 
   /**
@@ -505,6 +546,8 @@ export class HubBuffer {
     const pruned = await inChunks(() =>
       this.closed ? 0 : pruneDelivered(this.db, before, HOUSEKEEPING_CHUNK),
     );
+    // A forgotten HL7 message (its rows still open, or delivered but not yet pruned) leaves the WAL too.
+    if (!this.closed) reclaimIfNoted(this.db);
     return { pruned, reclaimed, ...released };
   }
 

@@ -20,6 +20,27 @@ export function usedBytes(db: Db): number {
 
 const CHUNK = 2000;
 
+const RECLAIM_NOTE = "buffer:reclaim-pending";
+
+/**
+ * Rows holding PHI were deleted outside pruning (a forgotten HL7 message): secure_delete zeroes
+ * them in the database, but older WAL frames still hold them until the WAL is truncated. Noted in
+ * the deleting transaction (so it survives a restart); the next housekeeping pass reclaims.
+ */
+export function noteDeletedPhi(db: Db): void {
+  db.prepare(
+    `INSERT INTO kv (k, v, updated_ms) VALUES (?, '1', CAST(unixepoch('subsec') * 1000 AS INTEGER))
+     ON CONFLICT(k) DO UPDATE SET v = excluded.v, updated_ms = excluded.updated_ms`,
+  ).run(RECLAIM_NOTE);
+}
+
+/** Gives free pages back and truncates the WAL if PHI was deleted since the last time; true if it did. */
+export function reclaimIfNoted(db: Db): boolean {
+  if (db.prepare("DELETE FROM kv WHERE k = ?").run(RECLAIM_NOTE).changes === 0) return false;
+  reclaimFreePages(db);
+  return true;
+}
+
 /**
  * Prunes delivered outbox rows finished before `beforeMs` (oldest first, in small transactions so
  * ingest is never blocked for long). A reading whose rows are all gone keeps its key but loses its

@@ -77,6 +77,8 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof HubError) {
       io.err(`pkb-hub ${found.command.name}: ${err.code}: ${err.message}`);
+      // What PKB said helps the technician at the terminal (a link refused); `run` writes to the journal: never there.
+      if (err.serverText && found.command.name !== "run") io.err(`  PKB said: ${err.serverText}`);
       return USAGE_CODES.has(err.code) ? 2 : 1;
     }
     io.err(`pkb-hub ${found.command.name}: unexpected error: ${messageOf(err)}`);

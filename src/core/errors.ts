@@ -63,6 +63,13 @@ export interface HubErrorOptions {
   retryable?: boolean;
   /** Safe, PHI-free structured details for logs and MQTT events. */
   details?: Record<string, string | number | boolean>;
+  /**
+   * Text the server (PKB) gave: an MSA-3, an OAuth error and its description, a REST error body, a
+   * parser's complaint about what PKB sent. It may quote a name or an NHS number, so it is never
+   * part of the message: logs and MQTT never carry it; an outbox row's reason keeps it (`reasonOf`),
+   * shown only on request (`outbox list --show-reasons`), and the CLI shows it to the technician.
+   */
+  serverText?: string;
 }
 
 export class HubError extends Error {
@@ -70,12 +77,15 @@ export class HubError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly details: Record<string, string | number | boolean>;
+  /** See HubErrorOptions.serverText: never logged, never on MQTT. */
+  readonly serverText: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: HubErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryable = options.retryable ?? ERROR_CODES[code];
     this.details = options.details ?? {};
+    this.serverText = options.serverText;
   }
 }
 
@@ -86,6 +96,16 @@ export function isHubError(err: unknown, code?: ErrorCode): err is HubError {
 /** True when trying the same thing later may succeed. Unknown errors are not retryable. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof HubError && err.retryable;
+}
+
+/**
+ * Why, for an outbox row's reason (kept in the buffer, shown only with `--show-reasons`): code,
+ * message and what the server said. Never for a log line or MQTT: use the code (or `{ err }`) there.
+ */
+export function reasonOf(err: unknown, otherwise = "internal error"): string {
+  if (!(err instanceof HubError)) return otherwise;
+  const said = err.serverText ? ` (PKB said: ${err.serverText})` : "";
+  return `${err.code}: ${err.message}${said}`;
 }
 
 /** The message of any thrown value, for translating lower errors into ours. */

@@ -60,9 +60,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-/** Errors are logged by code and message only; causes may carry server text with PHI, so only at debug. */
+/**
+ * Errors are logged by code, message and details only. What PKB said (an MSA-3, an OAuth error
+ * description, a REST error body) may quote a name or an NHS number: HubError keeps it apart in
+ * `serverText`, which is never logged at any level, like the cause (it may carry the same text).
+ */
 function errSerializer(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err) };
+  // V8's JSON.parse quotes the text it could not parse (a server's body): the type says enough.
+  if (err instanceof SyntaxError) return { type: err.name };
   const out: Record<string, unknown> = { type: err.name, message: err.message };
   const withCode = err as Error & { code?: unknown; details?: unknown };
   if (withCode.code !== undefined) out.code = withCode.code;

@@ -1,5 +1,5 @@
 import type { Lease, Outbox, Outcome } from "../buffer/outbox.js";
-import { HubError, messageOf } from "../core/errors.js";
+import { HubError, messageOf, reasonOf } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { Sleeper } from "../core/sleeper.js";
 
@@ -103,7 +103,8 @@ export class DeliveryLoop {
       const code = err instanceof HubError ? err.code : "INTERNAL";
       this.log.warn({ code, rows: lease.rows.length }, "send failed; will retry");
       // A route should settle rows itself; if it threw we cannot know whether the request left, so: ambiguous.
-      const outcome = { kind: "retry", error: `${code}: ${messageOf(err)}`, ambiguous: true } as const;
+      const error = reasonOf(err, `${code}: ${messageOf(err)}`);
+      const outcome = { kind: "retry", error, ambiguous: true } as const;
       settled = [{ ids: lease.rows.map((r) => r.id), outcome }];
     }
     const settledIds = new Set(settled.flatMap((s) => s.ids));

@@ -56,6 +56,32 @@ describe("deleted PHI is not left readable in the file", () => {
     expect(buffer.db.pragma("freelist_count", { simple: true })).toBe(0);
   });
 
+  it("an HL7 message forgotten after 'patient not known' (store.forget, its rows still open) leaves no trace of its PHI in the file or its WAL", async () => {
+    const made = makeBuffer(tmp.dir);
+    buffer = made.buffer;
+    const { clock } = made;
+    await buffer.ingest(Array.from({ length: 5 }, () => bpReading(clock, undefined, "hl7-p")));
+    const lease = buffer.outbox.claim("hl7", 100);
+    const ids = lease.rows.map((r) => r.id);
+    const store = new Hl7MessageStore(buffer.db);
+    const msg = store.save(
+      ids,
+      "CTRL-2",
+      `MSH|^~\\&|...\rPID|1||${NHS}^^^NHS^NH||${NAME}||19700101|F\rOBX|...`,
+      clock.nowMs(),
+    );
+    expect(rawBytes(tmp.dir)).toContain(NHS);
+    // What the forwarder does when PKB did not know a patient cached as known: the message goes, the rows retry.
+    store.forget(msg.id);
+    buffer.outbox.complete(lease.token, ids, { kind: "retry", error: "asking again (A19)", retryAfterMs: 0 });
+    expect(store.forRow(ids[0] as number)).toBeUndefined();
+    await buffer.housekeeping();
+    expect(buffer.stats().unsent).toBe(5);
+    const raw = rawBytes(tmp.dir);
+    expect(raw.includes(NHS)).toBe(false);
+    expect(raw.includes(NAME)).toBe(false);
+  });
+
   it("a database made before incremental vacuum is converted once at open, keeping its rows", async () => {
     const file = join(tmp.dir, "buffer.db");
     const made = makeBuffer(tmp.dir);

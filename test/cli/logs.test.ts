@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
 import { alertHint } from "../../src/core/alert-hints.js";
-import { createLogger } from "../../src/core/log.js";
 import { batchSummary } from "../../src/forward/loop.js";
 import { prettyLine } from "../../src/ops/pretty-log.js";
+import { captureLogs } from "../support/logs.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 import { until } from "../support/wait.js";
 
@@ -14,15 +14,6 @@ afterEach(async () => {
   await f?.close();
   f = undefined;
 });
-
-type Line = Record<string, unknown> & { msg: string; level: number };
-
-function capture() {
-  const lines: string[] = [];
-  const logger = createLogger({ level: "info", destination: { write: (l: string) => lines.push(l) } });
-  const parsed = () => lines.map((l) => JSON.parse(l) as Line);
-  return { lines, logger, parsed };
-}
 
 describe("logs a technician can follow", () => {
   it("one info line per device session (device, readings counted, no values) and per delivery batch", async () => {
@@ -42,7 +33,7 @@ describe("logs a technician can follow", () => {
         },
       ],
     });
-    const log = capture();
+    const log = captureLogs();
     const agent = new Agent({ config, logger: log.logger });
     await agent.start();
     try {
@@ -79,7 +70,7 @@ describe("logs a technician can follow", () => {
   it("every alert is logged with its message and its fix; an unsynchronised clock raises one", async () => {
     f = await startRestFixture();
     const config = parseConfig({ ...f.config, hub: { ...f.config.hub, dataDir: join(f.dir, "clock") } });
-    const log = capture();
+    const log = captureLogs();
     const agent = new Agent({ config, logger: log.logger, syncProbe: async () => false, conditionsMs: 50 });
     await agent.start();
     try {

@@ -1,15 +1,12 @@
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRoutes } from "../../src/agent/routes.js";
 import type { Config } from "../../src/config/schema.js";
 import { SoapClient } from "../../src/forward/hl7/soap.js";
+import { configCheckExample } from "../support/cli.js";
 import { NHS, useHl7Harness } from "./harness.js";
 
 const t = useHl7Harness();
-const CLI = join(import.meta.dirname, "../../dist/src/cli/main.js");
 
 /** The config error's text for `patch`, or "" when the config is accepted. */
 function refused(run: () => unknown): string {
@@ -69,18 +66,11 @@ describe("routes.hl7 configuration refuses what PKB would refuse", () => {
   });
 
   it("config check reports a cleartext routes.hl7.url (exit 2)", () => {
-    const { h } = t;
-    const file = join(h.tmp.dir, "cleartext.yaml");
-    const example = readFileSync(join(import.meta.dirname, "../../config/example.yaml"), "utf8");
-    writeFileSync(
-      file,
-      example.replace(
-        "url: https://sandbox.patientsknowbest.com:7443/services/hl7",
-        "url: http://sandbox.patientsknowbest.com:7443/services/hl7",
-      ),
-      { mode: 0o600 },
+    const r = configCheckExample(
+      t.h.tmp.dir,
+      "url: https://sandbox.patientsknowbest.com:7443/services/hl7",
+      "url: http://sandbox.patientsknowbest.com:7443/services/hl7",
     );
-    const r = spawnSync("node", [CLI, "config", "check", file], { encoding: "utf8" });
     expect(r.stderr).toContain(
       "routes.hl7.url: uses cleartext http:// to sandbox.patientsknowbest.com: only https:// is allowed beyond loopback",
     );

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   checkedBase64,
@@ -6,6 +7,7 @@ import {
   prepareHl7Document,
 } from "../../src/forward/hl7/document.js";
 import { buildMdmT02 } from "../../src/forward/hl7/messages.js";
+import { makeBuffer } from "../support/buffer.js";
 import { until } from "../support/wait.js";
 import { useHl7Harness } from "./harness.js";
 
@@ -82,9 +84,12 @@ describe("HL7 documents", () => {
     expect(h.captures()[0]?.text).toContain(`^TEXT^PDF^Base64^${content.toString("base64")}|`);
   });
 
-  it("a 30 MiB PDF is built in linear time (base64 is not escaped character by character)", () => {
-    const base64 = pdf(30 * 1024 * 1024).toString("base64");
+  it("a 30 MiB PDF is prepared and built in linear time and bounded memory (base64 is not escaped character by character)", () => {
+    const content = pdf(30 * 1024 * 1024);
+    const peakBefore = process.resourceUsage().maxRSS * 1024;
     const started = performance.now();
+    // What enqueuing does (checks, base64), then what sending does (the MDM^T02).
+    const stored = prepareHl7Document(doc("d", content), 32 * 1024 * 1024);
     const text = buildMdmT02(
       { sendingApplication: "PKBHUB", sendingFacility: "DEMOALIAS", processingId: "P", timeZone: "UTC" },
       { nhsNumber: "9434765919", firstName: "Ann", lastName: "Example", dob: "1950-01-31", sex: "F" },
@@ -93,18 +98,56 @@ describe("HL7 documents", () => {
         typeCode: "DS",
         title: "t",
         fileName: "f.pdf",
-        pdfBase64: checkedBase64("d", base64, 32 * 1024 * 1024),
+        pdfBase64: checkedBase64("d", stored.pdfBase64, 32 * 1024 * 1024),
         createdMs: 0,
       },
       "c1",
       0,
     );
     const ms = performance.now() - started;
-    expect(text.length).toBeGreaterThan(base64.length);
-    expect(text.length).toBeLessThan(base64.length + 500);
-    // Before: 35 s and 1.5 GB on this machine; now well under a second.
-    expect(ms).toBeLessThan(8000);
+    const peakGrowth = process.resourceUsage().maxRSS * 1024 - peakBefore;
+    expect(text.length).toBeGreaterThan(stored.pdfBase64.length);
+    expect(text.length).toBeLessThan(stored.pdfBase64.length + 500);
+    // Before: 35 s and 1.5 GB on this machine; now about a second and a few copies of 40 MB of text.
+    // Generous bounds (a loaded 2-core machine), still far below the defect's.
+    expect(ms).toBeLessThan(20_000);
+    expect(peakGrowth).toBeLessThan(600 * 1024 * 1024);
   }, 60_000);
+
+  it("HubBuffer.enqueueDocument checks its own input: no key, patient or kind, or a body over its cap, is refused and nothing stored", () => {
+    const { h } = t;
+    const good = prepareHl7Document(doc("doc-ok", pdf(64)), DEFAULT_MAX_DOCUMENT_BYTES);
+    const bad: Array<[unknown, string]> = [
+      [{ ...good, key: "" }, "DOCUMENT_INVALID"],
+      [{ ...good, patient: 7 }, "DOCUMENT_INVALID"],
+      [{ ...good, kind: undefined }, "DOCUMENT_INVALID"],
+      [null, "DOCUMENT_INVALID"],
+      [{ ...good, extra: 1n }, "DOCUMENT_INVALID"],
+    ];
+    for (const [input, code] of bad)
+      expect(() => h.buffer.enqueueDocument(input as typeof good, "hl7"), String(input)).toThrow(
+        expect.objectContaining({ code }),
+      );
+    expect(() => h.buffer.enqueueDocument(good, "")).toThrow(
+      expect.objectContaining({ code: "DOCUMENT_INVALID" }),
+    );
+    // Over the buffer's own cap, whatever prepared it (a caller that skipped the route's check).
+    const { buffer: small } = makeBuffer(join(h.tmp.dir, "small"), { maxDocumentBodyBytes: 1024 });
+    try {
+      const big = prepareHl7Document(doc("doc-big", pdf(4096)), DEFAULT_MAX_DOCUMENT_BYTES);
+      expect(() => small.enqueueDocument(big, "hl7")).toThrow(
+        expect.objectContaining({
+          code: "DOCUMENT_TOO_LARGE",
+          message: expect.stringContaining("at most 1024"),
+        }),
+      );
+      expect(small.stats().unsent).toBe(0);
+      expect(small.enqueueDocument(good, "hl7")).toBe(true);
+    } finally {
+      small.close();
+    }
+    expect(h.stats().unsent).toBe(0);
+  });
 
   it("checkedBase64 refuses what is not canonical base64", () => {
     expect(checkedBase64("d", "JVBERi0=", 10)).toBe("JVBERi0=");

@@ -10,6 +10,7 @@ import {
   RELINK_ALERT,
   tokenStore,
 } from "../../src/forward/pkb-rest/route.js";
+import { accountTag } from "../../src/forward/pkb-rest/token-store.js";
 import { testContext } from "../support/context.js";
 import { ANN, BOB } from "../support/pkb-patients.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
@@ -287,6 +288,37 @@ describe("links bound to their patient", () => {
     expect(relinkAlert()).toBeUndefined();
   });
 
+  it("a link is bound to its PKB account too (v3): a file naming another account is refused with the relink alert; a v2 file still opens and is written as v3", async () => {
+    const linked = await link();
+    const sealed = readFileSync(p1File(), "utf8");
+    expect(sealed.startsWith(`link3.${accountTag(ann.id)}.`)).toBe(true);
+    // The same sealed link presented as another account's (Bob's): the associated data differs, it does not open.
+    writeFileSync(p1File(), sealed.replace(accountTag(ann.id), accountTag(BOB.id)), { mode: 0o600 });
+    await expectRelinkAlertForP1(
+      "sealed data cannot be decrypted (sealed for another owner, with another key, or tampered)",
+    );
+    expect(pkb.records(ann.id)).toEqual([]);
+    expect(pkb.records(BOB.id)).toEqual([]);
+    // Sealed (with the hub's key) as p1's link to Bob's account, yet holding Ann's: refused, coded.
+    const box = SecretBox.open(dataDir);
+    const bob = accountTag(BOB.id);
+    const context = `pkb-hub link v3\npatient=p1\naccount=${bob}`;
+    writeFileSync(p1File(), `link3.${bob}.${box.seal(JSON.stringify(linked), context)}`, { mode: 0o600 });
+    const store = tokenStore(dataDir);
+    expect(() => store.get("p1")).toThrow(
+      expect.objectContaining({
+        code: "SECRET_UNREADABLE",
+        message: expect.stringContaining("another PKB account"),
+      }),
+    );
+    // A link written before v3 (bound to the patient only) opens, and the next write seals it as v3.
+    writeFileSync(p1File(), box.seal(JSON.stringify(linked), "pkb-hub link v2\npatient=p1"), { mode: 0o600 });
+    expect(store.get("p1")).toMatchObject({ patient: "p1", pkbId: ann.id });
+    store.put("p1", linked);
+    expect(readFileSync(p1File(), "utf8").startsWith(`link3.${accountTag(ann.id)}.`)).toBe(true);
+    expect(store.get("p1")).toMatchObject({ patient: "p1", pkbId: ann.id });
+  });
+
   it("a link file sealed with another key (key file replaced) raises the relink alert with the file and why, not a generic error", async () => {
     await link();
     const linkRequests = pkb.api.requests();
@@ -320,7 +352,7 @@ describe("links bound to their patient", () => {
     );
     await new Promise((r) => setTimeout(r, 100));
     expect(pkb.records(ann.id)).toHaveLength(1);
-    expect(readFileSync(p1File(), "utf8").startsWith("v2.")).toBe(true);
+    expect(readFileSync(p1File(), "utf8").startsWith(`link3.${accountTag(ann.id)}.v2.`)).toBe(true);
     expect(tokenStore(dataDir).get("p1")).toMatchObject({ patient: "p1", pkbId: ann.id });
     expect(readFileSync(join(dataDir, "links", "p2.link"), "utf8")).toBe(legacy);
   });

@@ -5,9 +5,11 @@ import { ConfigError, parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/log.js";
 import { PkbRestForwarder } from "../../src/forward/pkb-rest/forwarder.js";
 import { createPkbRestRoute } from "../../src/forward/pkb-rest/route.js";
+import { configCheckExample } from "../support/cli.js";
 import { testContext } from "../support/context.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 import { loopbackPort } from "../support/ports.js";
+import { tempDir } from "../support/tmp.js";
 
 let f: RestFixture;
 beforeEach(async () => {
@@ -106,6 +108,23 @@ describe("transport security of the REST route", () => {
     expect(
       problemsOf({ redirectUri: "https://hub.example/callback", tokenPath: "https://auth.example/t" }),
     ).toEqual([]);
+  });
+
+  it("config check on a REST config whose baseUrl is http:// beyond loopback exits 2 with the coded message", () => {
+    const tmp = tempDir();
+    try {
+      const r = configCheckExample(
+        tmp.dir,
+        "baseUrl: https://sandbox.patientsknowbest.com",
+        "baseUrl: http://sandbox.patientsknowbest.com",
+      );
+      expect(r.stderr).toContain(
+        "routes.pkbRest.baseUrl: uses cleartext http:// to sandbox.patientsknowbest.com: only https:// is allowed beyond loopback",
+      );
+      expect(r.status).toBe(2);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it("nothing is sent to a non-loopback http URL: route start, linking and the forwarder refuse before any connection", async () => {

@@ -33,7 +33,15 @@ export interface StandinPatient {
  * default) or `token` (the OAuth token endpoint: refreshes and code exchanges).
  */
 export type Fault = { on?: "api" | "token" } & (
-  | { kind: "status"; status: number; retryAfter?: string; message?: string }
+  | {
+      kind: "status";
+      status: number;
+      retryAfter?: string;
+      /** The API's JSON `message`, or the token endpoint's `error_description`. */
+      message?: string;
+      /** The token endpoint's OAuth `error` (default server_error). */
+      error?: string;
+    }
   | { kind: "hang" }
   | { kind: "reset" }
   /** Stores the measurement, then hangs: the client times out after the server accepted it. */
@@ -194,7 +202,7 @@ export async function startPkbApiStandin(options: PkbStandinOptions = {}): Promi
         return send(
           res,
           tokenFault.status,
-          { error: "server_error", error_description: "injected" },
+          { error: tokenFault.error ?? "server_error", error_description: tokenFault.message ?? "injected" },
           {
             ...(tokenFault.retryAfter ? { "retry-after": tokenFault.retryAfter } : {}),
           },

@@ -3,7 +3,7 @@ import type { HubBuffer } from "../../buffer/buffer.js";
 import type { Claimed, Lease, Outcome } from "../../buffer/outbox.js";
 import type { Config, PatientConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
-import { HubError, isHubError } from "../../core/errors.js";
+import { HubError, reasonOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { isValidNhsNumber } from "../../core/nhs.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
@@ -147,7 +147,7 @@ export class Hl7Forwarder {
             ? err.outcome
             : {
                 kind: "retry",
-                error: isHubError(err) ? `${err.code}: ${err.message}` : "internal error",
+                error: reasonOf(err),
                 ambiguous: sends > 0,
               };
         if (!(err instanceof Deferred)) this.o.logger.error({ err, patient: key }, "HL7 delivery failed");
@@ -238,7 +238,7 @@ export class Hl7Forwarder {
       try {
         body = this.build(unit.rows, patient, key, controlId);
       } catch (err) {
-        const why = isHubError(err) ? `${err.code}: ${err.message}` : "internal error";
+        const why = reasonOf(err);
         return { kind: "rejected", reason: `message cannot be built: ${why}` };
       }
       msg = this.store.save(

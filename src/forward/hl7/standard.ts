@@ -32,7 +32,8 @@ export class IndependentHl7 {
       this.raw = new HL7(message);
       this.raw.transform();
     } catch (err) {
-      throw new HubError("PROTOCOL", `not an HL7 message: ${messageOf(err)}`, { cause: err });
+      // The parser's complaint may quote the text it was given (PKB's answer): never in the message.
+      throw new HubError("PROTOCOL", "not an HL7 message", { cause: err, serverText: messageOf(err) });
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Db } from "../../buffer/db.js";
 import type { Outcome } from "../../buffer/outbox.js";
+import { noteDeletedPhi } from "../../buffer/retention.js";
 
 /** A message as it was built and first sent, with the outbox rows it covers. */
 export interface StoredMessage {
@@ -85,14 +86,17 @@ export class Hl7MessageStore {
    * with a new MSH-10, when they are sent again).
    */
   forget(messageId: number): void {
-    this.stmts.forgetOne.run(messageId);
+    this.db.transaction(() => {
+      if (this.stmts.forgetOne.run(messageId).changes > 0) noteDeletedPhi(this.db);
+    })();
   }
 
   /** Forgets the messages of these rows once none of their rows is open; also those whose rows were all pruned. */
   forgetClosed(rowIds: number[]): void {
     this.db.transaction(() => {
-      this.stmts.forget.run({ ids: JSON.stringify(rowIds) });
-      this.stmts.orphans.run();
+      const gone =
+        this.stmts.forget.run({ ids: JSON.stringify(rowIds) }).changes + this.stmts.orphans.run().changes;
+      if (gone > 0) noteDeletedPhi(this.db);
     })();
   }
 }

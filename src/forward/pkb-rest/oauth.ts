@@ -65,6 +65,23 @@ export function isInvalidGrant(err: unknown): boolean {
   return (err as { error?: unknown }).error === "invalid_grant";
 }
 
+/**
+ * What the server said in an OAuth error (RFC 6749 §5.2 `error` and `error_description`), and the
+ * library's own complaint: may quote anything, so it goes in `serverText`, never in a message.
+ */
+function oauthText(err: unknown): string {
+  const { error, error_description: description } = err as { error?: unknown; error_description?: unknown };
+  const said = [error, description].filter((t): t is string => typeof t === "string" && t !== "");
+  return said.length > 0 ? said.join(": ") : messageOf(err);
+}
+
+/** Why a request did not complete, in the hub's words: a network error code or the error's class. */
+function failureKind(err: unknown): string {
+  const { cause, name } = err as { cause?: { code?: unknown }; name?: unknown };
+  if (typeof cause?.code === "string") return cause.code;
+  return typeof name === "string" ? name : "unknown";
+}
+
 /** The HTTP status behind an openid-client error: on the error, or on the Response it carries as cause. */
 function httpStatusOf(err: unknown): number | undefined {
   const { status, cause } = err as { status?: unknown; cause?: unknown };
@@ -83,14 +100,21 @@ export async function refreshTokens(config: client.Configuration, refreshToken: 
     if (isInvalidGrant(err))
       throw new HubError("RELINK_NEEDED", "PKB refused the refresh token: the patient must re-link", {
         cause: err,
+        serverText: oauthText(err),
       });
     const { error } = err as { error?: unknown };
     const status = httpStatusOf(err);
     if (status !== undefined && status >= 500)
       throw new HubError("SERVER_ERROR", `token refresh: PKB answered HTTP ${status}`, { cause: err });
     if (typeof error === "string")
-      throw new HubError("AUTH_FAILED", `token refresh refused by PKB: ${error}`, { cause: err });
-    throw new HubError("NETWORK", `token refresh failed: ${messageOf(err)}`, { cause: err });
+      throw new HubError("AUTH_FAILED", "token refresh refused by PKB (OAuth error)", {
+        cause: err,
+        serverText: oauthText(err),
+      });
+    throw new HubError("NETWORK", `token refresh failed (${failureKind(err)})`, {
+      cause: err,
+      serverText: messageOf(err),
+    });
   }
 }
 
@@ -141,7 +165,12 @@ export async function finishAuthorization(
     throw new HubError("AUTH_FAILED", "the redirect does not answer this link request (state differs)");
   const error = callbackUrl.searchParams.get("error");
   if (error === "access_denied") throw new HubError("LINK_DENIED", "the patient did not give consent");
-  if (error) throw new HubError("LINK_DENIED", `PKB refused the link: ${error}`);
+  if (error) {
+    const description = callbackUrl.searchParams.get("error_description");
+    throw new HubError("LINK_DENIED", "PKB refused the link (OAuth error)", {
+      serverText: description ? `${error}: ${description}` : error,
+    });
+  }
   try {
     return toTokenSet(
       await client.authorizationCodeGrant(config, callbackUrl, {
@@ -150,7 +179,10 @@ export async function finishAuthorization(
       }),
     );
   } catch (err) {
-    throw new HubError("AUTH_FAILED", `could not complete the link: ${messageOf(err)}`, { cause: err });
+    throw new HubError("AUTH_FAILED", `could not complete the link (${failureKind(err)})`, {
+      cause: err,
+      serverText: oauthText(err),
+    });
   }
 }
 
@@ -185,6 +217,9 @@ export async function deviceAuthorization(
     if (code === "expired_token" || (err as { name?: unknown }).name === "TimeoutError") {
       throw new HubError("LINK_TIMEOUT", "the code expired before the patient approved");
     }
-    throw new HubError("AUTH_FAILED", `device authorization failed: ${messageOf(err)}`, { cause: err });
+    throw new HubError("AUTH_FAILED", `device authorization failed (${failureKind(err)})`, {
+      cause: err,
+      serverText: oauthText(err),
+    });
   }
 }

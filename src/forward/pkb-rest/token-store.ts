@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { HubError, messageOf } from "../../core/errors.js";
@@ -7,7 +8,7 @@ export type LinkState = "linked" | "relink-needed";
 
 /** What the hub keeps per linked patient. Encrypted at rest; never logged. */
 export interface PatientLink {
-  /** The local patient key the link was made for (also bound as associated data when sealed). */
+  /** The local patient key the link was made for (bound as associated data when sealed, with the PKB account). */
   patient?: string;
   state: LinkState;
   accessToken: string;
@@ -33,10 +34,26 @@ export interface PatientLink {
   unbound?: true;
 }
 
-/** Associated data of a sealed link: the file opens only as this patient's. */
-function linkContext(patient: string): string {
+/** Associated data of a link sealed before v3: bound to the patient only (still read; written as v3 next time). */
+function linkContextV2(patient: string): string {
   return `pkb-hub link v2\npatient=${patient}`;
 }
+
+/**
+ * Associated data of a sealed link (v3): the file opens only as this patient's link to this PKB
+ * account. The account is named by a digest (no PKB id in clear), which heads the file so the
+ * reader can bind it before opening; the id inside must match it.
+ */
+function linkContext(patient: string, account: string): string {
+  return `pkb-hub link v3\npatient=${patient}\naccount=${account}`;
+}
+
+/** Names a PKB account in a link file's header (base64url, 22 characters). */
+export function accountTag(pkbId: string): string {
+  return createHash("sha256").update(`pkb-hub account\n${pkbId}`).digest("base64url").slice(0, 22);
+}
+
+const V3 = "link3";
 
 const LINK_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -107,11 +124,16 @@ export class TokenStore {
       new HubError("SECRET_UNREADABLE", `link file ${file} cannot be used: ${why}`, { cause });
     let plain: string;
     let legacy = false;
+    let account: string | undefined;
     try {
-      const sealed = readFileSync(file, "utf8");
+      const sealed = readFileSync(file, "utf8").trim();
       // Written before links were bound to their patient: opened, but marked unbound (below).
       legacy = sealed.startsWith("v1.");
-      plain = this.box.open(sealed, legacy ? undefined : linkContext(patient));
+      if (sealed.startsWith(`${V3}.`)) {
+        const [, tag = "", ...box] = sealed.split(".");
+        account = tag;
+        plain = this.box.open(box.join("."), linkContext(patient, tag));
+      } else plain = this.box.open(sealed, legacy ? undefined : linkContextV2(patient));
     } catch (err) {
       throw refuse(messageOf(err), err);
     }
@@ -124,15 +146,18 @@ export class TokenStore {
     if (legacy) return { ...link, patient, unbound: true };
     // Bound twice: as associated data above, and by the patient written inside.
     if (link.patient !== patient) throw refuse("it belongs to another patient");
+    if (account !== undefined && accountTag(link.pkbId) !== account)
+      throw refuse("it was sealed for another PKB account");
     return link;
   }
 
-  /** Durable before it returns: a rotated refresh token is never only in memory. */
+  /** Durable before it returns: a rotated refresh token is never only in memory. Always v3 (patient and account bound). */
   put(patient: string, link: PatientLink): void {
     const file = this.file(patient);
     const { unbound: _unbound, ...rest } = link;
     const bound: PatientLink = { ...rest, patient };
-    const sealed = this.box.seal(JSON.stringify(bound), linkContext(patient));
+    const account = accountTag(link.pkbId);
+    const sealed = `${V3}.${account}.${this.box.seal(JSON.stringify(bound), linkContext(patient, account))}`;
     try {
       writeFileAtomic(file, sealed);
     } catch (err) {
