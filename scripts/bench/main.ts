@@ -1,9 +1,11 @@
 import { benchClaim } from "./claim.js";
+import { benchDrain } from "./drain.js";
 import { benchIngest } from "./ingest.js";
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   ingest: benchIngest,
   claim: benchClaim,
+  drain: benchDrain,
 };
 
 const [name, ...rest] = process.argv.slice(2);
