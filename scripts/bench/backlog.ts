@@ -50,11 +50,21 @@ export function storedReadings(config: Config): Reading[] {
 }
 
 /** Resolves when the buffer has no unsent row left (polled on its own read-only connection, via an index). */
-export async function drained(config: Config, everyMs = 20): Promise<void> {
+export async function drained(config: Config, everyMs = 100): Promise<void> {
   const db = new Database(bufferFile(config), { readonly: true });
   const open = db.prepare("SELECT EXISTS(SELECT 1 FROM outbox WHERE state IN ('held', 'pending', 'leased'))");
   try {
     while (open.pluck().get() === 1) await sleep(everyMs);
+  } finally {
+    db.close();
+  }
+}
+
+/** Wall-clock ms of the last delivery recorded (its commit), so polling granularity does not count. */
+export function lastDeliveredMs(config: Config): number {
+  const db = new Database(bufferFile(config), { readonly: true });
+  try {
+    return db.prepare("SELECT max(done_ms) FROM outbox WHERE state = 'delivered'").pluck().get() as number;
   } finally {
     db.close();
   }

@@ -1,10 +1,11 @@
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { Agent } from "../../src/agent/agent.js";
 import { createLogger } from "../../src/core/log.js";
 import { tempDir } from "../../test/support/tmp.js";
-import { drained, outboxStates, seedBacklog, storedReadings } from "./backlog.js";
-import { flags, intFlag, report, round } from "./common.js";
+import { drained, lastDeliveredMs, outboxStates, seedBacklog, storedReadings } from "./backlog.js";
+import { cpuSeconds, flags, intFlag, report, round } from "./common.js";
 import { hl7Drain } from "./drain-hl7.js";
 import { restDrain } from "./drain-rest.js";
 import { BENCH_PATIENT } from "./drain-setup.js";
@@ -36,18 +37,25 @@ export async function benchDrain(args: string[]): Promise<void> {
     });
     const agent = new Agent({ config, logger });
     const before = setup.requests();
-    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    mark("agent");
     await agent.start();
     await drained(config);
-    const agentS = (performance.now() - t0) / 1000;
     const requests = setup.requests() - before;
     await agent.stop();
+    const agentCpu = cpuSeconds(cpu0);
+    const agentS = (lastDeliveredMs(config) - t0) / 1000;
     const states = outboxStates(config);
     if ((states.delivered ?? 0) !== readings) throw new Error(`not all delivered: ${JSON.stringify(states)}`);
     const ideal = await setup.prepareIdeal(storedReadings(config));
+    mark("ideal");
+    const cpu1 = process.cpuUsage();
     const t1 = performance.now();
     await ideal.run();
     const idealS = (performance.now() - t1) / 1000;
+    const idealCpu = cpuSeconds(cpu1);
+    mark("end");
     report(
       "BENCH",
       "drain",
@@ -59,11 +67,22 @@ export async function benchDrain(args: string[]): Promise<void> {
         ratio: round(idealS / agentS),
         requests,
         readings_per_s: Math.round(readings / agentS),
+        // CPU of the whole process (the stand-in included) in each phase: on a loaded machine the
+        // drain is CPU-bound rather than latency-bound, and these show why.
+        agent_cpu_s: round(agentCpu),
+        ideal_cpu_s: round(idealCpu),
+        concurrency: setup.concurrency,
       },
-      { latencyMs, concurrency: setup.concurrency, idealRequests: ideal.requests, states },
+      { latencyMs, idealRequests: ideal.requests, states, loadavg: loadavg() },
     );
   } finally {
     await setup.stop();
     tmp.cleanup();
   }
+}
+
+/** Phase marks for profiling (`BENCH_MARKS=1`): monotonic µs, as in a --cpu-prof profile. */
+function mark(phase: string): void {
+  if (process.env.BENCH_MARKS)
+    process.stderr.write(`mark ${phase} ${Number(process.hrtime.bigint() / 1000n)}\n`);
 }
