@@ -83,3 +83,53 @@ export function outboxStates(config: Config): Record<string, number> {
     db.close();
   }
 }
+
+/**
+ * Writes `n` pending readings straight into the buffer's tables (after the agent's migrations),
+ * in large transactions: a backlog as a long outage leaves it, without going through ingest.
+ */
+export function seedBacklogRaw(config: Config, patient: string, n: number): void {
+  openBuffer(config, new SystemClock({ mode: "assume-synced" }), silentLogger()).close();
+  const db = new Database(bufferFile(config));
+  db.pragma("journal_mode = WAL");
+  const clock = new SystemClock({ mode: "assume-synced" });
+  const templates = Array.from({ length: 60 }, (_, i) =>
+    finishReading(decodeForBench(i)[0] as NonNullable<ReturnType<typeof decodeForBench>[0]>, {
+      deviceId: "bench-bp",
+      driver: "ble-blood-pressure",
+      patient,
+      timeZone: config.hub.timeZone,
+      clock,
+      receivedAtMs: clock.nowMs(),
+    }),
+  );
+  const insR = db.prepare(
+    `INSERT INTO readings (key, patient, device_id, kind, measured_at, time_source, body, created_ms)
+     VALUES (?, ?, 'bench-bp', 'blood-pressure', ?, 'device', ?, ?)`,
+  );
+  const insO = db.prepare(
+    "INSERT INTO outbox (reading_id, route, patient, state, available_ms, created_ms) VALUES (?, ?, ?, 'pending', 0, ?)",
+  );
+  const route = config.patients.find((p) => p.key === patient)?.route ?? "pkb-rest";
+  const now = Date.now();
+  const txn = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const t = templates[i % templates.length] as Reading;
+      const reading = { ...t, key: `${t.key.slice(0, 40)}-${i}` };
+      const id = insR.run(
+        reading.key,
+        patient,
+        reading.measuredAt,
+        JSON.stringify(reading),
+        now,
+      ).lastInsertRowid;
+      insO.run(id, route, patient, now);
+    }
+  });
+  try {
+    for (let i = 0; i < n; i += 50_000) txn(i, Math.min(n, i + 50_000));
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+}
