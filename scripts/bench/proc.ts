@@ -4,6 +4,15 @@ import { join } from "node:path";
 import { sleep } from "./common.js";
 
 const RECEIVER = join(import.meta.dirname, "../../../test/ops/notify-receiver.py");
+const UNIT = join(import.meta.dirname, "../../../systemd/pkb-hub.service");
+
+/** The service unit's Environment= settings: the agent is measured as systemd runs it. */
+export function unitEnvironment(unit = UNIT): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of readFileSync(unit, "utf8").matchAll(/^Environment=([A-Za-z_]+)=(.*)$/gm))
+    env[m[1] as string] = m[2] as string;
+  return env;
+}
 
 /** systemd's notify socket, as the ops tests stand it in: every datagram with the sender's pid. */
 export interface NotifySocket {
@@ -44,10 +53,10 @@ export async function notifySocket(path: string): Promise<NotifySocket> {
   };
 }
 
-/** `pkb-hub run` from the build, as systemd starts it (NOTIFY_SOCKET set), output discarded. */
+/** `pkb-hub run` from the build, as systemd starts it (the unit's environment, NOTIFY_SOCKET), output discarded. */
 export function spawnAgent(cli: string, configFile: string, notify: string): ChildProcessWithoutNullStreams {
   const child = spawn(process.execPath, [cli, "run", "--config", configFile], {
-    env: { ...process.env, NOTIFY_SOCKET: notify },
+    env: { ...process.env, ...unitEnvironment(), NOTIFY_SOCKET: notify },
   });
   child.stdout.resume();
   child.stderr.resume();
