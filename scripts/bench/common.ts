@@ -69,3 +69,24 @@ export function benchBuffer(file: string, clock: Clock, groupCommitMs: number): 
     groupCommitMs,
   });
 }
+
+/** Runs `task(i)` for i in [0, n) with at most `concurrency` in flight (a minimal client's pool). */
+export async function pool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, worker));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** User + system CPU seconds of this process since `since`. */
+export function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}

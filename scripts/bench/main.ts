@@ -1,9 +1,13 @@
 import { benchClaim } from "./claim.js";
+import { benchDrain } from "./drain.js";
+import { benchFootprint } from "./footprint.js";
 import { benchIngest } from "./ingest.js";
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   ingest: benchIngest,
   claim: benchClaim,
+  drain: benchDrain,
+  footprint: benchFootprint,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -220,7 +220,7 @@ export class Agent implements MonitorHost {
       this.monitor = monitor;
       this.parts.push(monitor);
     }
-    this.routes = createRoutes(this.ctx);
+    this.routes = await createRoutes(this.ctx);
     this.devices = createDevices(this.ctx);
     this.parts.push(...this.routes, ...this.devices);
     try {
@@ -397,7 +397,7 @@ export class Agent implements MonitorHost {
     }
     this.routeOfPatient.clear();
     for (const [k, v] of patientRoutes(this.ctx.config)) this.routeOfPatient.set(k, v);
-    if (routes) this.routes = createRoutes(this.ctx);
+    if (routes) this.routes = await createRoutes(this.ctx);
     if (devices) {
       const lastSeen = new Map(this.devices.map((d) => [d.device.id, d.counters.lastSeenMs] as const));
       this.devices = createDevices(this.ctx);

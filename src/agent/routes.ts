@@ -1,6 +1,4 @@
 import type { Config } from "../config/schema.js";
-import { createHl7Route } from "../forward/hl7/route.js";
-import { createPkbRestRoute } from "../forward/pkb-rest/route.js";
 import type { AgentContext, Component } from "./context.js";
 
 /** A running route: delivers the outbox rows of one route name. */
@@ -11,9 +9,23 @@ export interface RouteComponent extends Component {
   linkStates?(): Map<string, string>;
 }
 
-/** The forwarders for the routes the configuration uses. Each route adds its factory here. */
-export function createRoutes(ctx: AgentContext): RouteComponent[] {
-  return [createPkbRestRoute(ctx), createHl7Route(ctx)].filter((r): r is RouteComponent => r !== undefined);
+/**
+ * The forwarders for the routes the configuration uses. Each route's code (OAuth and its client
+ * for pkb-rest, the HL7 builder and SOAP client for hl7) is loaded only when a patient uses it:
+ * a hub on one route never holds the other's in memory.
+ */
+export async function createRoutes(ctx: AgentContext): Promise<RouteComponent[]> {
+  const uses = (route: string) => ctx.config.patients.some((p) => p.route === route);
+  const routes: Array<RouteComponent | undefined> = [];
+  if (ctx.config.routes.pkbRest && uses("pkb-rest")) {
+    const { createPkbRestRoute } = await import("../forward/pkb-rest/route.js");
+    routes.push(createPkbRestRoute(ctx));
+  }
+  if (ctx.config.routes.hl7 && uses("hl7")) {
+    const { createHl7Route } = await import("../forward/hl7/route.js");
+    routes.push(createHl7Route(ctx));
+  }
+  return routes.filter((r): r is RouteComponent => r !== undefined);
 }
 
 /**

@@ -296,6 +296,27 @@ export class Outbox {
     return done;
   }
 
+  /**
+   * Finishes a lease's rows with their outcomes in one transaction (one commit, not one per
+   * outcome). Returns how many still held the lease.
+   */
+  completeAll(token: string, settled: ReadonlyArray<{ ids: readonly number[]; outcome: Outcome }>): number {
+    const now = { wall: this.options.clock.nowMs(), t: this.options.timebase.nowMs() };
+    let ambiguous = false;
+    const done = this.db.transaction(() => {
+      let n = 0;
+      for (const { ids, outcome } of settled) {
+        let k = 0;
+        for (const id of ids) k += this.completeOne(token, id, outcome, now);
+        if (outcome.kind === "ambiguous" && k > 0) ambiguous = true;
+        n += k;
+      }
+      return n;
+    })();
+    if (ambiguous) this.refreshAmbiguousAlert();
+    return done;
+  }
+
   /** `times.wall` stamps completion (`done_ms`: retention, display); `times.t` (buffer time) sets the next attempt. */
   private completeOne(
     token: string,
@@ -348,6 +369,19 @@ export class Outbox {
     const available =
       times.t + Math.max(backoffDelayMs(attempts, this.options.backoff, this.random), notBeforeMs);
     return this.stmts.retry.run({ id, token, attempts, available, error: outcome.error, ambiguous }).changes;
+  }
+
+  /**
+   * Before each request of a long lease: once half the lease time is gone the lease is extended
+   * (a write only then, not per request). False when the lease was lost (expired and reclaimed):
+   * its rows may be someone else's now, so nothing of it may be sent.
+   */
+  keepAlive(lease: Lease, leaseMs = this.options.leaseMs): boolean {
+    const now = this.options.timebase.nowMs();
+    if (lease.expiresMs - now > leaseMs / 2) return true;
+    if (this.extend(lease.token, leaseMs) === 0) return false;
+    lease.expiresMs = now + leaseMs;
+    return true;
   }
 
   /** Keeps a long send's lease alive. */

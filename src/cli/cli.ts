@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { ConfigError } from "../config/load.js";
-import { type ErrorCode, HubError, messageOf } from "../core/errors.js";
+import { runCommand } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import type { CliIo, Command } from "./io.js";
 
@@ -42,13 +41,6 @@ function find(args: string[]): { command: Command; rest: string[] } | undefined 
   return undefined;
 }
 
-/** What the person typed is wrong (exit 2), as opposed to something failing (exit 1). */
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "USAGE",
-  "CONFIG_NOT_FOUND",
-  "DRIVER_UNKNOWN",
-]);
-
 /** Runs one CLI invocation. Errors become one clear line and an exit code, never a stack trace. */
 export async function runCli(args: string[], io: CliIo): Promise<number> {
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
@@ -68,20 +60,5 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     io.out(`usage: ${found.command.usage}\n${found.command.summary}`);
     return 0;
   }
-  try {
-    return await found.command.run(found.rest, io);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`invalid configuration: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof HubError) {
-      io.err(`pkb-hub ${found.command.name}: ${err.code}: ${err.message}`);
-      // What PKB said helps the technician at the terminal (a link refused); `run` writes to the journal: never there.
-      if (err.serverText && found.command.name !== "run") io.err(`  PKB said: ${err.serverText}`);
-      return USAGE_CODES.has(err.code) ? 2 : 1;
-    }
-    io.err(`pkb-hub ${found.command.name}: unexpected error: ${messageOf(err)}`);
-    return 1;
-  }
+  return runCommand(found.command, found.rest, io);
 }

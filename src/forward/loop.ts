@@ -112,7 +112,8 @@ export class DeliveryLoop {
     if (left.length > 0)
       settled.push({ ids: left, outcome: { kind: "retry", error: "not settled by the route" } });
     try {
-      for (const s of settled) this.options.outbox.complete(lease.token, s.ids, s.outcome);
+      // One commit for the whole lease: every outcome is PKB's answer, recorded after it came.
+      this.options.outbox.completeAll(lease.token, settled);
       this.log.info(batchSummary(lease.rows.length, settled), "delivery batch");
     } catch (err) {
       // Storage trouble: the lease will expire and the rows be reclaimed; nothing is lost.

@@ -97,7 +97,7 @@ describe("routes.hl7 configuration refuses what PKB would refuse", () => {
           ),
         ).toContain("routes.hl7.url uses cleartext http://");
         const ctx = h.context(forced);
-        const [route] = createRoutes(ctx).filter((r) => r.route === "hl7");
+        const [route] = (await createRoutes(ctx)).filter((r) => r.route === "hl7");
         await expect(route?.start()).rejects.toMatchObject({ code: "CONFIG_INVALID" });
         await h.buffer.ingest([h.reading()]);
         route?.poke();

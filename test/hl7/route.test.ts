@@ -11,7 +11,7 @@ describe("hl7 route in the agent", () => {
   it("is created for a configuration with an hl7 patient and delivers", async () => {
     const { h } = t;
     const ctx = h.context();
-    const routes = createRoutes(ctx).filter((r) => r.route === "hl7");
+    const routes = (await createRoutes(ctx)).filter((r) => r.route === "hl7");
     expect(routes.map((r) => r.name)).toEqual(["route:hl7"]);
     const route = routes[0];
     await route?.start();
@@ -29,7 +29,7 @@ describe("hl7 route in the agent", () => {
     const { h } = t;
     chmodSync(join(h.tmp.dir, "password"), 0o644);
     const ctx = h.context();
-    const [route] = createRoutes(ctx).filter((r) => r.route === "hl7");
+    const [route] = (await createRoutes(ctx)).filter((r) => r.route === "hl7");
     await route?.start();
     try {
       expect(h.buffer.alerts.has("HL7_SECRET_EXPOSED")).toBe(true);

@@ -37,6 +37,23 @@ describe("HL7 workflow over HTTPS", () => {
     expect(h.pkb.registry.duplicateReports).toBe(0);
   });
 
+  it("the next message is stored while one is in flight, yet sent only after that one went through, and identically", async () => {
+    const { h } = t;
+    h.knownToHub();
+    // Three ORUs (10 observations each); the second is refused once before processing.
+    h.pkb.injectFaults({ kind: "none" }, { kind: "status", status: 503, retryAfter: 0 });
+    await h.buffer.ingest(h.readings(15));
+    h.start();
+    await until(() => h.stats().byState.delivered === 15);
+    const texts = h.captures().map((c) => c.text);
+    expect(texts).toHaveLength(4);
+    expect(texts[2]).toBe(texts[1]); // the refused one again, as stored: nothing overtook it
+    expect(new Set(texts).size).toBe(3);
+    expect(h.pkb.registry.received.map((m) => m.type)).toEqual(["ORU^R01", "ORU^R01", "ORU^R01"]);
+    expect(h.pkb.registry.duplicateControlIds).toBe(0);
+    expect(h.buffer.db.prepare("SELECT count(*) FROM hl7_messages").pluck().get()).toBe(0);
+  });
+
   it("certificates are verified: an endpoint the hub cannot trust gets nothing", async () => {
     const { h } = t;
     await h.buffer.ingest([h.reading()]);

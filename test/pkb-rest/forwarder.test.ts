@@ -140,6 +140,37 @@ describe("PKB REST forwarder against the stand-in", () => {
     expect(inspected).toHaveLength(3);
   });
 
+  it("a backlog goes in batches, two leases at once, yet never more requests in flight than the route's concurrency", async () => {
+    await buffer.ingest(Array.from({ length: 40 }, (_, i) => reading(i)));
+    let active = 0;
+    let peak = 0;
+    const counting: typeof fetch = async (input, init) => {
+      active++;
+      peak = Math.max(peak, active);
+      try {
+        return await fetch(input, init);
+      } finally {
+        active--;
+      }
+    };
+    pkb.setLatencyMs(5);
+    forwarder = new PkbRestForwarder({
+      buffer,
+      clock,
+      logger: silentLogger(),
+      baseUrl: pkb.url,
+      tokens: provider,
+      fetch: counting,
+      concurrency: 2,
+      requestTimeoutMs: 2000,
+      idleMs: 10,
+    });
+    forwarder.start();
+    await until(() => buffer.stats().byState.delivered === 40);
+    expect(peak).toBe(2);
+    expect(pkb.records(patient.id)).toHaveLength(40);
+  });
+
   it("a flagged reading arrives flagged: HI (above the measuring range), out of range, ambiguous local time", async () => {
     const flagged = finishReading(
       {

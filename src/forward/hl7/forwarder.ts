@@ -48,6 +48,9 @@ interface Unit {
   stored?: StoredMessage;
 }
 
+/** Rows claimed per patient and lease, in multiples of the OBX limit (a reading has at least one OBX). */
+const MESSAGES_PER_CLAIM = 4;
+
 const BLOCKED_TEXT: Record<Blocked, string> = {
   HL7_AUTH_FAILED:
     "PKB refused the HL7 partner credentials: readings are held (not dead-lettered) until routes.hl7 username/passwordFile are fixed",
@@ -102,7 +105,9 @@ export class Hl7Forwarder {
       route: this.route,
       outbox: o.buffer.outbox,
       logger: o.logger,
-      claim: (outbox) => outbox.claimOrdered(this.route, o.route.maxObservationsPerMessage),
+      // Several messages' worth of rows per claim: one claim and one outcome commit serve them all.
+      claim: (outbox) =>
+        outbox.claimOrdered(this.route, o.route.maxObservationsPerMessage * MESSAGES_PER_CLAIM),
       send: (lease, signal) => this.send(lease, signal),
       concurrency: 1,
       idleMs: o.idleMs ?? 1000,
@@ -172,7 +177,7 @@ export class Hl7Forwarder {
   /** One request: keeps the lease alive (a pass may take several), raises or clears the route's alerts. */
   private async exchange(lease: Lease, hl7: string, signal: AbortSignal, onSend: () => void) {
     // A lease lost (expired and reclaimed) means these rows may be someone else's now: send nothing.
-    if (this.o.buffer.outbox.extend(lease.token) === 0)
+    if (!this.o.buffer.outbox.keepAlive(lease))
       throw new HubError("LEASE_LOST", "lease expired before the message could be sent");
     onSend();
     const answer = interpret(await this.o.client.send(hl7, signal));
@@ -195,11 +200,30 @@ export class Hl7Forwarder {
     settled: Settled[],
   ): Promise<void> {
     let pending = [...rows].sort((a, b) => a.id - b.id);
+    let unit = this.nextUnit(pending);
+    let ready = this.prepare(unit, who);
     while (pending.length > 0) {
-      const unit = this.nextUnit(pending);
-      const outcome = await this.sendUnit(unit, who, exchange);
-      settled.push({ ids: unit.rows.map((r) => r.id), outcome });
+      const sending = this.sendUnit(unit, ready, who, exchange);
       pending = pending.filter((r) => !unit.rows.includes(r));
+      // While this message is in flight, the next one is built and stored (durably, before it is
+      // ever sent, as always): its commit is off the critical path. It is sent only after this
+      // one's answer, and only if that answer lets the rest go on.
+      let next: Unit | undefined;
+      let nextReady: StoredMessage | Outcome | undefined;
+      let failed: { err: unknown } | undefined;
+      try {
+        next = pending.length > 0 ? this.nextUnit(pending) : undefined;
+        nextReady = next ? this.prepare(next, who) : undefined;
+      } catch (err) {
+        failed = { err }; // thrown once this message's answer is recorded, as before
+      }
+      const outcome = await sending;
+      settled.push({ ids: unit.rows.map((r) => r.id), outcome });
+      if (failed) throw failed.err;
+      if (next && nextReady) {
+        unit = next;
+        ready = nextReady;
+      }
       if (outcome.kind === "retry" && pending.length > 0) {
         // Nothing overtakes: the rest waits (no attempt spent) until the head is settled.
         const wait: Outcome = { kind: "retry", error: "waiting behind an earlier message", retryAfterMs: 0 };
@@ -228,26 +252,34 @@ export class Hl7Forwarder {
     return { rows };
   }
 
-  private async sendUnit(unit: Unit, who: Recipient, exchange: Exchange): Promise<Outcome> {
-    const { patient, key } = who;
-    let msg = unit.stored;
+  /** The unit's stored message (built and stored now if it has none), or its outcome when nothing is to be sent. */
+  private prepare(unit: Unit, who: Recipient): StoredMessage | Outcome {
+    const msg = unit.stored;
     if (msg?.answer) return msg.answer;
-    if (!msg) {
-      const controlId = this.newControlId();
-      let body: string;
-      try {
-        body = this.build(unit.rows, patient, key, controlId);
-      } catch (err) {
-        const why = reasonOf(err);
-        return { kind: "rejected", reason: `message cannot be built: ${why}` };
-      }
-      msg = this.store.save(
-        unit.rows.map((r) => r.id),
-        controlId,
-        body,
-        this.o.clock.nowMs(),
-      );
+    if (msg) return msg;
+    const controlId = this.newControlId();
+    let body: string;
+    try {
+      body = this.build(unit.rows, who.patient, who.key, controlId);
+    } catch (err) {
+      return { kind: "rejected", reason: `message cannot be built: ${reasonOf(err)}` };
     }
+    return this.store.save(
+      unit.rows.map((r) => r.id),
+      controlId,
+      body,
+      this.o.clock.nowMs(),
+    );
+  }
+
+  private async sendUnit(
+    unit: Unit,
+    ready: StoredMessage | Outcome,
+    who: Recipient,
+    exchange: Exchange,
+  ): Promise<Outcome> {
+    if ("kind" in ready) return ready;
+    const msg = ready;
     // An ORU re-sent is stored again by PKB; a document re-sent replaces itself (TXA-12).
     const oru = unit.rows[0]?.item.type !== "document";
     if (oru && unit.stored) {

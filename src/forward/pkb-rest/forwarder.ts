@@ -4,6 +4,7 @@ import { endpointProblem } from "../../config/url.js";
 import type { Clock } from "../../core/clock.js";
 import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
+import { Limiter } from "../limiter.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
 import { type Answer, classify } from "./classify.js";
 import {
@@ -60,6 +61,11 @@ const RELINK_RECHECK_MS = 60_000;
 const TOKEN_RETRY_MS = 30_000;
 /** As the config's `routes.pkbRest.reconcileAfterSec` default. */
 const DEFAULT_RECONCILE_AFTER_SEC = 60;
+/** Rows claimed per request slot: one claim commit serves this many requests. */
+const BATCH_PER_SLOT = 4;
+const MAX_BATCH = 64;
+/** One lease sending, the next one claimed and ready, so the slots never wait for a claim. */
+const LEASES_IN_FLIGHT = 2;
 const NOTHING: Lease = { token: "", expiresMs: 0, rows: [] };
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
@@ -80,6 +86,7 @@ function tokenFailure(err: unknown, step: string): Settled["outcome"] {
 export class PkbRestForwarder {
   readonly route = "pkb-rest";
   private readonly loop: DeliveryLoop;
+  private readonly limiter: Limiter;
   /** The code of the token problem last seen, so it is logged once, not once per reading. */
   private tokenTrouble: string | undefined;
 
@@ -87,13 +94,19 @@ export class PkbRestForwarder {
     // The patient's bearer token goes with every measurement: never in cleartext beyond loopback.
     const problem = endpointProblem(o.baseUrl);
     if (problem) throw new HubError("CONFIG_INVALID", `routes.pkbRest.baseUrl ${problem}`);
+    this.limiter = new Limiter(o.concurrency);
     this.loop = new DeliveryLoop({
       route: this.route,
       outbox: o.buffer.outbox,
       logger: o.logger,
-      claim: (outbox) => (this.anyoneLinked() ? outbox.claim(this.route, 1) : NOTHING),
+      // A batch per claim (one commit for many rows), and the next batch claimed while one is in
+      // flight: the shared limiter keeps `concurrency` requests going across both.
+      claim: (outbox) =>
+        this.anyoneLinked()
+          ? outbox.claim(this.route, Math.min(o.concurrency * BATCH_PER_SLOT, MAX_BATCH))
+          : NOTHING,
       send: (lease, signal) => this.send(lease, signal),
-      concurrency: o.concurrency,
+      concurrency: LEASES_IN_FLIGHT,
       idleMs: o.idleMs ?? 1000,
     });
   }
@@ -116,9 +129,17 @@ export class PkbRestForwarder {
   }
 
   private async send(lease: Lease, signal: AbortSignal): Promise<Settled[]> {
-    const settled: Settled[] = [];
-    for (const row of lease.rows) settled.push({ ids: [row.id], outcome: await this.sendOne(row, signal) });
-    return settled;
+    const outbox = this.o.buffer.outbox;
+    const each = await Promise.all(
+      lease.rows.map((row) =>
+        this.limiter.run(async (): Promise<Settled | undefined> => {
+          // A lease lost meanwhile (expired, reclaimed): its rows may be someone else's, send nothing.
+          if (signal.aborted || !outbox.keepAlive(lease)) return undefined;
+          return { ids: [row.id], outcome: await this.sendOne(row, signal) };
+        }),
+      ),
+    );
+    return each.filter((s): s is Settled => s !== undefined);
   }
 
   private async sendOne(row: Claimed, signal: AbortSignal): Promise<Settled["outcome"]> {
@@ -254,7 +275,17 @@ export class PkbRestForwarder {
     token: string,
     signal: AbortSignal,
   ): Promise<Answer> {
-    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
+    // One controller per request, fed by a timer and the loop's signal. (AbortSignal.any on the
+    // loop's long-lived signal keeps every request's signal registered on it: slow and growing.)
+    const request = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.abort(new HubError("TIMEOUT", "no answer in time"));
+    }, this.o.requestTimeoutMs);
+    const stop = () => request.abort(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
     try {
       const res = await this.o.fetch(new URL(path, this.o.baseUrl), {
         method,
@@ -263,17 +294,20 @@ export class PkbRestForwarder {
           ...(body === undefined ? { accept: "application/json" } : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body }),
-        signal: AbortSignal.any([signal, timeout]),
+        signal: request.signal,
       });
       // A body cut off after a 2xx reads as empty: the answer is then ambiguous, never "delivered".
       const text = await res.text().catch(() => "");
       return { status: res.status, retryAfter: res.headers.get("retry-after"), body: text };
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code;
-      const timedOut = timeout.aborted || signal.aborted;
-      const what = timedOut ? "request timed out" : `network error${code ? ` (${code})` : ""}`;
+      const what =
+        timedOut || signal.aborted ? "request timed out" : `network error${code ? ` (${code})` : ""}`;
       // A refused connection never reached PKB; a timeout or reset may have.
       return { networkError: what, maybeSent: !(code && NOT_SENT.has(code)) };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", stop);
     }
   }
 }
