@@ -1,6 +1,9 @@
+import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import type { ComponentId } from "../../src/core/codes.js";
 import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
+import { testContext } from "../support/context.js";
+import { contourFrameIntoBuffer } from "../support/contour.js";
 import { until } from "../support/wait.js";
 import { NHS, useHl7Harness } from "./harness.js";
 
@@ -83,6 +86,19 @@ describe("HL7 observations", () => {
       note("ambiguous-local-time", /the device's local time fell in the hour repeated by a clock change/),
       note("ambiguous-local-time", /the device's local time fell in the hour repeated by a clock change/),
     ]);
+  });
+
+  it("a Contour HI result (marker >) taken from the meter's frame arrives at the HL7 stand-in with OBX-8 '>' and its note", async () => {
+    const { h } = t;
+    h.knownToHub();
+    await contourFrameIntoBuffer(testContext(h.buffer, h.clock, tmpdir()), h.patientKey);
+    h.start();
+    await until(() => h.stats().byState.delivered === 1);
+    expect(h.pkb.registry.observationsFor(NHS).map((o) => [o.value, o.unit, o.abnormal])).toEqual([
+      [33.3, "mmol/L", ">"],
+    ]);
+    const [obx] = new IndependentHl7(h.captures()[0]?.text ?? "").segments("OBX");
+    expect(obx?.following("NTE").map((n) => n.get("NTE.3").split(":")[0])).toEqual(["above-measuring-range"]);
   });
 
   it("the stand-in refuses two values of one type at one instant that OBX-4 does not tell apart", () => {
