@@ -1,6 +1,6 @@
 import type { DriverDefinition } from "../../drivers/types.js";
 import type { DeviceConfig } from "../config/schema.js";
-import { isHubError } from "../core/errors.js";
+import { type HubError, isHubError } from "../core/errors.js";
 import { finishReading } from "../core/finish.js";
 import type { Logger } from "../core/log.js";
 import type { Reading, ReadingDraft } from "../core/reading.js";
@@ -109,11 +109,43 @@ export class ReadingSink {
       this.counters.readings += result.stored;
       this.counters.duplicates += result.duplicates;
       if (result.stored > 0) this.ctx.pokeRoutes();
-      return true;
+      return this.settle(result.refused.map((r) => r.error));
     } catch (err) {
+      // Every reading refused, each for good: a refusal like any other (below). Anything else — the
+      // storage failed, or a refusal may pass later — is not stored: the device must keep its data.
+      if (isHubError(err, "READING_INVALID") && !err.retryable) {
+        return this.settle(readings.map(() => err));
+      }
       this.counters.notStored += readings.length;
       this.log.error({ code: isHubError(err) ? err.code : "INTERNAL" }, "readings not stored");
       return false;
     }
+  }
+
+  /**
+   * Whether the device may be acknowledged, given the readings the buffer refused one by one (the
+   * others are durable). A reading refused for good (its fields are unusable, it cannot be serialised)
+   * would be refused again every time the device sends it: withholding the acknowledgement would not
+   * save it, and would stall the device on it (a meter aborts the transfer, a BLE glucose meter replays
+   * from it), so every later record would never arrive. It is counted and logged, then acknowledged,
+   * as finishReading's refusals are. A reading refused for now (no route for its patient, a database
+   * refusal validation did not foresee) would be lost by an acknowledgement: the device is not
+   * acknowledged and sends the batch again; its stored readings are then duplicates by key (except a
+   * reading keyed on its receipt, with neither device time nor sequence: that one may be stored twice,
+   * the price of not losing the other).
+   */
+  private settle(refusals: readonly HubError[]): boolean {
+    let keep = true;
+    for (const e of refusals) {
+      if (e.retryable) {
+        this.counters.notStored++;
+        keep = false;
+      } else this.counters.malformedFrames++;
+      this.log.warn(
+        { code: e.code, field: e.details.field ?? null, retryable: e.retryable },
+        "reading refused",
+      );
+    }
+    return keep;
   }
 }

@@ -2,6 +2,7 @@ import type { Clock } from "../core/clock.js";
 import { HubError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { Reading } from "../core/reading.js";
+import { admitReadings, everyReadingRefused, type RefusedReading } from "./admit.js";
 import { type Alert, type AlertListener, Alerts } from "./alerts.js";
 import { inChunks } from "./chunks.js";
 import { checkpoint, type Db, type OpenResult, openDatabase, translateSqliteError } from "./db.js";
@@ -11,7 +12,6 @@ import { DiskReserve, isFull, retryWhenFull } from "./reserve.js";
 import { pruneDelivered, pruneKeys, reclaimIfNoted, usedBytes } from "./retention.js";
 import { type BufferStats, buildStats, ensureOutboxCounts } from "./stats.js";
 import { BufferTimebase } from "./timebase.js";
-import { validateReadings } from "./validate.js";
 
 export interface HubBufferOptions {
   file: string;
@@ -54,12 +54,20 @@ export const MAX_DOCUMENT_BODY_BYTES = documentBodyBytes(100 * 1024 * 1024);
 export interface IngestResult {
   stored: number;
   duplicates: number;
+  /** Readings of the call refused one by one (the others were stored), by index; see RefusedReading. */
+  refused: RefusedReading[];
   /** From ingest() call to commit on disk. */
   durableMs: number;
 }
 
 interface Waiting {
+  /** The call's readings that passed admission, their stored text, and their index in the call. */
   readings: Reading[];
+  bodies: string[];
+  indices: number[];
+  /** How many readings the call had, and those refused before the transaction. */
+  total: number;
+  refused: RefusedReading[];
   t0: number;
   /** Wall and monotonic time when ingest() was called: a held reading's monotonic receive time is
    * derived from them, so a clock step between ingest() and the (group) commit cannot shift it. */
@@ -71,8 +79,12 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
-/** One caller's share of a group commit: its counts, or why its readings alone were not stored. */
-type CallerResult = { stored: number; duplicates: number } | { error: HubError };
+/** One caller's share of a group commit: its counts, and the readings refused inside the transaction. */
+interface CallerResult {
+  stored: number;
+  duplicates: number;
+  refused: RefusedReading[];
+}
 
 /**
  * A failure that belongs to one caller's readings (a constraint, a value SQLite refuses, a reading
@@ -186,34 +198,56 @@ export class HubBuffer {
     };
     this.held = new HeldReadings(this.db, options.clock, this.timebase);
     // Each caller's readings go in their own savepoint inside the shared transaction: a failure that
-    // belongs to one caller (a constraint, a reading that cannot be serialised) rolls back that caller
-    // alone; a failure of the storage itself (full disk, I/O, corruption) aborts the whole commit.
-    const insertCaller = this.db.transaction((w: Waiting, now: number) => {
-      let stored = 0;
-      let duplicates = 0;
-      for (const r of w.readings) {
-        if (this.insertReading(r, now, w)) stored++;
-        else duplicates++;
-      }
-      return { stored, duplicates };
+    // belongs to the readings (a constraint, a route gone since admission) rolls back that caller alone,
+    // whose readings are then tried one by one, each in its own savepoint, so only the bad one is
+    // refused; a failure of the storage itself (full disk, I/O, corruption) aborts the whole commit.
+    const insertCaller = this.db.transaction((w: Waiting, now: number): CallerResult => {
+      const r: CallerResult = { stored: 0, duplicates: 0, refused: [] };
+      w.readings.forEach((_, i) => {
+        if (this.insertReading(w, i, now)) r.stored++;
+        else r.duplicates++;
+      });
+      return r;
     });
+    const insertOne = this.db.transaction((w: Waiting, i: number, now: number) =>
+      this.insertReading(w, i, now),
+    );
+    const oneByOne = (w: Waiting, now: number): CallerResult => {
+      const r: CallerResult = { stored: 0, duplicates: 0, refused: [] };
+      w.readings.forEach((_, i) => {
+        try {
+          if (insertOne(w, i, now)) r.stored++;
+          else r.duplicates++;
+        } catch (err) {
+          if (!callerFault(err)) throw err;
+          const index = w.indices[i] as number;
+          const message = `reading ${index} of ${w.total}: not stored: ${translateSqliteError(err).message}`;
+          // Not foreseen by validation, so not known to be the reading's own: the device may send it again.
+          const error = new HubError("READING_INVALID", message, {
+            cause: err,
+            details: { index, field: "(refused by the database)" },
+            retryable: true,
+          });
+          r.refused.push({ index, error });
+        }
+      });
+      return r;
+    };
     this.insertBatch = this.db.transaction((batch: Waiting[]) => {
       const now = this.options.clock.nowMs();
       let dupTotal = 0;
       let refused = 0;
       const results = batch.map((w): CallerResult => {
+        let r: CallerResult;
         try {
-          const r = insertCaller(w, now);
-          dupTotal += r.duplicates;
-          return r;
+          r = insertCaller(w, now);
         } catch (err) {
           if (!callerFault(err)) throw err;
-          const e = translateSqliteError(err);
-          refused += w.readings.length;
-          return {
-            error: new HubError("READING_INVALID", `readings not stored: ${e.message}`, { cause: err }),
-          };
+          r = oneByOne(w, now);
         }
+        dupTotal += r.duplicates;
+        refused += r.refused.length + w.refused.length;
+        return r;
       });
       if (dupTotal > 0) this.stmts.counter.run("duplicates", dupTotal);
       if (refused > 0) this.stmts.counter.run("refused", refused);
@@ -221,7 +255,8 @@ export class HubBuffer {
     });
   }
 
-  private insertReading(r: Reading, now: number, w: Waiting): boolean {
+  private insertReading(w: Waiting, i: number, now: number): boolean {
+    const r = w.readings[i] as Reading;
     const route = this.options.routeOf(r.patient) as string;
     const unsynced = r.timeSource === "hub-unsynced";
     const info = this.stmts.reading.run({
@@ -233,7 +268,7 @@ export class HubBuffer {
       timeSource: r.timeSource,
       bootId: unsynced ? this.options.clock.bootId : null,
       monoMs: unsynced ? w.monoMs - Math.max(0, w.wallMs - Date.parse(r.receivedAt)) : null,
-      body: JSON.stringify(r),
+      body: w.bodies[i],
       now,
     });
     if (info.changes === 0) return false;
@@ -257,24 +292,30 @@ export class HubBuffer {
     return true;
   }
 
-  /** Stores readings durably (with their outbox rows); resolves after commit. Duplicates are counted, not stored. */
+  /**
+   * Stores readings durably (with their outbox rows); resolves after commit. Duplicates are counted,
+   * not stored. Each reading is checked on its own: a bad one is refused alone (listed in `refused`,
+   * by index) and the others are stored. Rejects when none of the call's readings was stored: the
+   * storage failed (DISK_FULL, BUFFER_FULL, STORAGE_IO…: the whole commit) or every reading was refused.
+   */
   ingest(readings: Reading[]): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new HubError("BUFFER_CLOSED", "buffer is closed"));
+    let admitted: ReturnType<typeof admitReadings>;
     try {
-      validateReadings(readings);
-      for (const r of readings) {
-        if (this.options.routeOf(r.patient) === undefined) {
-          throw new HubError("READING_INVALID", "reading is for a patient with no configured route");
-        }
-      }
+      admitted = admitReadings(readings, this.options.routeOf);
     } catch (err) {
       return Promise.reject(err);
+    }
+    if (admitted.readings.length === 0 && admitted.refused.length > 0) {
+      this.countRefused(admitted.refused.length);
+      return Promise.reject(everyReadingRefused(admitted.refused, readings.length));
     }
     return new Promise((resolve, reject) => {
       const clock = this.options.clock;
       const t0 = performance.now();
       this.queue.push({
-        readings,
+        ...admitted,
+        total: readings.length,
         t0,
         wallMs: clock.nowMs(),
         monoMs: clock.monotonicMs(),
@@ -282,10 +323,22 @@ export class HubBuffer {
         resolve,
         reject,
       });
-      this.queuedReadings += readings.length;
+      this.queuedReadings += admitted.readings.length;
       if (this.queuedReadings >= (this.options.maxBatch ?? 1000)) this.flush();
       else this.schedule();
     });
+  }
+
+  /** Readings refused with no transaction to count them in. */
+  private countRefused(n: number): void {
+    try {
+      this.stmts.counter.run("refused", n);
+    } catch (err) {
+      this.log.error(
+        { code: translateSqliteError(err).code, refused: n },
+        "could not count refused readings",
+      );
+    }
   }
 
   /**
@@ -318,7 +371,7 @@ export class HubBuffer {
       this.commits++;
     } catch (err) {
       const e = translateSqliteError(err);
-      const refused = batch.reduce((n, w) => n + w.readings.length, 0);
+      const refused = batch.reduce((n, w) => n + w.total, 0);
       this.onStoreFailure(e, refused);
       for (const w of batch) w.reject(e);
       return;
@@ -336,8 +389,10 @@ export class HubBuffer {
       const durableMs = t1 - w.t0;
       this.recordLatency(durableMs);
       const r = results[i] as CallerResult;
-      if ("error" in r) w.reject(r.error);
-      else w.resolve({ ...r, durableMs });
+      const refused = [...w.refused, ...r.refused].sort((a, b) => a.index - b.index);
+      if (r.stored + r.duplicates === 0 && refused.length > 0)
+        w.reject(everyReadingRefused(refused, w.total));
+      else w.resolve({ stored: r.stored, duplicates: r.duplicates, refused, durableMs });
     });
   }
 

@@ -38,6 +38,14 @@ export function readingProblem(r: unknown): string | undefined {
   return undefined;
 }
 
+/** Why one reading of a call is refused: the error names its index and the field, never a value. */
+export function invalidReading(index: number, total: number, field: string, retryable = false): HubError {
+  return new HubError("READING_INVALID", `reading ${index} of ${total}: missing or invalid ${field}`, {
+    details: { index, field },
+    retryable,
+  });
+}
+
 /**
  * Refuses, before any transaction, a reading the buffer or a route could not use, naming the field
  * (never a value: values are PHI). Group commit shares one transaction between callers, so a reading
@@ -47,14 +55,6 @@ export function validateReadings(readings: readonly unknown[]): void {
   if (!Array.isArray(readings)) throw new HubError("READING_INVALID", "readings must be an array");
   for (const [i, r] of readings.entries()) {
     const problem = readingProblem(r);
-    if (problem !== undefined) {
-      throw new HubError(
-        "READING_INVALID",
-        `reading ${i} of ${readings.length}: missing or invalid ${problem}`,
-        {
-          details: { index: i, field: problem },
-        },
-      );
-    }
+    if (problem !== undefined) throw invalidReading(i, readings.length, problem);
   }
 }

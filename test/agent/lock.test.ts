@@ -62,4 +62,18 @@ describe("agent", () => {
     release();
     acquireLock(dir)();
   });
+
+  it("an agent starting while another starter reads the lock file for a moment waits for it and runs, never refuses for it", async () => {
+    const dir = join(tmp.dir, "busy");
+    acquireLock(dir)(); // the lock file exists, nobody holds it
+    const reader = spawn(process.execPath, [CHILD, "shared", dir, "150"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve) => reader.stdout.on("data", () => resolve()));
+    const exited = new Promise((resolve) => reader.on("exit", resolve));
+    const release = acquireLock(dir); // SQLITE_BUSY for ~150 ms: not another agent
+    expect(statSync(join(dir, "agent.lock")).isFile()).toBe(true);
+    release();
+    await exited;
+  });
 });

@@ -4,7 +4,7 @@ import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
 const SEGMENTS: Record<string, RegExp> = {
   "QRY^A19": /^MSH,QRD$/,
   "ADT^A28": /^MSH,EVN,PID,PV1$/,
-  "ORU^R01": /^MSH,PID,OBR(,OBX)+$/,
+  "ORU^R01": /^MSH,PID,OBR(,OBX(,NTE)*)+$/,
   "MDM^T02": /^MSH,EVN,PID,PV1,TXA,OBX$/,
 };
 const STRUCTURE: Record<string, string> = {

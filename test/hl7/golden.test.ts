@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { flagNotes } from "../../src/forward/hl7/flags.js";
 import {
   abnormalFlag,
   buildAdtA28,
@@ -50,14 +51,16 @@ describe("HL7 messages, byte for byte", () => {
     expect(buildAdtA28(sender, { ...ann, firstName: "A\u{1F469}" }, "c", now)).toContain("||UNICODE UTF-8\r");
   });
 
-  it("ORU^R01: OBR-3 report id and OBR-7; per value an OBX with its sub-id, unit, > or < and time", () => {
+  it("ORU^R01: OBR-3 report id and OBR-7; per value an OBX with its sub-id, unit, > or < and time, then an NTE per flag", () => {
     const text = buildOruR01(sender, ann, [bp, glucose], "REPORT1", "c3", now, sct);
     expect(text.split("\r")).toEqual([
       `${MSH}|ORU^R01^ORU_R01|c3|T|2.4`,
       PID,
       "OBR|1||REPORT1|MEASUREMENTS^Home device measurements|||20260701120000+0100",
       "OBX|1|NM|72313002^systolic blood pressure^SCT|1|120|mm[Hg]||>|||F|||20260701120000+0100",
+      "NTE|1|L|above-measuring-range:bp-systolic: the device showed HI: the value is its upper limit, the true value is higher|RE^Remark^HL70364",
       "OBX|2|NM|1091811000000102^diastolic blood pressure^SCT|1|80|mm[Hg]||<|||F|||20260701120000+0100",
+      "NTE|1|L|below-measuring-range:bp-diastolic: the device showed LO: the value is its lower limit, the true value is lower|RE^Remark^HL70364",
       "OBX|3|NM|434912009^blood glucose^SCT|2|5.5|mmol/L|||||F|||20260102080509+0000",
     ]);
     expectValidHl7(text.replace("|c3|", "|0123456789abcdef0123|"));
@@ -90,14 +93,31 @@ describe("HL7 messages, byte for byte", () => {
     );
   });
 
-  it("OBX-8 from the device's own HI/LO flags only, for that component only", () => {
+  it("OBX-8 from the device's HI/LO first, else 'A' for a value outside the expected range, for that component only", () => {
     expect(abnormalFlag({ flags: ["above-measuring-range:glucose"] }, "glucose")).toBe(">");
     expect(abnormalFlag({ flags: ["below-measuring-range:glucose"] }, "glucose")).toBe("<");
     expect(abnormalFlag({ flags: ["above-measuring-range:spo2"] }, "glucose")).toBeUndefined();
     expect(abnormalFlag({ flags: ["below-measuring-range:spo2"] }, "glucose")).toBeUndefined();
+    expect(abnormalFlag({ flags: ["out-of-range:glucose", "impossible:glucose"] }, "glucose")).toBe("A");
+    expect(abnormalFlag({ flags: ["out-of-range:spo2"] }, "glucose")).toBeUndefined();
+    // The limit the device showed is not a value to judge: HI/LO wins.
     expect(
-      abnormalFlag({ flags: ["out-of-range:glucose", "impossible:glucose"] }, "glucose"),
-    ).toBeUndefined();
+      abnormalFlag({ flags: ["out-of-range:glucose", "below-measuring-range:glucose"] }, "glucose"),
+    ).toBe("<");
     expect(abnormalFlag({ flags: [] }, "glucose")).toBeUndefined();
+  });
+
+  it("NTE per flag of the OBX's component or of the whole reading, numbered within the OBX; an unknown flag as it is", () => {
+    const flags = ["out-of-range:spo2", "irregular-pulse", "device-clock-skew", "ambiguous-local-time"];
+    expect(flagNotes({ flags }, "pulse-rate")).toEqual([
+      "NTE|1|L|irregular-pulse|RE^Remark^HL70364",
+      "NTE|2|L|device-clock-skew: the device's clock differed from the hub's by more than 5 minutes|RE^Remark^HL70364",
+      "NTE|3|L|ambiguous-local-time: the device's local time fell in the hour repeated by a clock change: the time may be an hour out, and this reading may be a second copy of another|RE^Remark^HL70364",
+    ]);
+    expect(flagNotes({ flags: ["out-of-range:spo2"] }, "spo2")).toEqual([
+      "NTE|1|L|out-of-range:spo2: outside the range expected of a home measurement of this kind; kept as measured|RE^Remark^HL70364",
+    ]);
+    expect(flagNotes({ flags: ["a|b^c"] }, "spo2")).toEqual(["NTE|1|L|a\\F\\b\\S\\c|RE^Remark^HL70364"]);
+    expect(flagNotes({ flags: [] }, "spo2")).toEqual([]);
   });
 });

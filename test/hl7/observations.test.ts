@@ -1,6 +1,9 @@
+import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import type { ComponentId } from "../../src/core/codes.js";
 import { IndependentHl7 } from "../../src/forward/hl7/standard.js";
+import { testContext } from "../support/context.js";
+import { contourFrameIntoBuffer } from "../support/contour.js";
 import { until } from "../support/wait.js";
 import { NHS, useHl7Harness } from "./harness.js";
 
@@ -36,11 +39,11 @@ describe("HL7 observations", () => {
     expect(subIds).toEqual(["1", "1", "2", "2", "3", "3"]);
   });
 
-  it("OBX-8: no 'A' for an unusual value (no clinical judgement); '>' and '<' for the device's HI and LO", async () => {
+  it("OBX-8 'A' for an unusual value, '>' and '<' for the device's HI and LO; every flag in an NTE after each OBX it concerns, ambiguous local time included", async () => {
     const { h } = t;
     h.knownToHub();
     await h.buffer.ingest([
-      h.reading(bp(310, 80)), // beyond the code table's plausible range: flagged out-of-range in the hub only
+      h.reading(bp(310, 80)), // beyond the code table's expected range: unusual, kept, flagged out-of-range
       h.reading({
         kind: "glucose",
         components: [{ id: "glucose", value: 600, unit: "mg/dL" }],
@@ -51,16 +54,51 @@ describe("HL7 observations", () => {
         components: [{ id: "glucose", value: 20, unit: "mg/dL" }],
         flags: ["below-measuring-range:glucose"],
       }),
+      // The repeated hour of a clock change: a reading the hub could not place for certain.
+      h.reading({ ...bp(120, 80), flags: ["ambiguous-local-time"] }),
     ]);
     h.start();
-    await until(() => h.stats().byState.delivered === 3);
+    await until(() => h.stats().byState.delivered === 4);
     const obs = h.pkb.registry.observationsFor(NHS);
     expect(obs.map((o) => [o.value, o.abnormal])).toEqual([
-      [310, ""],
+      [310, "A"],
       [80, ""],
       [33.3, ">"],
       [1.11, "<"],
+      [120, ""],
+      [80, ""],
     ]);
+    // Read back by hl7-standard, a parser we did not write: each OBX's own notes, in order.
+    const sent = new IndependentHl7(h.captures()[0]?.text ?? "");
+    const notes = sent
+      .segments("OBX")
+      .map((o) =>
+        o.following("NTE").map((n) => [n.get("NTE.1"), n.get("NTE.2"), n.get("NTE.3"), n.get("NTE.4.1")]),
+      );
+    const note = (flag: string, meaning: RegExp) => [
+      ["1", "L", expect.stringMatching(new RegExp(`^${flag}: ${meaning.source}`)), "RE"],
+    ];
+    expect(notes).toEqual([
+      note("out-of-range:bp-systolic", /outside the range expected of a home measurement/),
+      [],
+      note("above-measuring-range:glucose", /the device showed HI/),
+      note("below-measuring-range:glucose", /the device showed LO/),
+      note("ambiguous-local-time", /the device's local time fell in the hour repeated by a clock change/),
+      note("ambiguous-local-time", /the device's local time fell in the hour repeated by a clock change/),
+    ]);
+  });
+
+  it("a Contour HI result (marker >) taken from the meter's frame arrives at the HL7 stand-in with OBX-8 '>' and its note", async () => {
+    const { h } = t;
+    h.knownToHub();
+    await contourFrameIntoBuffer(testContext(h.buffer, h.clock, tmpdir()), h.patientKey);
+    h.start();
+    await until(() => h.stats().byState.delivered === 1);
+    expect(h.pkb.registry.observationsFor(NHS).map((o) => [o.value, o.unit, o.abnormal])).toEqual([
+      [33.3, "mmol/L", ">"],
+    ]);
+    const [obx] = new IndependentHl7(h.captures()[0]?.text ?? "").segments("OBX");
+    expect(obx?.following("NTE").map((n) => n.get("NTE.3").split(":")[0])).toEqual(["above-measuring-range"]);
   });
 
   it("the stand-in refuses two values of one type at one instant that OBX-4 does not tell apart", () => {

@@ -6,6 +6,8 @@ import type { Reading } from "../../src/core/reading.js";
 import { PkbRestForwarder, relinkNeeded, type TokenProvider } from "../../src/forward/pkb-rest/forwarder.js";
 import { pkbMeasurementJson, toPkbMeasurement } from "../../src/forward/pkb-rest/measurement-map.js";
 import { startPkbApiStandin } from "../standin/pkb-api.js";
+import { testContext } from "../support/context.js";
+import { contourFrameIntoBuffer } from "../support/contour.js";
 import { ANN } from "../support/pkb-patients.js";
 import { type RestFixture, startRestFixture } from "../support/pkb-rest.js";
 import { until } from "../support/wait.js";
@@ -195,6 +197,15 @@ describe("PKB REST forwarder against the stand-in", () => {
     );
     expect(first?.values).toEqual([{ name: "glucose", value: 33.3, unit: "mmol/L" }]);
     expect(second?.flags).toEqual([]);
+  });
+
+  it("a Contour HI result (marker >) taken from the meter's frame arrives at the stand-in flagged above the measuring range, not as an exact value", async () => {
+    await contourFrameIntoBuffer(testContext(buffer, clock, f.dir), "p1");
+    start();
+    await until(() => buffer.stats().byState.delivered === 1);
+    const [record] = pkb.records(patient.id);
+    expect(record?.flags).toEqual(["above-measuring-range:glucose"]);
+    expect(record?.values).toEqual([{ name: "glucose", value: 33.3, unit: "mmol/L" }]);
   });
 
   it("401: refreshes once and delivers with the new token", async () => {

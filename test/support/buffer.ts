@@ -5,7 +5,7 @@ import type { Outcome } from "../../src/buffer/outbox.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { finishReading } from "../../src/core/finish.js";
 import { silentLogger } from "../../src/core/log.js";
-import type { Reading } from "../../src/core/reading.js";
+import type { Reading, ReadingDraft } from "../../src/core/reading.js";
 import { tempDirPerTest } from "./per-test.js";
 
 export function makeBuffer(dir: string, overrides: Partial<HubBufferOptions> = {}) {
@@ -42,20 +42,26 @@ export function bufferPerTest(
   return t;
 }
 
+/** A blood pressure draft (mmHg), as a BLE monitor's driver gives it; `more` adds time, slot, sequence… */
+export function bpDraft(systolic: number, diastolic: number, more: Partial<ReadingDraft> = {}): ReadingDraft {
+  const components: ReadingDraft["components"] = [
+    { id: "bp-systolic", value: systolic, unit: "mm[Hg]" },
+    { id: "bp-diastolic", value: diastolic, unit: "mm[Hg]" },
+  ];
+  return { kind: "blood-pressure", components, ...more };
+}
+
 let seq = 0;
 /** A blood pressure reading; `n` makes it unique. */
 export function bpReading(clock: FakeClock, n = ++seq, patient = "p1", deviceId = "dev-1"): Reading {
-  return finishReading(
-    {
-      kind: "blood-pressure",
-      components: [
-        { id: "bp-systolic", value: 120 + (n % 50), unit: "mm[Hg]" },
-        { id: "bp-diastolic", value: 80, unit: "mm[Hg]" },
-      ],
-      seq: n,
-    },
-    { deviceId, driver: "test", patient, timeZone: "Europe/London", clock, receivedAtMs: clock.nowMs() },
-  );
+  return finishReading(bpDraft(120 + (n % 50), 80, { seq: n }), {
+    deviceId,
+    driver: "test",
+    patient,
+    timeZone: "Europe/London",
+    clock,
+    receivedAtMs: clock.nowMs(),
+  });
 }
 
 /** Ingests `n` blood pressure readings for a patient; returns them in order. */

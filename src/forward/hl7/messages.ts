@@ -3,8 +3,11 @@ import { HubError } from "../../core/errors.js";
 import { normaliseNhsNumber } from "../../core/nhs.js";
 import type { Reading } from "../../core/reading.js";
 import { type Field, message, segment } from "./encoding.js";
+import { abnormalFlag, flagNotes } from "./flags.js";
 import { hl7Date, hl7Time, hl7TimeFromIso } from "./time.js";
 import { HL7_DEFAULT_UNIT, valueIn } from "./units.js";
+
+export { abnormalFlag } from "./flags.js";
 
 export interface Sender {
   sendingApplication: string;
@@ -133,19 +136,9 @@ export function buildAdtA28(s: Sender, p: Hl7Patient, controlId: string, nowMs: 
 }
 
 /**
- * OBX-8 (HL7 table 0078) says only what the device said about its own scale: `>` when it showed
- * HI (the value is its upper limit, the true value is above), `<` for LO. Nothing else: `A`
- * (abnormal) or `H`/`L` would be a clinical judgement the hub cannot make: the plausibility range
- * in the code table is a check on the device, not a reference range for this patient (impossible
- * values are quarantined in the core and never sent; unusual ones go unflagged, as measured).
+ * ORU^R01: the readings of one patient, one OBX per measured value, SNOMED-coded, with OBX-8 and an
+ * NTE per flag of the reading (`flags.ts`).
  */
-export function abnormalFlag(r: Pick<Reading, "flags">, id: ComponentId): string | undefined {
-  if (r.flags.includes(`above-measuring-range:${id}`)) return ">";
-  if (r.flags.includes(`below-measuring-range:${id}`)) return "<";
-  return undefined;
-}
-
-/** ORU^R01: the readings of one patient, one OBX per measured value, SNOMED-coded. */
 export function buildOruR01(
   s: Sender,
   p: Hl7Patient,
@@ -157,13 +150,14 @@ export function buildOruR01(
 ): string {
   if (readings.length === 0) throw new HubError("INTERNAL", "an ORU needs at least one reading");
   const first = readings[0] as Reading;
-  const obx: string[] = [];
+  const observations: string[] = []; // each OBX, then its NTEs
+  let setId = 0;
   readings.forEach((r, i) => {
     for (const c of r.components) {
       const code = snomedFor(c.id, coding.snomed);
-      obx.push(
+      observations.push(
         segment("OBX", [
-          String(obx.length + 1),
+          String(++setId),
           "NM",
           [code.code, CODES[c.id].label, coding.codingSystem],
           // OBX-4 sub-id: the components of one reading share it, so several blood pressures of the
@@ -180,6 +174,7 @@ export function buildOruR01(
           undefined,
           hl7TimeFromIso(r.measuredAt),
         ]),
+        ...flagNotes(r, c.id),
       );
     }
   });
@@ -194,7 +189,7 @@ export function buildOruR01(
       undefined,
       hl7TimeFromIso(first.measuredAt),
     ]),
-    ...obx,
+    ...observations,
   ]);
 }
 

@@ -4,6 +4,8 @@ import { HubError, messageOf } from "../../core/errors.js";
 /** The part of hl7-standard (untyped, CommonJS) we use, behind our own types. */
 interface RawSegment {
   get(path: string): unknown;
+  /** The segment's line in the message. */
+  index: number;
 }
 interface RawMessage {
   transform(): void;
@@ -18,6 +20,12 @@ function text(v: unknown): string {
   if (typeof v === "string") return v;
   if (v && typeof v === "object") return String(Object.values(v as Record<string, unknown>)[0] ?? "");
   return "";
+}
+
+export interface IndependentSegment {
+  get(path: string): string;
+  /** The segments named `name` right after this one (e.g. the NTEs of an OBX), in order. */
+  following(name: string): IndependentSegment[];
 }
 
 /**
@@ -42,7 +50,26 @@ export class IndependentHl7 {
     return text(this.raw.get(path));
   }
 
-  segments(name: string): Array<{ get(path: string): string }> {
-    return this.raw.getSegments(name).map((s) => ({ get: (path: string) => text(s.get(path)) }));
+  segments(name: string): IndependentSegment[] {
+    return this.raw.getSegments(name).map((s) => this.wrap(s));
+  }
+
+  /**
+   * By line position: hl7-standard's getSegmentsAfter(…, consecutive) takes the first match even when
+   * another segment comes between, and misses a segment that occurs only once in the message.
+   */
+  private following(start: RawSegment, name: string): RawSegment[] {
+    const found: RawSegment[] = [];
+    for (const s of this.raw.getSegments(name).sort((a, b) => a.index - b.index)) {
+      if (s.index === start.index + found.length + 1) found.push(s);
+    }
+    return found;
+  }
+
+  private wrap(s: RawSegment): IndependentSegment {
+    return {
+      get: (path: string) => text(s.get(path)),
+      following: (name: string) => this.following(s, name).map((n) => this.wrap(n)),
+    };
   }
 }
