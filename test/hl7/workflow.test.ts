@@ -40,8 +40,9 @@ describe("HL7 workflow over HTTPS", () => {
   it("the next message is stored while one is in flight, yet sent only after that one went through, and identically", async () => {
     const { h } = t;
     h.knownToHub();
-    // Three ORUs (10 observations each); the second is refused once before processing.
-    h.pkb.injectFaults({ kind: "none" }, { kind: "status", status: 503, retryAfter: 0 });
+    // Three ORUs (10 observations each); the second is refused once before processing (429: PKB
+    // took nothing, so no retraction is due — a 5xx would be ambiguous and retracted first).
+    h.pkb.injectFaults({ kind: "none" }, { kind: "status", status: 429, retryAfter: 0 });
     await h.buffer.ingest(h.readings(15));
     h.start();
     await until(() => h.stats().byState.delivered === 15);
