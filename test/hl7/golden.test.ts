@@ -93,12 +93,14 @@ describe("HL7 messages, byte for byte", () => {
     );
   });
 
-  it("OBX-8 from the device's HI/LO first, else 'A' for a value outside the expected range, for that component only", () => {
+  it("OBX-8 from the device's HI/LO only, for that component only; an unusual value gets no 'A' (no clinical judgement)", () => {
     expect(abnormalFlag({ flags: ["above-measuring-range:glucose"] }, "glucose")).toBe(">");
     expect(abnormalFlag({ flags: ["below-measuring-range:glucose"] }, "glucose")).toBe("<");
     expect(abnormalFlag({ flags: ["above-measuring-range:spo2"] }, "glucose")).toBeUndefined();
     expect(abnormalFlag({ flags: ["below-measuring-range:spo2"] }, "glucose")).toBeUndefined();
-    expect(abnormalFlag({ flags: ["out-of-range:glucose", "impossible:glucose"] }, "glucose")).toBe("A");
+    expect(
+      abnormalFlag({ flags: ["out-of-range:glucose", "impossible:glucose"] }, "glucose"),
+    ).toBeUndefined();
     expect(abnormalFlag({ flags: ["out-of-range:spo2"] }, "glucose")).toBeUndefined();
     // The limit the device showed is not a value to judge: HI/LO wins.
     expect(

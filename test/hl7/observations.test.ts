@@ -39,7 +39,7 @@ describe("HL7 observations", () => {
     expect(subIds).toEqual(["1", "1", "2", "2", "3", "3"]);
   });
 
-  it("OBX-8 'A' for an unusual value, '>' and '<' for the device's HI and LO; every flag in an NTE after each OBX it concerns, ambiguous local time included", async () => {
+  it("OBX-8 '>' and '<' for the device's HI and LO, nothing for an unusual value (no clinical judgement); every flag in an NTE after each OBX it concerns, ambiguous local time included", async () => {
     const { h } = t;
     h.knownToHub();
     await h.buffer.ingest([
@@ -61,7 +61,7 @@ describe("HL7 observations", () => {
     await until(() => h.stats().byState.delivered === 4);
     const obs = h.pkb.registry.observationsFor(NHS);
     expect(obs.map((o) => [o.value, o.abnormal])).toEqual([
-      [310, "A"],
+      [310, ""],
       [80, ""],
       [33.3, ">"],
       [1.11, "<"],

@@ -6,19 +6,16 @@ import { segment } from "./encoding.js";
  * OBX-8 (HL7 v2.4 table 0078), for one component of a reading:
  * - `>` / `<` when the device showed HI / LO (its flag `above-/below-measuring-range:<id>`): the value
  *   is the device's limit and the true value lies beyond it ("above/below absolute high/low
- *   instrument scale"). This wins over `A`: the limit is not a measured value to judge.
- * - `A` when the value is outside the range the hub expects of a home measurement of its kind
- *   (`out-of-range:<id>`, `CODES[id].range`: a real extreme or a measuring fault). Table 0078 `A` is
- *   "abnormal": outside the expected norm, with no direction and no reference range. The alternatives
- *   would claim what the hub does not know: `H`/`L` a normal range for this patient, `HH`/`LL` a
- *   panic limit. (v2.4 notes that `A` applies to non-numeric results; later versions drop the note.
- *   The NTE below says what it means here.)
- * - nothing otherwise.
+ *   instrument scale"): a fact the device reported, not a judgement.
+ * - nothing otherwise — also for a value outside the range the hub expects of a home measurement
+ *   (`out-of-range:<id>`). Table 0078 `A` ("abnormal") or `H`/`L` would claim a clinical judgement
+ *   about this patient that the hub cannot make (no reference range, no clinician); impossible values
+ *   never get here (quarantined in the core). The flag still travels: an NTE after the OBX says the
+ *   value is outside the expected range and was kept as measured (`flagNotes`).
  */
 export function abnormalFlag(r: Pick<Reading, "flags">, id: ComponentId): string | undefined {
   if (r.flags.includes(`above-measuring-range:${id}`)) return ">";
   if (r.flags.includes(`below-measuring-range:${id}`)) return "<";
-  if (r.flags.includes(`out-of-range:${id}`)) return "A";
   return undefined;
 }
 
