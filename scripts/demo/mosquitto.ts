@@ -102,6 +102,12 @@ export async function startMosquitto(o: MosquittoOptions): Promise<Mosquitto> {
   const port = o.port ?? (await freePort());
   const conf = join(o.dir, `mosquitto-${port}.conf`);
   writeFileSync(conf, configText(o, port), { mode: 0o600 });
+  return startMosquittoWith(conf, `${o.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`);
+}
+
+/** A mosquitto on a config file written by the caller (e.g. the shipped example, adapted); `url` is where it listens. */
+export async function startMosquittoWith(conf: string, url: string): Promise<Mosquitto> {
+  const port = Number(new URL(url).port);
   let child: ChildProcess | undefined = await launch(conf);
   const stop = async () => {
     const c = child;
@@ -114,7 +120,7 @@ export async function startMosquitto(o: MosquittoOptions): Promise<Mosquitto> {
   };
   return {
     port,
-    url: `${o.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
+    url,
     stop,
     async restart() {
       await stop();

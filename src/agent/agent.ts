@@ -9,6 +9,7 @@ import { ensureDataDir } from "../core/data-dir.js";
 import { isHubError, messageOf } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { LogLevel, MonitorHost } from "../monitor/host.js";
+import { AlertFanout } from "./alert-fanout.js";
 import type { AgentContext, Component } from "./context.js";
 import { createDevices, type DeviceComponent } from "./devices.js";
 import { acquireLock } from "./lock.js";
@@ -94,7 +95,10 @@ export class Agent implements MonitorHost {
   private routes: RouteComponent[] = [];
   private devices: DeviceComponent[] = [];
   private monitor: Component | undefined;
-  private readonly alertListeners = new Set<(alert: Alert, active: boolean) => void>();
+  /** Alert changes for the monitor, kept from the buffer's opening until it subscribes. */
+  private readonly alertFanout = new AlertFanout((err) =>
+    this.log.error({ code: codeOf(err) }, "alert listener failed"),
+  );
   private readonly routeOfPatient: Map<string, string>;
   private startedMs: number;
   private running = false;
@@ -137,14 +141,7 @@ export class Agent implements MonitorHost {
               : { alert: alert.code },
             active ? "alert raised" : "alert cleared",
           );
-          for (const listener of this.alertListeners) {
-            try {
-              listener(alert, active);
-            } catch (err) {
-              // Alerts are raised inside buffer and route calls: a listener must never break those.
-              this.log.error({ code: codeOf(err) }, "alert listener failed");
-            }
-          }
+          this.alertFanout.emit(alert, active);
         },
         this.routeOfPatient,
       );
@@ -260,8 +257,7 @@ export class Agent implements MonitorHost {
   }
 
   onAlert(listener: (alert: Alert, active: boolean) => void): () => void {
-    this.alertListeners.add(listener);
-    return () => this.alertListeners.delete(listener);
+    return this.alertFanout.subscribe(listener, () => this.ctx.buffer.alerts.list());
   }
 
   /** Raises or clears the alerts that follow from the state (silent device, dead letters, clock). */

@@ -1,3 +1,4 @@
+import { BATTERY_LEVEL, BATTERY_SERVICE, decodeBatteryLevel } from "../../drivers/battery.js";
 import { glucoseSequence, RACP } from "../../drivers/ble-glucose/index.js";
 import { Condenser, condensePolicy } from "../../drivers/condense.js";
 import type { DriverDefinition } from "../../drivers/types.js";
@@ -132,19 +133,25 @@ export class BleDevice implements Component {
       throw new HubError("INTERNAL", `${this.driver.id} is not a BLE driver`);
     const { services, characteristics, racp } = this.driver.matcher;
     const noble = await this.options.noble();
+    this.counters.adapterState = noble.state;
     const peripheral = await findPeripheral(
       noble,
       services,
       this.device.bleAddress,
       this.options.scanTimeoutMs ?? 30_000,
-    );
+    ).finally(() => {
+      this.counters.adapterState = noble.state;
+    });
     const link = await BleLink.connect(
       peripheral,
       services,
       [...characteristics, ...(racp ? [racp] : [])],
       [CURRENT_TIME],
+      { services: [BATTERY_SERVICE], characteristics: [BATTERY_LEVEL] },
     );
     this.link = link;
+    const level = await link.readValue(BATTERY_LEVEL);
+    if (level) this.battery(level);
     const tally = sessionTally(this.counters);
     const deviceId = `${this.driver.id}:${peripheral.address.toLowerCase()}`;
     try {
@@ -160,6 +167,10 @@ export class BleDevice implements Component {
       for (;;) {
         const frame = await link.read();
         this.counters.lastSeenMs = this.ctx.clock.nowMs();
+        if (frame.characteristic === BATTERY_LEVEL) {
+          this.battery(frame.bytes);
+          continue;
+        }
         if (racp && frame.characteristic === RACP) {
           if (frame.bytes[0] === RACP_RESPONSE) break; // transfer complete (or no records)
           continue;
@@ -174,6 +185,15 @@ export class BleDevice implements Component {
       await link.close();
       await this.flushStreams(deviceId);
       this.log.info(tally(), "device session ended");
+    }
+  }
+
+  /** A Battery Level value (read at connect, or notified): health shows it; a bad one is ignored. */
+  private battery(bytes: Uint8Array): void {
+    try {
+      this.counters.batteryPercent = decodeBatteryLevel(bytes);
+    } catch (err) {
+      this.log.debug({ code: isHubError(err) ? err.code : "INTERNAL" }, "battery level ignored");
     }
   }
 

@@ -15,8 +15,10 @@ export interface DeviceCounters {
   notStored: number;
   reconnects: number;
   lastSeenMs: number | null;
-  /** Percent, where the device reports it (health shows it; no driver decodes it yet). */
+  /** Percent, from the standard Battery Service where a BLE device has it (health shows it); null otherwise. */
   batteryPercent: number | null;
+  /** noble's adapter state (poweredOn, poweredOff, unauthorized, …) when a BLE device last used it. */
+  adapterState: string | null;
   /** Code of the last failure to reach the device (e.g. BLUETOOTH_UNAVAILABLE); null after a good session. */
   lastErrorCode: string | null;
 }
@@ -32,6 +34,7 @@ export function newCounters(): DeviceCounters {
     reconnects: 0,
     lastSeenMs: null,
     batteryPercent: null,
+    adapterState: null,
     lastErrorCode: null,
   };
 }

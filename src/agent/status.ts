@@ -129,6 +129,21 @@ export function hubVersion(): string {
   return cachedVersion;
 }
 
+/** noble adapter states in which nothing can be read (unknown and resetting are passing states). */
+const ADAPTER_DOWN = new Set(["poweredOff", "unauthorized", "unsupported"]);
+
+/**
+ * A BLE device that cannot use the adapter: noble's state as the device last saw it (powered off,
+ * not authorised, unsupported), or its last failure BLUETOOTH_UNAVAILABLE (noble could not load).
+ */
+function adapterDown(view: DeviceView): boolean {
+  const { adapterState, lastErrorCode } = view.counters;
+  return (
+    view.transport === "ble" &&
+    ((adapterState !== null && ADAPTER_DOWN.has(adapterState)) || lastErrorCode === "BLUETOOTH_UNAVAILABLE")
+  );
+}
+
 function deviceStatus(view: DeviceView, nowMs: number, sinceMs: number): DeviceStatus {
   const { device, counters } = view;
   const expectedMs =
@@ -190,11 +205,7 @@ export function hubStatus(src: StatusSources): HubStatus {
     })),
     diskFreeBytes: (src.diskFree ?? diskFreeBytes)(src.config.hub.dataDir),
     clockSynced: src.clock.isSynced(),
-    bluetooth: !usesBle
-      ? "unused"
-      : views.some((v) => v.transport === "ble" && v.counters.lastErrorCode === "BLUETOOTH_UNAVAILABLE")
-        ? "unavailable"
-        : "available",
+    bluetooth: !usesBle ? "unused" : views.some(adapterDown) ? "unavailable" : "available",
     alerts: stats.alerts
       .map((a) => ({ code: a.code, hint: alertHint(a.code), since: new Date(a.raisedMs).toISOString() }))
       .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)),

@@ -12,7 +12,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  */
 export interface MonitorHost {
   status(): HubStatus;
-  /** Told of every alert raised or cleared; returns the unsubscribe function. */
+  /**
+   * Told of every alert raised or cleared; returns the unsubscribe function. The first listener is
+   * also told of the alerts active before it subscribed and of every change since the agent opened
+   * its buffer (a corrupt file moved aside at start is an event too), each once.
+   */
   onAlert(listener: (alert: Alert, active: boolean) => void): () => void;
   /** Raises (with a message) or clears (undefined) one of the hub's alerts. */
   setAlert(code: string, message: string | undefined): void;

@@ -43,6 +43,20 @@ const MAX_ANSWERS_IN_FLIGHT = 64;
 const HEALTH_COALESCE_MS = 250;
 const STOP_WAIT_MS = 2000;
 
+/** First reconnect wait before jitter; it doubles per failed attempt up to the ceiling. */
+const RECONNECT_FIRST_MS = 1000;
+
+/**
+ * How long to wait before reconnect attempt `attempt` (0 after a connection was lost or at start):
+ * 1 s doubling per failed attempt, capped at `ceilingMs`, then "equal jitter" — a uniform point in
+ * the upper half [base/2, base) — so a fleet that lost its broker together does not come back in
+ * one wave, and no wait exceeds the ceiling. `random` is in [0, 1).
+ */
+export function reconnectDelayMs(attempt: number, ceilingMs: number, random: number): number {
+  const baseMs = Math.min(ceilingMs, RECONNECT_FIRST_MS * 2 ** Math.min(attempt, 16));
+  return baseMs / 2 + (random * baseMs) / 2;
+}
+
 export function createMonitor(options: MonitorOptions): MqttMonitor {
   return new MqttMonitor(options);
 }
@@ -153,9 +167,11 @@ export class MqttMonitor implements Component {
 
   private scheduleReconnect(): void {
     if (this.stopping || this.reconnectTimer) return;
-    const ceilingMs = this.o.settings.reconnectMaxSec * 1000;
-    const baseMs = Math.min(ceilingMs, 1000 * 2 ** Math.min(this.attempts, 16));
-    const delayMs = baseMs / 2 + ((this.o.random ?? Math.random)() * baseMs) / 2;
+    const delayMs = reconnectDelayMs(
+      this.attempts,
+      this.o.settings.reconnectMaxSec * 1000,
+      (this.o.random ?? Math.random)(),
+    );
     this.attempts++;
     this.reconnectTimer = setTimeout(() => this.attempt(), delayMs);
     this.reconnectTimer.unref();

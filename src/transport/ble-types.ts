@@ -6,6 +6,7 @@ export interface NobleCharacteristic {
   uuid: string;
   properties: string[];
   subscribeAsync(): Promise<void>;
+  readAsync(): Promise<Buffer>;
   writeAsync(data: Buffer, withoutResponse: boolean): Promise<void>;
   on(event: "data", listener: (data: Buffer, isNotification: boolean) => void): unknown;
   removeAllListeners(event?: string): unknown;

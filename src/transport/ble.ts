@@ -106,11 +106,17 @@ export class BleLink {
 
   private constructor(private readonly peripheral: NoblePeripheral) {}
 
+  /**
+   * `optional`: characteristics of optional services (e.g. Battery Level): discovered when the
+   * device has them, subscribed to when they notify, best effort — a device without them, or that
+   * refuses the subscription, is read as before.
+   */
   static async connect(
     peripheral: NoblePeripheral,
     services: string[],
     subscribe: string[],
     writable: string[],
+    optional: { services: string[]; characteristics: string[] } = { services: [], characteristics: [] },
   ): Promise<BleLink> {
     const link = new BleLink(peripheral);
     await peripheral.connectAsync().catch((err: unknown) => {
@@ -119,18 +125,21 @@ export class BleLink {
     peripheral.once("disconnect", () => {
       if (!link.closing) link.queue.fail(new HubError("TRANSPORT_CLOSED", "device disconnected"));
     });
-    const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(services, [
-      ...subscribe,
-      ...writable,
-    ]);
+    const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(
+      [...services, ...optional.services],
+      [...subscribe, ...writable, ...optional.characteristics],
+    );
     for (const c of characteristics) link.chars.set(shortUuid(c.uuid), c);
+    for (const uuid of optional.characteristics) {
+      const c = link.chars.get(uuid);
+      if (!c?.properties.includes("notify")) continue;
+      link.deliver(uuid, c);
+      await c.subscribeAsync().catch(() => c.removeAllListeners("data"));
+    }
     for (const uuid of subscribe) {
       const c = link.chars.get(uuid);
       if (!c) continue;
-      c.on("data", (data) => {
-        link.frames.push({ characteristic: uuid, bytes: new Uint8Array(data) });
-        link.queue.push(new Uint8Array(0));
-      });
+      link.deliver(uuid, c);
       try {
         await c.subscribeAsync();
       } catch (err) {
@@ -149,8 +158,27 @@ export class BleLink {
     return link;
   }
 
+  /** Values of `c` arrive through read(). */
+  private deliver(uuid: string, c: NobleCharacteristic): void {
+    c.on("data", (data) => {
+      this.frames.push({ characteristic: uuid, bytes: new Uint8Array(data) });
+      this.queue.push(new Uint8Array(0));
+    });
+  }
+
   has(uuid: string): boolean {
     return this.chars.has(uuid);
+  }
+
+  /** Reads a characteristic's current value once; undefined when the device has it not or refuses. */
+  async readValue(uuid: string): Promise<Uint8Array | undefined> {
+    const c = this.chars.get(uuid);
+    if (!c?.properties.includes("read")) return undefined;
+    try {
+      return new Uint8Array(await c.readAsync());
+    } catch {
+      return undefined;
+    }
   }
 
   /** The next characteristic value, in arrival order. */

@@ -1,9 +1,16 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { IClientOptions, MqttClient } from "mqtt";
+import { connectAsync } from "mqtt";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mosquitto, startMosquitto } from "../../scripts/demo/mosquitto.js";
+import {
+  freePort,
+  type Mosquitto,
+  startMosquitto,
+  startMosquittoWith,
+} from "../../scripts/demo/mosquitto.js";
 import type { Agent } from "../../src/agent/agent.js";
 import { tempDir } from "../support/tmp.js";
 import { until } from "../support/wait.js";
@@ -11,6 +18,7 @@ import { makePki, type Pki, passwordFile } from "./pki.js";
 import { Capture, monitorConfig, startAgent } from "./support.js";
 
 const ACL = join(import.meta.dirname, "../../config/mosquitto/acl");
+const SHIPPED_CONF = join(import.meta.dirname, "../../config/mosquitto/mosquitto.conf");
 const tmp = tempDir("pkb-mon-sec-");
 const PASSWORDS = { "hub-a": "pw-a", "hub-b": "pw-b", operations: "pw-ops" };
 let pki: Pki;
@@ -198,5 +206,51 @@ describe("MQTT security: TLS, credentials, client certificates, the example ACL"
     expect((await late.waitFor(() => late.last("pkb-hub/hub-a/state"))).state).toBe("online");
     await Promise.all([late.close(), spy.close(), ops.close()]);
     await stopAll();
+  });
+  it("the shipped config/mosquitto/mosquitto.conf, its port and paths moved to a temp dir, runs a real mosquitto: a hub connects over TLS with its password, anonymous clients are refused", async () => {
+    const port = await freePort();
+    const dir = join(tmp.dir, "shipped");
+    mkdirSync(dir, { recursive: true });
+    // Only the listener's port and the file paths change; every other line is the shipped one.
+    const moves: Array<[string, string]> = [
+      ["listener 8883", `listener ${port} 127.0.0.1`],
+      ["/var/lib/mosquitto/", `${dir}/`],
+      ["/etc/mosquitto/certs/ca.pem", pki.caFile],
+      ["/etc/mosquitto/certs/broker.pem", pki.server.certFile],
+      ["/etc/mosquitto/certs/broker.key", pki.server.keyFile],
+      ["/etc/mosquitto/passwords", passwordFile(dir, PASSWORDS)],
+      ["/etc/mosquitto/acl", ACL],
+    ];
+    let text = readFileSync(SHIPPED_CONF, "utf8");
+    for (const [from, to] of moves) {
+      expect(text.split(from), from).toHaveLength(2);
+      text = text.replace(from, to);
+    }
+    expect(text).not.toMatch(/\/etc\/|\/var\//);
+    // Run as this user (as root mosquitto would switch to a `mosquitto` user that cannot read the temp files).
+    const conf = join(dir, "mosquitto.conf");
+    writeFileSync(conf, `${text}\nuser ${userInfo().username}\nlog_dest stderr\n`, { mode: 0o600 });
+    const shipped = await startMosquittoWith(conf, `mqtts://127.0.0.1:${port}`);
+    try {
+      const ops = await Capture.open(shipped.url, ["pkb-hub/#"], tlsAs("operations"));
+      await hub(
+        "hub-a",
+        { caFile: pki.caFile, username: "hub-a", passwordFile: secret("pw-a", PASSWORDS["hub-a"]) },
+        shipped.url,
+      );
+      await ops.waitFor(() => ops.last("pkb-hub/hub-a/state")?.state === "online", 10_000, "hub-a online");
+      await ops.waitFor(() => ops.last("pkb-hub/hub-a/health"), 10_000, "hub-a health");
+      await expect(
+        connectAsync(shipped.url, {
+          ca: readFileSync(pki.caFile),
+          rejectUnauthorized: true,
+          reconnectPeriod: 0,
+        }),
+      ).rejects.toThrow(/not authori[sz]ed/i);
+      await stopAll();
+      await ops.close();
+    } finally {
+      await shipped.stop();
+    }
   });
 });

@@ -6,7 +6,9 @@ import { type Mosquitto, type MosquittoOptions, startMosquitto } from "../../scr
 import { Agent } from "../../src/agent/agent.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
+import type { SyncProbe } from "../../src/core/clock.js";
 import { type Logger, silentLogger } from "../../src/core/log.js";
+import { eventSchema } from "../../src/monitor/schemas.js";
 import { ANN } from "../support/pkb-patients.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -109,6 +111,21 @@ export class Capture {
     }
   }
 
+  /** The first `type` event for `code` on `<prefix>/events`, checked against the event schema. */
+  async event(
+    prefix: string,
+    code: string,
+    type: "alert-raised" | "alert-cleared" = "alert-raised",
+    ms = 15_000,
+  ) {
+    const found = await this.waitFor(
+      () => this.json(`${prefix}/events`).find((e) => e.code === code && e.type === type),
+      ms,
+      `${type} ${code} on ${prefix}/events`,
+    );
+    return eventSchema.parse(found);
+  }
+
   async close(): Promise<void> {
     await this.client.endAsync(true);
   }
@@ -125,7 +142,14 @@ export function monitorConfig(dataDir: string, url: string, mqtt: Record<string,
 
 export async function startAgent(
   input: ConfigInput,
-  options: { configFile?: string; logger?: Logger; conditionsMs?: number; healthIntervalSec?: number } = {},
+  options: {
+    configFile?: string;
+    logger?: Logger;
+    conditionsMs?: number;
+    healthIntervalSec?: number;
+    /** How the system clock learns it is synchronised (with clock.mode auto). */
+    syncProbe?: SyncProbe;
+  } = {},
 ): Promise<Agent> {
   const config = parseConfig(input);
   if (options.healthIntervalSec && config.monitor.mqtt)
@@ -135,6 +159,7 @@ export async function startAgent(
     logger: options.logger ?? silentLogger(),
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.conditionsMs ? { conditionsMs: options.conditionsMs } : {}),
+    ...(options.syncProbe ? { syncProbe: options.syncProbe } : {}),
   });
   await agent.start();
   return agent;

@@ -6,6 +6,9 @@ export class FakeCharacteristic extends EventEmitter implements NobleCharacteris
   subscribed = false;
   readonly written: Buffer[] = [];
   onWrite: (data: Buffer) => void = () => {};
+  /** What a read returns (undefined: the read fails, as for a characteristic that cannot be read). */
+  value: Uint8Array | undefined;
+  reads = 0;
   constructor(
     readonly uuid: string,
     readonly properties: string[],
@@ -16,6 +19,11 @@ export class FakeCharacteristic extends EventEmitter implements NobleCharacteris
   async subscribeAsync(): Promise<void> {
     if (this.requiresBonding) throw new Error("Insufficient Authentication");
     this.subscribed = true;
+  }
+  async readAsync(): Promise<Buffer> {
+    this.reads++;
+    if (this.value === undefined) throw new Error("Read Not Permitted");
+    return Buffer.from(this.value);
   }
   async writeAsync(data: Buffer): Promise<void> {
     this.written.push(data);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { driverById } from "../../drivers/index.js";
 import type { AgentContext } from "../../src/agent/context.js";
 import { BleDevice, currentTimeValue, racpRequest } from "../../src/agent/device-ble.js";
+import { hubStatus } from "../../src/agent/status.js";
 import type { HubBuffer } from "../../src/buffer/buffer.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { AdapterLock } from "../../src/transport/ble.js";
@@ -29,6 +30,15 @@ afterEach(async () => {
   buffer.close();
   tmp.cleanup();
 });
+
+const bpConfig = {
+  id: "bp",
+  driver: "ble-blood-pressure",
+  patient: "p1",
+  bleAddress: "aa:00:00:00:00:0f",
+  simulate: false,
+  options: {},
+};
 
 function start(noble: FakeNoble, id: string, driver: string, address: string, lock = new AdapterLock()) {
   const device = new BleDevice(
@@ -139,6 +149,76 @@ describe("BLE characteristics and streams", () => {
     };
     return p;
   }
+
+  it("reads the standard Battery Level (0x180F/0x2A19) at connect and on notification: a device status, never a reading", async () => {
+    const measurement = new FakeCharacteristic("2a35", ["indicate"]);
+    const battery = new FakeCharacteristic("2a19", ["read", "notify"]);
+    battery.value = Uint8Array.of(75);
+    let atConnect: number | null = null;
+    const p = scripted("aa:00:00:00:00:19", ["1810", "180f"], [measurement, battery], () => {
+      atConnect = device.counters.batteryPercent;
+      battery.notify(Uint8Array.of(50));
+      measurement.notify(Uint8Array.of(0x00, 0x78, 0, 0x50, 0, 0x5d, 0));
+      battery.notify(Uint8Array.of(0xff)); // not a level: ignored, the last good one stays
+    });
+    const noble = new FakeNoble();
+    noble.peripherals.push(p);
+    const device = start(noble, "bp", "ble-blood-pressure", "aa:00:00:00:00:19");
+    await until(() => p.connects >= 1 && p.state === "disconnected" && device.counters.readings >= 1);
+    expect(battery.reads).toBe(1);
+    expect(atConnect).toBe(75);
+    expect(device.counters.batteryPercent).toBe(50);
+    expect(device.counters.readings).toBe(1);
+    expect(device.counters.malformedFrames).toBe(0);
+    const rows = buffer.db.prepare("SELECT body FROM readings").all() as Array<{ body: string }>;
+    expect(rows.map((r) => JSON.parse(r.body).kind)).toEqual(["blood-pressure"]);
+  });
+
+  it("health's bluetooth follows noble's adapter state: powered off is unavailable at once (not after a scan timeout), powered on is available", async () => {
+    const measurement = new FakeCharacteristic("2a35", ["indicate"]);
+    const p = scripted("aa:00:00:00:00:0f", ["1810"], [measurement], () => {});
+    const noble = new FakeNoble();
+    noble.state = "poweredOff";
+    noble.peripherals.push(p);
+    const device = start(noble, "bp", "ble-blood-pressure", "aa:00:00:00:00:0f");
+    const health = () =>
+      hubStatus({
+        config: ctx.config,
+        clock: ctx.clock,
+        startedMs: 0,
+        stats: () => buffer.stats(),
+        devices: () => [{ device: bpConfig, transport: "ble", counters: device.counters }],
+        links: () => new Map(),
+      }).bluetooth;
+    await until(() => device.counters.adapterState === "poweredOff");
+    expect(device.counters.lastErrorCode).toBeNull(); // the scan has not timed out yet
+    expect(health()).toBe("unavailable");
+    noble.state = "poweredOn";
+    noble.emit("stateChange", "poweredOn");
+    await until(() => p.connects >= 1 && device.counters.adapterState === "poweredOn");
+    expect(health()).toBe("available");
+  });
+
+  it("a device without the Battery Service, or whose level cannot be read, is read as before (battery stays unknown)", async () => {
+    const noble = new FakeNoble();
+    const mk = (address: string, extra: FakeCharacteristic[]) => {
+      const measurement = new FakeCharacteristic("2a35", ["indicate"]);
+      const p = scripted(address, ["1810"], [measurement, ...extra], () =>
+        measurement.notify(Uint8Array.of(0x00, 0x78, 0, 0x50, 0, 0x5d, 0)),
+      );
+      noble.peripherals.push(p);
+      return p;
+    };
+    const refusing = new FakeCharacteristic("2a19", ["read", "notify"], true); // read fails, subscribe needs bonding
+    const a = mk("aa:00:00:00:01:19", []);
+    const b = mk("aa:00:00:00:02:19", [refusing]);
+    const d1 = start(noble, "bp1", "ble-blood-pressure", "aa:00:00:00:01:19");
+    const d2 = start(noble, "bp2", "ble-blood-pressure", "aa:00:00:00:02:19");
+    await until(() => d1.counters.readings >= 1 && d2.counters.readings >= 1);
+    expect([a.connects, b.connects].every((n) => n >= 1)).toBe(true);
+    expect(refusing.reads).toBeGreaterThanOrEqual(1);
+    expect([d1.counters.batteryPercent, d2.counters.batteryPercent]).toEqual([null, null]);
+  });
 
   it("never turns intermediate cuff pressure 0x2A36 into a reading: it is not even subscribed", async () => {
     const measurement = new FakeCharacteristic("2a35", ["indicate"]);
