@@ -83,7 +83,6 @@ export async function runFaults(o: {
   timeoutMs: number;
   /**
    * The route's one-off event a third of the way through (REST: revocation and re-link; default on).
-   * Off in short runs: rows that met the revocation wait a minute after the re-link before their next try.
    */
   midway?: boolean;
 }): Promise<FaultsResult> {

@@ -44,6 +44,9 @@ const REST_FAULTS: Array<{ weight: number; fault: Fault }> = [
   { weight: 1, fault: { kind: "status", status: 422, message: REFUSED } },
 ];
 
+/** The request timeout of the technician's link (the Users API, the token exchange). */
+const LINK_TIMEOUT_MS = 10_000;
+
 /** Links the local patient to the chaos account as a technician would (paste mode, patient approves). */
 export async function linkChaosPatient(
   route: PkbRestConfig,
@@ -53,7 +56,9 @@ export async function linkChaosPatient(
 ): Promise<void> {
   let shown: URL | undefined;
   await linkPatient({
-    route,
+    // The technician's link is not under test: the faults run's 300 ms request timeout (there to
+    // exercise the agent's) would fail it whenever this shared machine is slow to answer in time.
+    route: { ...route, requestTimeoutMs: Math.max(route.requestTimeoutMs, LINK_TIMEOUT_MS) },
     patient,
     store: tokenStore(dataDir),
     clock,

@@ -184,6 +184,10 @@ export class Outbox {
            last_error = 'lease expired: the agent stopped or stalled while sending'
          WHERE state = 'leased' AND lease_expires_ms <= @cutoff`,
       ),
+      wake: db.prepare(
+        `UPDATE outbox SET available_ms = @now
+         WHERE state = 'pending' AND route = @route AND patient = @patient AND last_error = @error AND available_ms > @now`,
+      ),
       extend: db.prepare(
         "UPDATE outbox SET lease_expires_ms = @expires WHERE lease_token = @token AND state = 'leased'",
       ),
@@ -382,6 +386,14 @@ export class Outbox {
     if (this.extend(lease.token, leaseMs) === 0) return false;
     lease.expiresMs = now + leaseMs;
     return true;
+  }
+
+  /**
+   * Rows of `route` for `patient` that wait after failing with exactly `error` may go now: what they
+   * waited for has changed (e.g. the patient was re-linked). Returns how many.
+   */
+  wake(route: string, patient: string, error: string): number {
+    return this.stmts.wake.run({ route, patient, error, now: this.options.timebase.nowMs() }).changes;
   }
 
   /** Keeps a long send's lease alive. */

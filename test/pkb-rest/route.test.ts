@@ -171,6 +171,23 @@ describe("pkb-rest route in the agent", () => {
     expect(pkb.records(ann.id)).toHaveLength(2);
   });
 
+  it("a re-link sends the readings that met the revocation at once, not after the one-minute recheck", async () => {
+    await link();
+    await startRoute();
+    await pkb.revoke(ann.id);
+    await buffer.ingest([reading(1), reading(2)]);
+    route?.poke();
+    await until(() => relinkAlert() !== undefined && buffer.stats().unsent === 2);
+    await until(
+      () => buffer.db.prepare("SELECT count(*) FROM outbox WHERE last_error IS NOT NULL").pluck().get() === 2,
+    );
+    await link();
+    route?.poke();
+    // No clock advance: the rows waiting for the re-link go as soon as the link is usable.
+    await until(() => buffer.stats().byState.delivered === 2);
+    expect(pkb.records(ann.id)).toHaveLength(2);
+  });
+
   it("a patient not linked yet: nothing is claimed (no attempt, no churn); linking starts delivery at once", async () => {
     await startRoute();
     await buffer.ingest([reading(1), reading(2)]);

@@ -55,8 +55,13 @@ export interface PkbRestForwarderOptions {
   patients?: readonly string[];
 }
 
-/** While a patient must re-link, their readings wait (no attempt spent) and are looked at again after this. */
+/**
+ * While a patient must re-link, their readings wait (no attempt spent) and are looked at again after
+ * this, or as soon as the link is usable again (`relinked`).
+ */
 const RELINK_RECHECK_MS = 60_000;
+/** The outbox error of a reading waiting for its patient's re-link. */
+const RELINK_WAIT = "patient must re-link the hub to PKB";
 /** The token endpoint or the token store failed: the measurement was never sent, so no attempt is spent. */
 const TOKEN_RETRY_MS = 30_000;
 /** As the config's `routes.pkbRest.reconcileAfterSec` default. */
@@ -76,7 +81,7 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREAC
  */
 function tokenFailure(err: unknown, step: string): Settled["outcome"] {
   if (isHubError(err, "RELINK_NEEDED")) {
-    return { kind: "retry", error: "patient must re-link the hub to PKB", retryAfterMs: RELINK_RECHECK_MS };
+    return { kind: "retry", error: RELINK_WAIT, retryAfterMs: RELINK_RECHECK_MS };
   }
   const why = isHubError(err) ? err.code : "unexpected error";
   return { kind: "retry", error: `${step} failed: ${why}`, retryAfterMs: TOKEN_RETRY_MS };
@@ -126,6 +131,19 @@ export class PkbRestForwarder {
   }
   stop(): Promise<void> {
     return this.loop.stop();
+  }
+
+  /** The patient's link is usable again (a technician re-linked): their waiting readings go now, not after the recheck. */
+  relinked(patient: string): void {
+    try {
+      if (this.o.buffer.outbox.wake(this.route, patient, RELINK_WAIT) > 0) this.loop.poke();
+    } catch (err) {
+      // Best effort (called while a link is checked): the rows still go at their recheck.
+      this.o.logger.warn(
+        { code: isHubError(err) ? err.code : "storage" },
+        "readings waiting for the re-link not woken",
+      );
+    }
   }
 
   private async send(lease: Lease, signal: AbortSignal): Promise<Settled[]> {

@@ -39,8 +39,10 @@ export function createPkbRestRoute(ctx: AgentContext): RouteComponent | undefine
   const onLinkState: LinkStateListener = (patient, state, reason = "never linked") => {
     const before = relinking.get(patient);
     if (state === "linked" ? before === undefined : before === reason) return;
-    if (state === "linked") relinking.delete(patient);
-    else relinking.set(patient, reason);
+    if (state === "linked") {
+      relinking.delete(patient);
+      forwarder?.relinked(patient);
+    } else relinking.set(patient, reason);
     if (relinking.size === 0) ctx.buffer.alerts.clear(RELINK_ALERT);
     else ctx.buffer.alerts.raise(RELINK_ALERT, relinkMessage(relinking), ctx.clock.nowMs());
   };
