@@ -136,7 +136,9 @@ describe("MQTT events from real conditions, end to end, with no PHI", () => {
   it("PKB refuses a reading over HL7 (AE, with a text naming the patient): a dead letter, and DEAD_LETTERS on events", async () => {
     const agent = await hub("hub-ev-hl7", {
       patients: [hl7Patient()],
-      routes: { hl7: hl7Route(suite.dir, pkb.httpsUrl, pkb.caFile) },
+      // hold: an unreadable answer waits for a person (AMBIGUOUS_DELIVERY, the test after this one);
+      // the default, retract, would settle it by itself after retractAfterSec.
+      routes: { hl7: { ...hl7Route(suite.dir, pkb.httpsUrl, pkb.caFile), onAmbiguous: "hold" } },
     });
     await send(agent, reading(agent));
     await until(() => byState(agent).delivered === 1, 15_000);

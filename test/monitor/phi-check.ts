@@ -43,7 +43,7 @@ const COUNT_KEYS = new Set([
   "transaction",
 ]);
 /** Numbers that are not counts but may go out: checked against the reading values too. */
-const OTHER_NUMERIC_KEYS = new Set(["battery"]);
+const OTHER_NUMERIC_KEYS = new Set(["battery", "rssBytes", "eventLoopLagP99Ms", "eventLoopLagMaxMs"]);
 
 const SCHEMAS: Record<string, z.ZodType> = {
   state: stateSchema,
