@@ -19,27 +19,44 @@ function fill(buffer: HubBuffer, rows: number): void {
   for (let i = 0; i < rows; i += 50_000) txn(i, Math.min(rows, i + 50_000));
 }
 
-/** p50 of claim(1) + mark-delivered, in µs, over `ops` operations on a backlog of `rows`. */
-function measure(dir: string, rows: number, ops: number): { p50: number; p99: number } {
-  const clock = new FakeClock(Date.now());
-  const buffer = benchBuffer(join(dir, `claim-${rows}.db`), clock, 0);
+/** A buffer holding `rows` pending rows, checkpointed. */
+function filled(dir: string, rows: number): HubBuffer {
+  const buffer = benchBuffer(join(dir, `claim-${rows}.db`), new FakeClock(Date.now()), 0);
+  fill(buffer, rows);
+  buffer.db.pragma("wal_checkpoint(TRUNCATE)");
+  return buffer;
+}
+
+/** One claim(1) + mark-delivered, in µs. */
+function once(buffer: HubBuffer): number {
+  const t0 = performance.now();
+  const lease = buffer.outbox.claim("pkb-rest", 1);
+  buffer.outbox.complete(
+    lease.token,
+    lease.rows.map((r) => r.id),
+    { kind: "delivered" },
+  );
+  return (performance.now() - t0) * 1000;
+}
+
+/**
+ * p50/p99 of claim + mark-delivered on both backlogs, the operations interleaved (one on each, in
+ * turn) so a change in the machine's load weighs on both sides alike.
+ */
+function measure(dir: string, smallRows: number, bigRows: number, ops: number) {
+  const small = filled(dir, smallRows + ops);
+  const big = filled(dir, bigRows + ops);
   try {
-    fill(buffer, rows + ops);
-    buffer.db.pragma("wal_checkpoint(TRUNCATE)");
-    const times: number[] = [];
+    const t = { small: [] as number[], big: [] as number[] };
     for (let i = 0; i < ops; i++) {
-      const t0 = performance.now();
-      const lease = buffer.outbox.claim("pkb-rest", 1);
-      buffer.outbox.complete(
-        lease.token,
-        lease.rows.map((r) => r.id),
-        { kind: "delivered" },
-      );
-      times.push((performance.now() - t0) * 1000);
+      t.small.push(once(small));
+      t.big.push(once(big));
     }
-    return { p50: percentile(times, 50), p99: percentile(times, 99) };
+    const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99) });
+    return { small: stats(t.small), large: stats(t.big) };
   } finally {
-    buffer.close();
+    small.close();
+    big.close();
   }
 }
 
@@ -49,8 +66,7 @@ export async function benchClaim(args: string[]): Promise<void> {
   const big = intFlag(f, "rows", 1_000_000);
   const tmp = tempDir("pkb-hub-bench-");
   try {
-    const small = measure(tmp.dir, 1000, ops);
-    const large = measure(tmp.dir, big, ops);
+    const { small, large } = measure(tmp.dir, 1000, big, ops);
     report(
       "BENCH",
       "claim",
