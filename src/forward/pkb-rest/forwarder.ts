@@ -5,6 +5,7 @@ import type { Clock } from "../../core/clock.js";
 import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
+import { requestSignal } from "../request-signal.js";
 import { type Answer, classify } from "./classify.js";
 import {
   listingHolds,
@@ -272,7 +273,7 @@ export class PkbRestForwarder {
     token: string,
     signal: AbortSignal,
   ): Promise<Answer> {
-    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
+    const call = requestSignal(signal, this.o.requestTimeoutMs);
     try {
       const res = await this.o.fetch(new URL(path, this.o.baseUrl), {
         method,
@@ -281,17 +282,19 @@ export class PkbRestForwarder {
           ...(body === undefined ? { accept: "application/json" } : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body }),
-        signal: AbortSignal.any([signal, timeout]),
+        signal: call.signal,
       });
       // A body cut off after a 2xx reads as empty: the answer is then ambiguous, never "delivered".
       const text = await res.text().catch(() => "");
       return { status: res.status, retryAfter: res.headers.get("retry-after"), body: text };
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code;
-      const timedOut = timeout.aborted || signal.aborted;
+      const timedOut = call.timedOut() || signal.aborted;
       const what = timedOut ? "request timed out" : `network error${code ? ` (${code})` : ""}`;
       // A refused connection never reached PKB; a timeout or reset may have.
       return { networkError: what, maybeSent: !(code && NOT_SENT.has(code)) };
+    } finally {
+      call.release();
     }
   }
 }
