@@ -52,6 +52,9 @@ export interface OpenOptions {
   tool?: boolean;
 }
 
+/** SQLite page cache per connection, in KiB. */
+const PAGE_CACHE_KIB = 2000;
+
 function configure(db: Db, walLimitBytes: number): void {
   // Takes effect on a new file (before its first table); an existing one is converted once by VACUUM.
   // Only on a new file: on an existing one the pragma commits a header write, before the file was
@@ -71,6 +74,10 @@ function configure(db: Db, walLimitBytes: number): void {
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   db.pragma("temp_store = MEMORY");
+  // SQLite's own default (2 MiB). better-sqlite3 builds with 16 MiB, which a hub fills page by page
+  // as its buffer grows: RSS then climbs for hours (a soak showed +14 MB in 30 minutes) for little
+  // gain, since the kernel's page cache holds the file anyway.
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
 }
 
 /** A file written by a newer agent (a downgrade) is refused before anything touches it. */

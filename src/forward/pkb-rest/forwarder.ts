@@ -6,6 +6,7 @@ import { HubError, isHubError, messageOf } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { Limiter } from "../limiter.js";
 import { DeliveryLoop, type Settled } from "../loop.js";
+import { requestSignal } from "../request-signal.js";
 import { type Answer, classify } from "./classify.js";
 import {
   listingHolds,
@@ -293,17 +294,7 @@ export class PkbRestForwarder {
     token: string,
     signal: AbortSignal,
   ): Promise<Answer> {
-    // One controller per request, fed by a timer and the loop's signal. (AbortSignal.any on the
-    // loop's long-lived signal keeps every request's signal registered on it: slow and growing.)
-    const request = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      request.abort(new HubError("TIMEOUT", "no answer in time"));
-    }, this.o.requestTimeoutMs);
-    const stop = () => request.abort(signal.reason);
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
+    const call = requestSignal(signal, this.o.requestTimeoutMs);
     try {
       const res = await this.o.fetch(new URL(path, this.o.baseUrl), {
         method,
@@ -312,20 +303,19 @@ export class PkbRestForwarder {
           ...(body === undefined ? { accept: "application/json" } : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body }),
-        signal: request.signal,
+        signal: call.signal,
       });
       // A body cut off after a 2xx reads as empty: the answer is then ambiguous, never "delivered".
       const text = await res.text().catch(() => "");
       return { status: res.status, retryAfter: res.headers.get("retry-after"), body: text };
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code;
-      const what =
-        timedOut || signal.aborted ? "request timed out" : `network error${code ? ` (${code})` : ""}`;
+      const timedOut = call.timedOut() || signal.aborted;
+      const what = timedOut ? "request timed out" : `network error${code ? ` (${code})` : ""}`;
       // A refused connection never reached PKB; a timeout or reset may have.
       return { networkError: what, maybeSent: !(code && NOT_SENT.has(code)) };
     } finally {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", stop);
+      call.release();
     }
   }
 }
