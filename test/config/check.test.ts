@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DRIVER_IDS } from "../../drivers/index.js";
-import { ConfigError, parseConfigText } from "../../src/config/load.js";
-
-function problems(text: string): string[] {
-  try {
-    parseConfigText(text, "c.yaml");
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
-    throw err;
-  }
-  throw new Error("expected the config to be refused");
-}
+import { problems } from "./problems.js";
 
 const BROKEN = [
   'hub: { id: "has space", timeZone: Mars/Olympus, dataDir: 5 }',

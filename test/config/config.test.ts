@@ -2,22 +2,13 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, configJsonSchema, loadConfig, parseConfigText } from "../../src/config/load.js";
+import { configJsonSchema, loadConfig, parseConfigText } from "../../src/config/load.js";
 import { tempDir } from "../support/tmp.js";
+import { problems } from "./problems.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const CLI = join(import.meta.dirname, "../../dist/src/cli/main.js");
-
-function problems(text: string): string[] {
-  try {
-    parseConfigText(text, "c.yaml");
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
-    throw err;
-  }
-  throw new Error("expected the config to be refused");
-}
 
 describe("config", () => {
   it("accepts the example config and fills defaults", () => {
